@@ -1,0 +1,217 @@
+"""Running jobs: service calls outside any lock, timers, retries and incidents.
+
+A job is claimed with a conditional UPDATE (pending → running, with a lease),
+the connector is called with no transaction open, and the result is applied
+to the instance in a new short transaction through `write_instance`.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
+from SpiffWorkflow.util.task import TaskState
+
+from engine import connectors, signals
+from engine.models import HistoryEvent, Incident, Job, ProcessInstance
+from engine.runtime import record_event, to_json, write_instance
+
+log = logging.getLogger(__name__)
+
+
+def dispatch_after_commit(job: Job) -> None:
+    """Hand a due job to a worker once the transaction that created it commits."""
+    job_id = job.pk
+    transaction.on_commit(lambda: _send(job_id))
+
+
+def _send(job_id: int) -> None:
+    from engine.tasks import run_job_task
+
+    run_job_task.delay(job_id)
+
+
+def claim(job_id: int, now: datetime) -> Job | None:
+    """Take a due pending job for this worker; None if another worker has it."""
+    lease = timedelta(seconds=settings.LANEBRIDGE["JOB_LEASE_SECONDS"])
+    taken = Job.objects.filter(pk=job_id, state=Job.PENDING, due_at__lte=now).update(
+        state=Job.RUNNING, attempts=F("attempts") + 1, locked_until=now + lease, updated_at=now
+    )
+    return Job.objects.select_related("instance").get(pk=job_id) if taken else None
+
+
+def run_job(job_id: int, now: datetime | None = None) -> str:
+    """Run one job if it is due and nobody else runs it; returns what happened."""
+    now = now or timezone.now()
+    job = claim(job_id, now)
+    if job is None:
+        return "skipped"
+    if job.kind == Job.TIMER:
+        return fire_timer(job, now)
+    return call_service(job, now)
+
+
+def call_service(job: Job, now: datetime) -> str:
+    """Call the job's connector operation and apply the result or the failure."""
+    instance = job.instance
+    record_event(instance, HistoryEvent.SERVICE_ATTEMPT, job.element_id,
+                 data={"operation": job.operation, "attempt": job.attempts, "input": job.input})
+    try:
+        operation = connectors.get_operation(job.operation)
+        missing = [key for key in operation.required if key not in job.input]
+        if missing:
+            raise connectors.BusinessError(
+                f"{job.operation}: missing input {', '.join(missing)}", code="MISSING_INPUT")
+        output = operation.func(connectors.Call(
+            operation=job.operation, input=job.input, idempotency_key=job.idempotency_key,
+            instance_id=instance.pk, business_key=instance.business_key, element_id=job.element_id,
+        ))
+        output = to_json(output if output is not None else {})
+    except KeyError as exc:
+        return _give_up(job, str(exc.args[0]), {"type": "UnknownOperation"}, now)
+    except connectors.BusinessError as exc:
+        return _business_error(job, exc, now)
+    except Exception as exc:  # noqa: BLE001 - any other failure is retried, then an incident
+        retryable = getattr(exc, "retryable", True)
+        details = {"type": type(exc).__name__, "details": to_json(getattr(exc, "details", None))}
+        if not retryable:
+            return _give_up(job, str(exc), details, now)
+        return _retry_or_give_up(job, str(exc), details, now)
+    return apply_result(job, output)
+
+
+def apply_result(job: Job, output: dict) -> str:
+    """Complete the waiting service task with `output` and advance the instance."""
+
+    def change(instance, workflow):
+        task = workflow.get_task_from_id(job.task_id)
+        Job.objects.filter(pk=job.pk).update(state=Job.DONE, result=output, locked_until=None)
+        if instance.state != ProcessInstance.ACTIVE or task is None or task.state != TaskState.STARTED:
+            # Cancelled meanwhile (boundary timer, cancel): the result is kept on the job only.
+            record_event(instance, HistoryEvent.SERVICE_RESULT, job.element_id,
+                         data={"operation": job.operation, "output": output, "ignored": True})
+            return "ignored"
+        task.data[task.task_spec.result_variable] = output
+        task.complete()
+        record_event(instance, HistoryEvent.SERVICE_RESULT, job.element_id, task.task_spec.bpmn_name or "",
+                     data={"operation": job.operation, "output": output})
+        signals.service_result_applied.send(sender=Job, job=job, output=output, operation=job.operation)
+        return "done"
+
+    return write_instance(job.instance_id, change)
+
+
+def _business_error(job: Job, exc: connectors.BusinessError, now: datetime) -> str:
+    """Route a business error to a matching BPMN error boundary, or raise an incident."""
+    details = {"type": "BusinessError", "code": exc.code, "details": to_json(exc.details)}
+
+    def change(instance, workflow):
+        task = workflow.get_task_from_id(job.task_id)
+        if task is None or task.state != TaskState.STARTED:
+            return "ignored"
+        for boundary in workflow.get_tasks(state=TaskState.WAITING):
+            definition = getattr(boundary.task_spec, "event_definition", None)
+            if boundary.parent is not task.parent or not isinstance(definition, ErrorEventDefinition):
+                continue
+            if definition.code not in (None, "", exc.code):
+                continue
+            event_definition = type(definition)(definition.name, code=exc.code)
+            payload = {"code": exc.code, "message": exc.message, "details": to_json(exc.details)}
+            workflow.catch(BpmnEvent(event_definition, payload))
+            Job.objects.filter(pk=job.pk).update(state=Job.DONE, last_error=exc.message, locked_until=None)
+            record_event(instance, HistoryEvent.SERVICE_ERROR, job.element_id, data={
+                "operation": job.operation, "error": exc.message, "code": exc.code,
+                "handled_by": boundary.task_spec.bpmn_id})
+            return "error_boundary"
+        return None
+
+    handled = write_instance(job.instance_id, change)
+    if handled:
+        return handled
+    return _give_up(job, exc.message, details, now)
+
+
+def _retry_or_give_up(job: Job, message: str, details: dict, now: datetime) -> str:
+    if job.attempts >= job.max_attempts:
+        return _give_up(job, message, details, now)
+    backoff = settings.LANEBRIDGE["RETRY_BACKOFF_SECONDS"] * 2 ** (job.attempts - 1)
+    with transaction.atomic():
+        Job.objects.filter(pk=job.pk).update(
+            state=Job.PENDING, due_at=now + timedelta(seconds=backoff), last_error=message, locked_until=None)
+        record_event(job.instance, HistoryEvent.SERVICE_ERROR, job.element_id, data={
+            "operation": job.operation, "attempt": job.attempts, "error": message,
+            "retry_in_seconds": backoff, **details})
+    return "retry"
+
+
+def _give_up(job: Job, message: str, details: dict, now: datetime) -> str:
+    with transaction.atomic():
+        Job.objects.filter(pk=job.pk).update(state=Job.FAILED, last_error=message, locked_until=None)
+        incident = Incident.objects.create(
+            instance=job.instance, job=job, element_id=job.element_id, message=message,
+            details={"operation": job.operation, "input": job.input, "attempts": job.attempts, **details})
+        record_event(job.instance, HistoryEvent.INCIDENT, job.element_id, data={
+            "incident": incident.pk, "operation": job.operation, "error": message, "attempts": job.attempts})
+    log.warning("incident %s on instance %s: %s", incident.pk, job.instance_id, message)
+    return "incident"
+
+
+def fire_timer(job: Job, now: datetime) -> str:
+    """Fire a due timer event: the engine sees it as due and moves on."""
+
+    def change(instance, workflow):
+        task = workflow.get_task_from_id(job.task_id)
+        Job.objects.filter(pk=job.pk).update(state=Job.DONE, locked_until=None)
+        if task is None or task.state != TaskState.WAITING:
+            return "ignored"
+        definition = task.task_spec.event_definition
+        if not isinstance(definition, CycleTimerEventDefinition):
+            # Our clock decided it is due; tell SpiffWorkflow's clock the same.
+            task._set_internal_data(event_value="1970-01-01T00:00:00+00:00")
+        workflow.refresh_timers()
+        record_event(instance, HistoryEvent.TIMER_FIRED, job.element_id, task.task_spec.bpmn_name or "")
+        return "fired"
+
+    return write_instance(job.instance_id, change)
+
+
+def retry_incident(incident: Incident, user=None) -> Incident:
+    """Retry the failed call of an open incident now, with a fresh set of attempts."""
+    with transaction.atomic():
+        incident = Incident.objects.select_for_update().get(pk=incident.pk)
+        if incident.state != Incident.OPEN:
+            raise ValueError(f"Incident {incident.pk} is already {incident.state}")
+        if incident.job_id is None:
+            raise ValueError(f"Incident {incident.pk} has no call to retry")
+        Incident.objects.filter(pk=incident.pk).update(
+            state=Incident.RESOLVED, resolved_at=timezone.now(), resolved_by=user)
+        Job.objects.filter(pk=incident.job_id).update(
+            state=Job.PENDING, attempts=0, due_at=timezone.now(), locked_until=None)
+        record_event(incident.instance, HistoryEvent.INCIDENT_RETRIED, incident.element_id, user=user,
+                     data={"incident": incident.pk})
+        dispatch_after_commit(incident.job)
+    incident.refresh_from_db()
+    return incident
+
+
+def run_due_work(now: datetime | None = None) -> int:
+    """Take back jobs of dead workers and run or dispatch every due job; returns how many."""
+    now = now or timezone.now()
+    Job.objects.filter(state=Job.RUNNING, locked_until__lt=now).update(state=Job.PENDING, locked_until=None)
+    due = list(Job.objects.filter(state=Job.PENDING, due_at__lte=now).values_list("pk", flat=True)[:500])
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        for job_id in due:
+            run_job(job_id, now)
+    else:
+        from engine.tasks import run_job_task
+
+        for job_id in due:
+            run_job_task.delay(job_id)
+    return len(due)

@@ -1,0 +1,187 @@
+"""What the engine persists: definitions, instances and the query tables beside them."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class ProcessDefinition(models.Model):
+    """One deployed version of a BPMN process; the parsed spec is stored once here."""
+
+    process_id = models.CharField(max_length=255, db_index=True)
+    version = models.PositiveIntegerField()
+    name = models.CharField(max_length=255, blank=True)
+    bpmn_xml = models.TextField()
+    file_name = models.CharField(max_length=255, blank=True)
+    content_hash = models.CharField(max_length=64)
+    spec_json = models.TextField()
+    lanes = models.JSONField(default=list, blank=True)
+    # Lane name → Django group name; editable by analysts after deploy.
+    lane_roles = models.JSONField(default=dict, blank=True)
+    warnings = models.JSONField(default=list, blank=True)
+    deployed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    deployed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["process_id", "version"], name="unique_process_version"),
+        ]
+        ordering = ["process_id", "-version"]
+
+    def __str__(self) -> str:
+        return f"{self.process_id} v{self.version}"
+
+
+class ProcessInstance(models.Model):
+    """One run of a definition; `state_json` holds SpiffWorkflow's state without the spec."""
+
+    ACTIVE, COMPLETED, CANCELLED, FAILED = "active", "completed", "cancelled", "failed"
+    STATES = [(s, s) for s in (ACTIVE, COMPLETED, CANCELLED, FAILED)]
+
+    definition = models.ForeignKey(ProcessDefinition, on_delete=models.PROTECT, related_name="instances")
+    business_key = models.CharField(max_length=255, blank=True, db_index=True)
+    state = models.CharField(max_length=16, choices=STATES, default=ACTIVE, db_index=True)
+    state_json = models.TextField(blank=True)
+    variables = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    # Optimistic lock: every write checks and bumps it.
+    version = models.PositiveIntegerField(default=0)
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    started_at = models.DateTimeField(auto_now_add=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["started_by", "idempotency_key"], name="unique_idempotency_key"),
+        ]
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"{self.definition.process_id} #{self.pk}"
+
+
+class HumanTask(models.Model):
+    """A user task waiting for (or done by) a person; one row per run of the element."""
+
+    OPEN, COMPLETED, CANCELLED = "open", "completed", "cancelled"
+    STATES = [(s, s) for s in (OPEN, COMPLETED, CANCELLED)]
+
+    instance = models.ForeignKey(ProcessInstance, on_delete=models.CASCADE, related_name="human_tasks")
+    task_id = models.UUIDField(unique=True)
+    element_id = models.CharField(max_length=255)
+    name = models.CharField(max_length=255)
+    lane = models.CharField(max_length=255, blank=True)
+    candidate_groups = models.JSONField(default=list, blank=True)
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_tasks"
+    )
+    form = models.JSONField(default=dict, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    documentation = models.TextField(blank=True)
+    priority = models.IntegerField(default=50)
+    due_at = models.DateTimeField(null=True, blank=True)
+    state = models.CharField(max_length=16, choices=STATES, default=OPEN)
+    created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    submitted_data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["state", "due_at"]), models.Index(fields=["state", "created_at"])]
+        ordering = ["-created_at"]
+        permissions = [("act_on_humantask", "Can claim and complete this task")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.instance_id})"
+
+
+class Job(models.Model):
+    """Work the engine hands out: a service call or a timer, run after commit."""
+
+    SERVICE, TIMER = "service", "timer"
+    PENDING, RUNNING, DONE, FAILED, CANCELLED = "pending", "running", "done", "failed", "cancelled"
+    STATES = [(s, s) for s in (PENDING, RUNNING, DONE, FAILED, CANCELLED)]
+
+    instance = models.ForeignKey(ProcessInstance, on_delete=models.CASCADE, related_name="jobs")
+    kind = models.CharField(max_length=16, default=SERVICE)
+    task_id = models.UUIDField()
+    element_id = models.CharField(max_length=255)
+    operation = models.CharField(max_length=255, blank=True)
+    input = models.JSONField(default=dict, blank=True)
+    result = models.JSONField(null=True, blank=True)
+    idempotency_key = models.CharField(max_length=255)
+    state = models.CharField(max_length=16, choices=STATES, default=PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    max_attempts = models.PositiveIntegerField(default=3)
+    due_at = models.DateTimeField(db_index=True)
+    # A running job whose lease passed belongs to a dead worker and is taken again.
+    locked_until = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["state", "due_at"])]
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.operation or self.element_id} ({self.state})"
+
+
+class Incident(models.Model):
+    """A problem a person has to look at: failed call or failed script."""
+
+    OPEN, RESOLVED = "open", "resolved"
+    instance = models.ForeignKey(ProcessInstance, on_delete=models.CASCADE, related_name="incidents")
+    job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="incidents")
+    element_id = models.CharField(max_length=255, blank=True)
+    message = models.TextField()
+    details = models.JSONField(default=dict, blank=True)
+    state = models.CharField(max_length=16, default=OPEN, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"Incident {self.pk}: {self.message[:60]}"
+
+
+class HistoryEvent(models.Model):
+    """Append-only record of what happened to an instance."""
+
+    STARTED = "started"
+    TASK_READY = "task_ready"
+    TASK_COMPLETED = "task_completed"
+    TASK_CLAIMED = "task_claimed"
+    SERVICE_ATTEMPT = "service_attempt"
+    SERVICE_RESULT = "service_result"
+    SERVICE_ERROR = "service_error"
+    INCIDENT = "incident"
+    INCIDENT_RETRIED = "incident_retried"
+    TIMER_FIRED = "timer_fired"
+    MESSAGE = "message"
+    CANCELLED = "cancelled"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+    instance = models.ForeignKey(ProcessInstance, on_delete=models.CASCADE, related_name="history")
+    kind = models.CharField(max_length=32)
+    element_id = models.CharField(max_length=255, blank=True)
+    element_name = models.CharField(max_length=255, blank=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    data = models.JSONField(default=dict, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.element_id}"

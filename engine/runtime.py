@@ -1,0 +1,412 @@
+"""Running instances: every write to an instance goes through `write_instance`.
+
+One write = one database transaction: load the instance, change it, run the
+engine until every path waits, bring the query tables (human tasks, jobs,
+history) in line, and save with an optimistic version check. Two writers at
+once: one wins, the other retries on fresh state or gets `Conflict`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.exceptions import WorkflowException
+from SpiffWorkflow.util.task import TaskState
+
+from engine import signals, spiff
+from engine.deploy import specs_for
+from engine.models import HistoryEvent, HumanTask, Incident, Job, ProcessDefinition, ProcessInstance
+
+log = logging.getLogger(__name__)
+
+
+class Conflict(Exception):
+    """Someone else changed the instance first; reload and try again."""
+
+
+class ProcessNotFound(Exception):
+    """No deployed definition has this process id."""
+
+
+class InvalidVariables(ValueError):
+    """Start or task data that the engine cannot store."""
+
+
+class TaskNotOpen(Exception):
+    """The human task was already completed or cancelled."""
+
+
+class InstanceNotActive(Exception):
+    """The instance has ended; it cannot be changed any more."""
+
+
+def record_event(instance: ProcessInstance, kind: str, element_id: str = "", element_name: str = "",
+                 user=None, data: dict | None = None) -> HistoryEvent:
+    """Append one history event to an instance."""
+    return HistoryEvent.objects.create(
+        instance=instance, kind=kind, element_id=element_id or "", element_name=element_name or "",
+        user=user if user is not None and getattr(user, "is_authenticated", False) else None,
+        data=to_json(data or {}),
+    )
+
+
+def to_json(value: Any) -> Any:
+    """A JSON-safe copy of task data (dates and decimals become strings)."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def check_variables(variables: Any, what: str = "variables") -> dict:
+    """Return `variables` if the engine can store them, else raise InvalidVariables naming the problem."""
+    if not isinstance(variables, dict):
+        raise InvalidVariables(f"{what} must be a JSON object, not {type(variables).__name__}")
+
+    def walk(value, path):
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if not isinstance(key, str):
+                    raise InvalidVariables(f"{path}: keys must be strings")
+                if key == "typename":
+                    # SpiffWorkflow's serializer treats such dicts as its own objects.
+                    raise InvalidVariables(f"{path}.typename: the key 'typename' is reserved")
+                if path == what and (key.startswith("_") or not key.isidentifier()):
+                    raise InvalidVariables(f"{what}.{key}: variable names must be identifiers not starting with '_'")
+                walk(item, f"{path}.{key}")
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                walk(item, f"{path}[{i}]")
+        elif not isinstance(value, (str, int, float, bool, type(None))):
+            raise InvalidVariables(f"{path}: unsupported value of type {type(value).__name__}")
+
+    walk(variables, what)
+    return variables
+
+
+def write_instance(instance_id: int, change: Callable, *, user=None, attempts: int = 3):
+    """Apply `change(instance, workflow)` and advance the instance, in one transaction.
+
+    Returns what `change` returns. On a version conflict the whole write is
+    rolled back and tried again on fresh state; after `attempts` it raises Conflict.
+    """
+    for attempt in range(attempts):
+        try:
+            with transaction.atomic():
+                instance = ProcessInstance.objects.select_related("definition").get(pk=instance_id)
+                workflow = spiff.load_workflow(specs_for(instance.definition), instance.state_json)
+                result = change(instance, workflow)
+                advance(instance, workflow, user=user)
+                return result
+        except Conflict:
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def latest_definition(process_id: str) -> ProcessDefinition:
+    """The newest deployed version of a process, or ProcessNotFound."""
+    definition = ProcessDefinition.objects.filter(process_id=process_id).order_by("-version").first()
+    if definition is None:
+        raise ProcessNotFound(f"No process with id {process_id!r} is deployed")
+    return definition
+
+
+def start_instance(process_id: str, variables: dict | None = None, business_key: str = "", user=None,
+                   idempotency_key: str | None = None) -> tuple[ProcessInstance, bool]:
+    """Start the latest version of a process; returns (instance, created).
+
+    With an idempotency key, a second start by the same caller returns the
+    first instance instead of starting another.
+    """
+    variables = check_variables({} if variables is None else variables)
+    definition = latest_definition(process_id)
+    starter = user if user is not None and getattr(user, "is_authenticated", False) else None
+    if idempotency_key:
+        existing = ProcessInstance.objects.filter(started_by=starter, idempotency_key=idempotency_key).first()
+        if existing:
+            return existing, False
+    try:
+        with transaction.atomic():
+            workflow = spiff.new_workflow(specs_for(definition), variables)
+            instance = ProcessInstance.objects.create(
+                definition=definition,
+                business_key=business_key or "",
+                variables=to_json(variables),
+                started_by=starter,
+                idempotency_key=idempotency_key or None,
+            )
+            record_event(instance, HistoryEvent.STARTED, user=user,
+                         data={"variables": variables, "version": definition.version})
+            advance(instance, workflow, user=user)
+    except IntegrityError:
+        if not idempotency_key:
+            raise
+        return ProcessInstance.objects.get(started_by=starter, idempotency_key=idempotency_key), False
+    instance.refresh_from_db()
+    return instance, True
+
+
+def advance(instance: ProcessInstance, workflow, user=None) -> None:
+    """Run the engine until every path waits, sync the query tables and save.
+
+    Must be called inside a transaction; raises Conflict if the instance row
+    changed since it was loaded.
+    """
+    if instance.state == ProcessInstance.ACTIVE:
+        try:
+            workflow.do_engine_steps()
+        except WorkflowException as exc:
+            _fail(instance, exc)
+    if instance.state == ProcessInstance.ACTIVE:
+        _sync_human_tasks(instance, workflow)
+        _sync_jobs(instance, workflow)
+        if workflow.is_completed():
+            instance.state = ProcessInstance.COMPLETED
+            instance.ended_at = timezone.now()
+            record_event(instance, HistoryEvent.COMPLETED)
+    instance.variables = to_json(_current_data(workflow))
+    _save(instance, workflow)
+
+
+def _fail(instance: ProcessInstance, exc: WorkflowException) -> None:
+    task_spec = getattr(exc, "task_spec", None) or getattr(getattr(exc, "task", None), "task_spec", None)
+    element_id = getattr(task_spec, "bpmn_id", None) or getattr(task_spec, "name", "") or ""
+    element_name = getattr(task_spec, "bpmn_name", None) or element_id
+    message = f"{element_name or 'element'} ({element_id}): {exc}" if element_id else str(exc)
+    instance.state = ProcessInstance.FAILED
+    instance.error = message
+    instance.ended_at = timezone.now()
+    Incident.objects.create(instance=instance, element_id=element_id, message=message,
+                            details={"error": str(exc), "type": type(exc).__name__})
+    record_event(instance, HistoryEvent.FAILED, element_id, element_name, data={"error": message})
+    log.warning("instance %s failed: %s", instance.pk, message)
+
+
+def _current_data(workflow) -> dict:
+    if workflow.is_completed():
+        return dict(workflow.data)
+    data: dict = {}
+    for task in workflow.get_tasks(state=TaskState.READY | TaskState.STARTED | TaskState.WAITING | TaskState.ERROR):
+        data.update(task.data)
+    if not data and workflow.last_task is not None:
+        data.update(workflow.last_task.data)
+    return data
+
+
+def _save(instance: ProcessInstance, workflow) -> None:
+    updated = ProcessInstance.objects.filter(pk=instance.pk, version=instance.version).update(
+        state_json=spiff.dump_workflow(workflow),
+        state=instance.state,
+        variables=instance.variables,
+        error=instance.error,
+        ended_at=instance.ended_at,
+        version=F("version") + 1,
+        updated_at=timezone.now(),
+    )
+    if updated != 1:
+        raise Conflict(f"Instance {instance.pk} was changed by someone else")
+    instance.version += 1
+
+
+def _is_user_task(task) -> bool:
+    return bool(getattr(task.task_spec, "manual", False))
+
+
+def _sync_human_tasks(instance: ProcessInstance, workflow) -> None:
+    ready = {task.id: task for task in workflow.get_tasks(state=TaskState.READY) if _is_user_task(task)}
+    open_rows = {row.task_id: row for row in instance.human_tasks.filter(state=HumanTask.OPEN)}
+    for task_id, row in open_rows.items():
+        if task_id not in ready:
+            # Cancelled by a boundary event, a gateway or the instance ending.
+            row.state = HumanTask.CANCELLED
+            row.save(update_fields=["state"])
+    known = set(instance.human_tasks.filter(task_id__in=list(ready)).values_list("task_id", flat=True))
+    for task_id, task in ready.items():
+        if task_id not in known:
+            human_task = _create_human_task(instance, task)
+            record_event(instance, HistoryEvent.TASK_READY, task.task_spec.bpmn_id, task.task_spec.bpmn_name or "",
+                         data={"task": human_task.pk, "lane": human_task.lane,
+                               "candidate_groups": human_task.candidate_groups})
+            signals.human_task_created.send(sender=HumanTask, task=human_task)
+
+
+def _create_human_task(instance: ProcessInstance, task) -> HumanTask:
+    spec = task.task_spec
+    extensions = getattr(spec, "extensions", {}) or {}
+    properties = extensions.get("properties", {}) or {}
+    groups = extensions.get("camunda:candidateGroups") or properties.get("candidateGroups") or ""
+    candidate_groups = [g.strip() for g in groups.split(",") if g.strip()]
+    if not candidate_groups and spec.lane:
+        role = instance.definition.lane_roles.get(spec.lane, spec.lane)
+        candidate_groups = [role] if role else []
+    assignee_name = extensions.get("camunda:assignee") or properties.get("assignee")
+    assignee = None
+    if assignee_name:
+        from django.contrib.auth import get_user_model
+
+        assignee = get_user_model().objects.filter(username=assignee_name).first()
+    due = extensions.get("camunda:dueDate") or properties.get("dueDate")
+    priority = extensions.get("camunda:priority") or properties.get("priority") or 50
+    return HumanTask.objects.create(
+        instance=instance,
+        task_id=task.id,
+        element_id=spec.bpmn_id,
+        name=spec.bpmn_name or spec.bpmn_id,
+        lane=spec.lane or "",
+        candidate_groups=candidate_groups,
+        assignee=assignee,
+        form=form_definition(task, extensions),
+        data=to_json(task.data),
+        documentation=extensions.get("instructionsForEndUser") or spec.documentation or "",
+        priority=int(priority) if str(priority).lstrip("-").isdigit() else 50,
+        due_at=_due_at(due),
+    )
+
+
+def _due_at(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        if value.upper().startswith("P"):
+            return timezone.now() + TimerEventDefinition.get_timedelta_from_start(
+                TimerEventDefinition.parse_iso_duration(value))
+        return TimerEventDefinition.get_datetime(value)
+    except Exception:  # noqa: BLE001 - a bad due date must not stop the process
+        log.warning("ignoring unparseable due date %r", value)
+        return None
+
+
+def form_definition(task, extensions: dict) -> dict:
+    """The form of a user task as plain data: key and fields (Camunda formData)."""
+    form = getattr(task.task_spec, "form", None)
+    fields = []
+    for field in getattr(form, "fields", []) or []:
+        fields.append({
+            "id": field.id,
+            "label": field.label or field.id,
+            "type": field.type or "string",
+            "default": field.default_value,
+            "options": [{"id": o.id, "name": o.name} for o in getattr(field, "options", [])],
+            "validation": {v.name: v.config for v in field.validation},
+            "properties": {p.id: p.value for p in field.properties},
+        })
+    return {"key": getattr(form, "key", None), "fields": fields,
+            "schema": (extensions.get("properties") or {}).get("formJsonSchemaFilename")}
+
+
+def _sync_jobs(instance: ProcessInstance, workflow) -> None:
+    active = {
+        row.task_id: row
+        for row in instance.jobs.filter(state__in=[Job.PENDING, Job.RUNNING])
+    }
+    started = {t.id: t for t in workflow.get_tasks(state=TaskState.STARTED)
+               if isinstance(t.task_spec, spiff.WaitingServiceTask)}
+    timers = {t.id: t for t in workflow.get_tasks(state=TaskState.WAITING)
+              if isinstance(getattr(t.task_spec, "event_definition", None), TimerEventDefinition)}
+    for task_id, row in active.items():
+        if task_id not in started and task_id not in timers:
+            row.state = Job.CANCELLED
+            row.save(update_fields=["state", "updated_at"])
+    known = set(instance.jobs.filter(task_id__in=list(started) + list(timers)).values_list("task_id", flat=True))
+    for task_id, task in started.items():
+        if task_id not in known:
+            _create_service_job(instance, task)
+    for task_id, task in timers.items():
+        if task_id not in known:
+            _create_timer_job(instance, task)
+
+
+def _create_service_job(instance: ProcessInstance, task) -> Job:
+    from django.conf import settings
+
+    from engine import jobs
+
+    spec = task.task_spec
+    params = {name: value["value"] for name, value in spec.evaluate_params(task).items()}
+    job = Job.objects.create(
+        instance=instance,
+        kind=Job.SERVICE,
+        task_id=task.id,
+        element_id=spec.bpmn_id,
+        operation=spec.operation_name,
+        input=to_json(params),
+        idempotency_key=f"lanebridge-{instance.pk}-{task.id}",
+        max_attempts=spec.retries if spec.retries else settings.LANEBRIDGE["DEFAULT_RETRIES"],
+        due_at=timezone.now(),
+    )
+    jobs.dispatch_after_commit(job)
+    return job
+
+
+def _create_timer_job(instance: ProcessInstance, task) -> Job:
+    spec = task.task_spec
+    task.task_spec.event_definition.has_fired(task)  # fixes the due time in event_value
+    value = task._get_internal_data("event_value")
+    due_at = _timer_due(value)
+    return Job.objects.create(
+        instance=instance, kind=Job.TIMER, task_id=task.id, element_id=spec.bpmn_id,
+        idempotency_key=f"lanebridge-{instance.pk}-{task.id}", due_at=due_at or timezone.now(),
+        input={"event_value": to_json(value)},
+    )
+
+
+def _timer_due(value) -> datetime | None:
+    if isinstance(value, dict):  # cycle timers keep their next firing here
+        value = value.get("next")
+    if not value:
+        return None
+    try:
+        return TimerEventDefinition.get_datetime(value)
+    except Exception:  # noqa: BLE001
+        return timezone.now() + timedelta(seconds=1)
+
+
+def complete_human_task(task: HumanTask, user, data: dict) -> ProcessInstance:
+    """Apply submitted `data` to a human task and advance its instance.
+
+    Raises TaskNotOpen if it was completed or cancelled meanwhile.
+    """
+    data = check_variables(data, "data")
+
+    def change(instance, workflow):
+        row = HumanTask.objects.get(pk=task.pk)
+        if row.state != HumanTask.OPEN:
+            raise TaskNotOpen(f"Task {row.pk} is already {row.state}")
+        spiff_task = workflow.get_task_from_id(row.task_id)
+        if spiff_task is None or spiff_task.state != TaskState.READY:
+            raise TaskNotOpen(f"Task {row.pk} is no longer waiting")
+        spiff_task.set_data(**data)
+        spiff_task.run()
+        HumanTask.objects.filter(pk=row.pk).update(
+            state=HumanTask.COMPLETED, completed_at=timezone.now(), completed_by=user,
+            submitted_data=to_json(data),
+        )
+        record_event(instance, HistoryEvent.TASK_COMPLETED, row.element_id, row.name, user=user,
+                     data={"task": row.pk, "data": data})
+        return instance
+
+    write_instance(task.instance_id, change, user=user)
+    return ProcessInstance.objects.get(pk=task.instance_id)
+
+
+def cancel_instance(instance: ProcessInstance, user=None, reason: str = "") -> ProcessInstance:
+    """Cancel an active instance: its open tasks and pending jobs are cancelled too."""
+
+    def change(instance, workflow):
+        if instance.state != ProcessInstance.ACTIVE:
+            raise InstanceNotActive(f"Instance {instance.pk} is {instance.state}")
+        workflow.cancel()
+        instance.state = ProcessInstance.CANCELLED
+        instance.ended_at = timezone.now()
+        instance.human_tasks.filter(state=HumanTask.OPEN).update(state=HumanTask.CANCELLED)
+        instance.jobs.filter(state__in=[Job.PENDING, Job.RUNNING]).update(state=Job.CANCELLED)
+        record_event(instance, HistoryEvent.CANCELLED, user=user, data={"reason": reason})
+
+    write_instance(instance.pk, change, user=user)
+    return ProcessInstance.objects.get(pk=instance.pk)

@@ -1,0 +1,11 @@
+"""Signals the engine sends so other apps can act without the engine importing them."""
+
+from django.dispatch import Signal
+
+# Sent inside the instance's transaction when a user task becomes a HumanTask;
+# kwargs: task. Approvals grants object permissions and queues notifications.
+human_task_created = Signal()
+
+# Sent inside the transaction that applies a service call's result;
+# kwargs: job, output, operation. Integrations records external ids.
+service_result_applied = Signal()

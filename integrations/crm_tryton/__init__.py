@@ -1,0 +1,1 @@
+"""CRM operations (opportunities, follow-ups) on Tryton's sale_opportunity."""

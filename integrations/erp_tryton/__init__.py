@@ -1,0 +1,1 @@
+"""ERP operations (sales, production, shipments, invoices) on Tryton."""
