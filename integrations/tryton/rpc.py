@@ -8,8 +8,11 @@ AccessError) becomes `BusinessError` carrying Tryton's own message.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import itertools
+import json
 import threading
+from decimal import Decimal
 from typing import Any
 
 import requests
@@ -84,10 +87,12 @@ class TrytonClient:
         return self.model(model_name, "search_read", domain, 0, limit, order, fields)
 
     def _post(self, method: str, params: list, auth: str | None) -> Any:
-        headers = {"Authorization": auth} if auth else {}
-        body = {"method": method, "params": params, "id": next(self._ids)}
+        headers = {"Content-Type": "application/json"}
+        if auth:
+            headers["Authorization"] = auth
+        body = json.dumps({"method": method, "params": params, "id": next(self._ids)}, default=_encode)
         try:
-            response = self._http.post(self.url, json=body, headers=headers, timeout=self.timeout)
+            response = self._http.post(self.url, data=body, headers=headers, timeout=self.timeout)
         except requests.Timeout as exc:
             raise RetryableError(f"{self._name()} timed out on {method}", code=self._code("TIMEOUT")) from exc
         except requests.ConnectionError as exc:
@@ -105,7 +110,7 @@ class TrytonClient:
             raise BusinessError(f"{self._name()} answered HTTP {response.status_code} on {method}",
                                 code=self._code("HTTP_ERROR"), details=response.text[:1000])
         try:
-            payload = response.json()
+            payload = json.loads(response.text, object_hook=_decode)
         except ValueError as exc:
             raise RetryableError(f"{self._name()} sent a non-JSON answer to {method}",
                                  code=self._code("BAD_RESPONSE"), details=response.text[:1000]) from exc
@@ -139,6 +144,35 @@ class TrytonClient:
 
 class _SessionExpired(Exception):
     pass
+
+
+def _encode(value: Any) -> Any:
+    # Tryton's JSON carries typed values as {"__class__": ...} objects.
+    if isinstance(value, Decimal):
+        return {"__class__": "Decimal", "decimal": str(value)}
+    if isinstance(value, dt.datetime):
+        return {"__class__": "datetime", "year": value.year, "month": value.month, "day": value.day,
+                "hour": value.hour, "minute": value.minute, "second": value.second,
+                "microsecond": value.microsecond}
+    if isinstance(value, dt.date):
+        return {"__class__": "date", "year": value.year, "month": value.month, "day": value.day}
+    raise TypeError(f"cannot send {type(value).__name__} to Tryton")
+
+
+def _decode(obj: dict) -> Any:
+    kind = obj.get("__class__")
+    if kind == "Decimal":
+        return Decimal(obj["decimal"])
+    if kind == "datetime":
+        return dt.datetime(obj["year"], obj["month"], obj["day"], obj.get("hour", 0), obj.get("minute", 0),
+                           obj.get("second", 0), obj.get("microsecond", 0))
+    if kind == "date":
+        return dt.date(obj["year"], obj["month"], obj["day"])
+    if kind == "timedelta":
+        return dt.timedelta(seconds=obj["seconds"])
+    if kind == "bytes":
+        return base64.b64decode(obj["base64"])
+    return obj
 
 
 _clients: dict[tuple[str, str, str], TrytonClient] = {}

@@ -206,6 +206,7 @@ def _provision_erp():
     from proteus import Model
 
     category = _setup_accounting(None)
+    _countries()
     widget = _product("WIDGET", "Widget", "goods", "1200.00", "600.00", category, producible=True)
     gadget = _product("GADGET", "Gadget", "goods", "350.00", "150.00", category)
     _product("SERVICE-INSTALL", "Installation service", "service", "250.00", "100.00", category)
@@ -230,7 +231,17 @@ CRM_CUSTOMERS = [
     ("C-000125", "Initech", "+1 512 555 0143", "4120 Freidrich Lane", "Austin", "78744", "US"),
 ]
 
-COUNTRY_NAMES = {"FR": "France", "GB": "United Kingdom", "US": "United States"}
+COUNTRY_NAMES = {"FR": "France", "GB": "United Kingdom", "US": "United States", "DE": "Germany"}
+
+
+def _countries():
+    from proteus import Model
+
+    # No country list is loaded (importing one needs the network): add the demo's.
+    Country = Model.get("country.country")
+    records = {code: Country(code=code, name=name) for code, name in COUNTRY_NAMES.items()}
+    Country.save(list(records.values()))
+    return records
 
 
 def _provision_crm():
@@ -241,7 +252,7 @@ def _provision_crm():
     gadget = _product("GADGET", "Gadget", "goods", "350.00", "150.00", category)
     service = _product("SERVICE-INSTALL", "Installation service", "service", "250.00", "100.00", category)
     Party = Model.get("party.party")
-    Country = Model.get("country.country")
+    countries = _countries()
     seller = Party(name="Sam Seller", code="EMP-1")
     seller.save()
     employee = Model.get("company.employee")(party=seller)
@@ -249,10 +260,8 @@ def _provision_crm():
     customers = []
     for code, name, phone, street, city, zip_, country in CRM_CUSTOMERS:
         party = Party(name=name, code=code)
-        country_record = Country(code=country, name=COUNTRY_NAMES[country])
-        country_record.save()
         address, = party.addresses
-        address.street, address.city, address.postal_code, address.country = street, city, zip_, country_record
+        address.street, address.city, address.postal_code, address.country = street, city, zip_, countries[country]
         party.contact_mechanisms.append(Model.get("party.contact_mechanism")(type="phone", value=phone))
         party.save()
         customers.append(party)

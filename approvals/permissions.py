@@ -1,0 +1,57 @@
+"""Who may see and act on a human task: its candidates (lane role, groups, assignee)."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import Group
+from django.db.models import Q, QuerySet
+from guardian.shortcuts import assign_perm, remove_perm
+
+from approvals.models import HumanTaskGroupPermission, HumanTaskUserPermission
+from engine.models import HumanTask
+
+ACT = "engine.act_on_humantask"
+
+
+def grant_task_permissions(task: HumanTask) -> None:
+    """Give the task's candidate groups (and its assignee) the right to act on it."""
+    for group in Group.objects.filter(name__in=task.candidate_groups):
+        assign_perm(ACT, group, task)
+    if task.assignee_id:
+        assign_perm(ACT, task.assignee, task)
+
+
+def grant_user(task: HumanTask, user) -> None:
+    """Let one more user act on the task (delegation)."""
+    assign_perm(ACT, user, task)
+
+
+def revoke_user(task: HumanTask, user) -> None:
+    """Take a user's direct right on the task away."""
+    remove_perm(ACT, user, task)
+
+
+def tasks_for_user(user) -> QuerySet[HumanTask]:
+    """Every task the user may act on: through one of their groups or directly."""
+    if not user.is_authenticated:
+        return HumanTask.objects.none()
+    if user.is_superuser:
+        return HumanTask.objects.all()
+    by_group = HumanTaskGroupPermission.objects.filter(
+        group__in=user.groups.all(), permission__codename="act_on_humantask"
+    ).values("content_object_id")
+    by_user = HumanTaskUserPermission.objects.filter(
+        user=user, permission__codename="act_on_humantask"
+    ).values("content_object_id")
+    return HumanTask.objects.filter(Q(pk__in=by_group) | Q(pk__in=by_user))
+
+
+def can_act(user, task: HumanTask) -> bool:
+    """True if `user` may see, claim and complete `task`."""
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser:
+        return True
+    if task.assignee_id and task.assignee_id != user.pk:
+        # Claimed by someone else: only they (or a superuser) act on it now.
+        return False
+    return tasks_for_user(user).filter(pk=task.pk).exists()

@@ -1,0 +1,11 @@
+"""Approvals' answers to engine signals."""
+
+from django.dispatch import receiver
+
+from approvals.permissions import grant_task_permissions
+from engine.signals import human_task_created
+
+
+@receiver(human_task_created)
+def on_human_task_created(sender, task, **kwargs) -> None:
+    grant_task_permissions(task)

@@ -1,0 +1,66 @@
+"""What an approver does to a task: claim, unclaim, delegate, complete."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import User
+from django.db import transaction
+
+from approvals import permissions
+from engine import runtime
+from engine.models import HistoryEvent, HumanTask, ProcessInstance
+
+
+class NotAllowed(Exception):
+    """The user may not act on this task."""
+
+
+def _check(user, task: HumanTask) -> None:
+    if not permissions.can_act(user, task):
+        raise NotAllowed(f"You may not act on task {task.pk}")
+
+
+def claim_task(task: HumanTask, user) -> HumanTask:
+    """Assign an open task to `user`; fails if someone else claimed it first."""
+    _check(user, task)
+    with transaction.atomic():
+        taken = HumanTask.objects.filter(pk=task.pk, state=HumanTask.OPEN).filter(
+            assignee__isnull=True).update(assignee=user)
+        if not taken:
+            current = HumanTask.objects.get(pk=task.pk)
+            if current.state != HumanTask.OPEN:
+                raise runtime.TaskNotOpen(f"Task {task.pk} is already {current.state}")
+            if current.assignee_id != user.pk:
+                raise runtime.Conflict(f"Task {task.pk} is already claimed by {current.assignee}")
+        runtime.record_event(task.instance, HistoryEvent.TASK_CLAIMED, task.element_id, task.name, user=user)
+    task.refresh_from_db()
+    return task
+
+
+def unclaim_task(task: HumanTask, user) -> HumanTask:
+    """Give a claimed task back to its role's queue."""
+    _check(user, task)
+    HumanTask.objects.filter(pk=task.pk, state=HumanTask.OPEN).update(assignee=None)
+    task.refresh_from_db()
+    return task
+
+
+def delegate_task(task: HumanTask, user, to_user: User) -> HumanTask:
+    """Hand a task to another member of one of its candidate groups."""
+    _check(user, task)
+    if not to_user.groups.filter(name__in=task.candidate_groups).exists() and not to_user.is_superuser:
+        raise NotAllowed(f"{to_user.username} is not a member of {', '.join(task.candidate_groups) or 'the role'}")
+    with transaction.atomic():
+        HumanTask.objects.filter(pk=task.pk, state=HumanTask.OPEN).update(assignee=to_user)
+        permissions.grant_user(task, to_user)
+        runtime.record_event(task.instance, HistoryEvent.TASK_CLAIMED, task.element_id, task.name, user=user,
+                             data={"delegated_to": to_user.username})
+    task.refresh_from_db()
+    return task
+
+
+def complete_task(task: HumanTask, user, data: dict) -> ProcessInstance:
+    """Complete a task the user may act on with the submitted data."""
+    _check(user, task)
+    if task.state != HumanTask.OPEN:
+        raise runtime.TaskNotOpen(f"Task {task.pk} is already {task.state}")
+    return runtime.complete_human_task(task, user, data)
