@@ -1,3 +1,7 @@
-from django.shortcuts import render
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
 
-# Create your views here.
+
+@login_required
+def inbox(request):
+    return HttpResponse("inbox")
