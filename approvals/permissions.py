@@ -55,3 +55,20 @@ def can_act(user, task: HumanTask) -> bool:
         # Claimed by someone else: only they (or a superuser) act on it now.
         return False
     return tasks_for_user(user).filter(pk=task.pk).exists()
+
+
+def can_start(user, definition) -> bool:
+    """True if `user` may start instances of `definition`.
+
+    Superusers, holders of the global ``engine.add_processinstance`` permission
+    (analysts, integrating systems) and members of the start event's lane role.
+    """
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser or user.has_perm("engine.add_processinstance"):
+        return True
+    from engine.deploy import start_lane
+
+    lane = start_lane(definition)
+    role = definition.lane_roles.get(lane, lane) if lane else None
+    return bool(role) and user.groups.filter(name=role).exists()

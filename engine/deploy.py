@@ -209,3 +209,14 @@ def specs_for(definition: ProcessDefinition):
         specs = spiff.load_specs(definition.spec_json)
         _spec_cache[definition.pk] = specs
     return specs
+
+
+def start_lane(definition: ProcessDefinition) -> str | None:
+    """The lane of the process's start event, if it has one."""
+    from SpiffWorkflow.bpmn.specs.defaults import StartEvent
+
+    spec, _ = specs_for(definition)
+    for task_spec in spec.task_specs.values():
+        if isinstance(task_spec, StartEvent) and getattr(task_spec, "lane", None):
+            return task_spec.lane
+    return None

@@ -135,6 +135,10 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Lanebridge API",
     "VERSION": "1.0.0",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "ENUM_NAME_OVERRIDES": {
+        "InstanceStateEnum": "engine.models.ProcessInstance.STATES",
+        "TaskStateEnum": "engine.models.HumanTask.STATES",
+    },
 }
 
 # Jobs: without a broker, Celery runs tasks in-process right after commit.
@@ -166,7 +170,9 @@ CRM_DATABASE = os.environ.get("CRM_DATABASE", "crm")
 CRM_USER = os.environ.get("CRM_USER", "admin")
 CRM_PASSWORD = os.environ.get("CRM_PASSWORD", "admin")
 TRYTON_HOME = Path(os.environ.get("TRYTON_HOME", VAR_DIR / "tryton"))
-TRYTON_TEMPLATE_DIR = Path(os.environ.get("TRYTON_TEMPLATE_DIR", Path.home() / ".cache" / "lanebridge" / "tryton-template"))
+TRYTON_TEMPLATE_DIR = Path(
+    os.environ.get("TRYTON_TEMPLATE_DIR", Path.home() / ".cache" / "lanebridge" / "tryton-template")
+)
 
 LOGGING = {
     "version": 1,

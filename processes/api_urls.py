@@ -1,3 +1,19 @@
 from django.urls import path
 
-urlpatterns: list = []
+from processes import api
+
+urlpatterns = [
+    path("definitions/", api.DefinitionList.as_view(), name="api-definitions"),
+    path("definitions/<int:pk>/", api.DefinitionDetail.as_view(), name="api-definition"),
+    path("definitions/<int:pk>/bpmn/", api.DefinitionBpmn.as_view(), name="api-definition-bpmn"),
+    path("processes/<str:process_id>/instances/", api.StartInstance.as_view(), name="api-start"),
+    path("instances/", api.InstanceList.as_view(), name="api-instances"),
+    path("instances/<int:pk>/", api.InstanceDetail.as_view(), name="api-instance"),
+    path("instances/<int:pk>/history/", api.InstanceHistory.as_view(), name="api-instance-history"),
+    path("instances/<int:pk>/cancel/", api.CancelInstance.as_view(), name="api-instance-cancel"),
+    path("tasks/", api.TaskList.as_view(), name="api-tasks"),
+    path("tasks/<int:pk>/claim/", api.ClaimTask.as_view(), name="api-task-claim"),
+    path("tasks/<int:pk>/complete/", api.CompleteTask.as_view(), name="api-task-complete"),
+    path("incidents/", api.IncidentList.as_view(), name="api-incidents"),
+    path("incidents/<int:pk>/retry/", api.RetryIncident.as_view(), name="api-incident-retry"),
+]

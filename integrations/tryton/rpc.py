@@ -75,7 +75,12 @@ class TrytonClient:
                 if self._auth == auth:
                     self.login()
                 auth = self._auth
-            return self._post(method, list(params), auth=auth)
+            try:
+                return self._post(method, list(params), auth=auth)
+            except _SessionExpired:
+                # A fresh session refused too: the user may not call this method.
+                raise BusinessError(f"{self._name()} refused {method} to user {self.user!r}",
+                                    code=self._code("ACCESS_DENIED")) from None
 
     def model(self, model_name: str, method: str, *args: Any) -> Any:
         """Call ``model.<model_name>.<method>`` with `args` and the session context appended."""

@@ -26,7 +26,7 @@ CRM_MODULES = ("party", "sale_opportunity")
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "admin"
 # Bump when the demo data changes so old templates are rebuilt.
-TEMPLATE_VERSION = "1"
+TEMPLATE_VERSION = "2"
 MARKER = "template-complete"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -223,6 +223,16 @@ def _provision_erp():
     # Components for productions, finished goods so shipments can be done
     # before (or without) a production.
     _inventory([(frame, 500), (bolt, 5000), (widget, 50), (gadget, 200)])
+    _prefix_sequences({"Sale": "SO-", "Production": "MO-", "Customer Shipment": "SH-"})
+
+
+def _prefix_sequences(prefixes):
+    from proteus import Model
+
+    # Numbers like SO-1 are what people paste into Lanebridge's search box.
+    for sequence in Model.get("ir.sequence").find([("name", "in", list(prefixes))]):
+        sequence.prefix = prefixes[sequence.name]
+        sequence.save()
 
 
 CRM_CUSTOMERS = [
@@ -277,6 +287,7 @@ def _provision_crm():
             opportunity.lines.append(Model.get("sale.opportunity.line")(product=product, quantity=quantity))
         opportunity.save()
         opportunity.click("opportunity")
+    _prefix_sequences({"Sale Opportunity": "OPP-", "Sale": "CRM-SO-"})
 
 
 def _provision(db: str, conf: str) -> None:

@@ -1,0 +1,24 @@
+"""What users see of processes: which instances, and which actions they may take."""
+
+from __future__ import annotations
+
+from django.db.models import Q, QuerySet
+
+from approvals.permissions import tasks_for_user
+from engine.models import Incident, ProcessInstance
+from processes.roles import instances_visible_to_all
+
+
+def instances_for_user(user) -> QuerySet[ProcessInstance]:
+    """Instances the user may read: all for operators/auditors/analysts, else their own and their tasks'."""
+    instances = ProcessInstance.objects.select_related("definition")
+    if instances_visible_to_all(user):
+        return instances
+    return instances.filter(
+        Q(started_by=user) | Q(pk__in=tasks_for_user(user).values("instance_id"))
+    ).distinct()
+
+
+def incidents_for_user(user) -> QuerySet[Incident]:
+    """Incidents of the instances the user may read."""
+    return Incident.objects.filter(instance__in=instances_for_user(user).values("pk")).select_related("instance")
