@@ -1,8 +1,9 @@
-"""Object permissions on human tasks, with direct foreign keys so inbox queries stay fast."""
+"""Object permissions on human tasks (direct foreign keys keep inbox queries fast) and notifications."""
 
-from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
-
+from django.conf import settings
 from django.db import models
+from django.utils import timezone
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 from engine.models import HumanTask
 
@@ -13,3 +14,19 @@ class HumanTaskUserPermission(UserObjectPermissionBase):
 
 class HumanTaskGroupPermission(GroupObjectPermissionBase):
     content_object = models.ForeignKey(HumanTask, on_delete=models.CASCADE)
+
+
+class TaskNotification(models.Model):
+    """A candidate to tell about a new task; sent in batches, one email per user."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    task = models.ForeignKey(HumanTask, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "task"], name="unique_task_notification")]
+        indexes = [models.Index(fields=["sent_at", "user"])]
+
+    def __str__(self) -> str:
+        return f"{self.user} ← task {self.task_id}"

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from guardian.shortcuts import assign_perm, remove_perm
 
 from approvals.models import HumanTaskGroupPermission, HumanTaskUserPermission
-from engine.models import HumanTask
+from engine.models import HumanTask, ProcessDefinition
 
 ACT = "engine.act_on_humantask"
 
@@ -72,3 +73,28 @@ def can_start(user, definition) -> bool:
     lane = start_lane(definition)
     role = definition.lane_roles.get(lane, lane) if lane else None
     return bool(role) and user.groups.filter(name=role).exists()
+
+
+def can_view(user, task: HumanTask) -> bool:
+    """True if `user` may see `task`: a candidate even when a colleague has claimed it."""
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser or task.assignee_id == user.pk:
+        return True
+    return tasks_for_user(user).filter(pk=task.pk).exists()
+
+
+def candidate_users(task: HumanTask) -> QuerySet:
+    """Active members of the task's candidate groups: who it may be delegated to."""
+    return (
+        get_user_model().objects.filter(is_active=True, groups__name__in=task.candidate_groups)
+        .distinct().order_by("username")
+    )
+
+
+def startable_definitions(user) -> list[ProcessDefinition]:
+    """The latest version of every process that `user` may start."""
+    latest = ProcessDefinition.objects.filter(
+        process_id=OuterRef("process_id")).order_by("-version").values("pk")[:1]
+    definitions = ProcessDefinition.objects.filter(pk=Subquery(latest)).order_by("process_id")
+    return [d for d in definitions if can_start(user, d)]

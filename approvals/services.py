@@ -6,6 +6,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from approvals import permissions
+from approvals.forms import validate_submission
 from engine import runtime
 from engine.models import HistoryEvent, HumanTask, ProcessInstance
 
@@ -59,8 +60,13 @@ def delegate_task(task: HumanTask, user, to_user: User) -> HumanTask:
 
 
 def complete_task(task: HumanTask, user, data: dict) -> ProcessInstance:
-    """Complete a task the user may act on with the submitted data."""
+    """Complete a task the user may act on with the submitted data.
+
+    The data is checked against the task's form first (ValidationError with
+    field errors), so the web page and the REST API accept the same things.
+    """
     _check(user, task)
     if task.state != HumanTask.OPEN:
         raise runtime.TaskNotOpen(f"Task {task.pk} is already {task.state}")
-    return runtime.complete_human_task(task, user, data)
+    cleaned = validate_submission(task, data)
+    return runtime.complete_human_task(task, user, cleaned)

@@ -6,4 +6,11 @@ app_name = "approvals"
 
 urlpatterns = [
     path("", views.inbox, name="inbox"),
+    path("tasks/<int:pk>/", views.task_detail, name="task"),
+    path("tasks/<int:pk>/complete/", views.task_complete, name="complete"),
+    path("tasks/<int:pk>/claim/", views.task_claim, name="claim"),
+    path("tasks/<int:pk>/unclaim/", views.task_unclaim, name="unclaim"),
+    path("tasks/<int:pk>/delegate/", views.task_delegate, name="delegate"),
+    path("start/", views.start_list, name="start"),
+    path("start/<str:process_id>/", views.start_process, name="start_process"),
 ]

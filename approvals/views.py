@@ -1,7 +1,231 @@
+"""The approver's pages: inbox, task page (claim, delegate, complete) and the start page.
+
+Plain forms with POST/redirect; htmx (hx-boost in base.html) only makes them feel faster.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import F
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from approvals import permissions, services
+from approvals.forms import DelegateForm, StartForm, start_form_fields, task_form
+from engine import runtime
+from engine.models import HumanTask, ProcessDefinition
+
+PAGE_SIZE = 25
+SORTS = {
+    "due": [F("due_at").asc(nulls_last=True), "created_at"],
+    "priority": ["-priority", F("due_at").asc(nulls_last=True), "created_at"],
+    "age": ["created_at"],
+}
+
+
+def forbidden(request: HttpRequest) -> HttpResponse:
+    """The 403 page: says nothing about the object asked for."""
+    return render(request, "approvals/forbidden.html", status=403)
+
+
+def conflict(request: HttpRequest, task: HumanTask, message: str) -> HttpResponse:
+    """The 409 page for a task that changed under the user (completed, claimed by someone else)."""
+    return render(request, "approvals/conflict.html", {"task": task, "message": message}, status=409)
 
 
 @login_required
-def inbox(request):
-    return HttpResponse("inbox")
+def inbox(request: HttpRequest) -> HttpResponse:
+    """Open tasks assigned to me, or waiting unclaimed in my roles' queue."""
+    tab = "queue" if request.GET.get("tab") == "queue" else "mine"
+    sort = request.GET.get("sort") if request.GET.get("sort") in SORTS else "due"
+    process = request.GET.get("process", "")
+
+    mine = HumanTask.objects.filter(state=HumanTask.OPEN, assignee=request.user)
+    queue = permissions.tasks_for_user(request.user).filter(state=HumanTask.OPEN, assignee__isnull=True)
+    if process:
+        mine = mine.filter(instance__definition__process_id=process)
+        queue = queue.filter(instance__definition__process_id=process)
+    tasks = (mine if tab == "mine" else queue).select_related("instance__definition", "assignee")
+    page = Paginator(tasks.order_by(*SORTS[sort]), PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "tab": tab,
+        "sort": sort,
+        "process": process,
+        "processes": ProcessDefinition.objects.order_by("process_id").values_list("process_id", flat=True).distinct(),
+        "counts": {"mine": mine.count(), "queue": queue.count()},
+        "page": page,
+        "now": timezone.now(),
+    }
+    return render(request, "approvals/inbox.html", context)
+
+
+def _task_context(request: HttpRequest, task: HumanTask, form=None, delegate_form=None) -> dict:
+    data = task.data or {}
+    lines = data.get("lines") if isinstance(data.get("lines"), list) else None
+    shown = {"customer", "lines", "total"} if lines or data.get("customer") is not None else set()
+    candidates = permissions.candidate_users(task).exclude(pk=request.user.pk)
+    return {
+        "task": task,
+        "instance": task.instance,
+        "may_act": permissions.can_act(request.user, task),
+        "customer": data.get("customer"),
+        "lines": [line for line in lines if isinstance(line, dict)] if lines else None,
+        "line_columns": _columns(lines) if lines else [],
+        "total": data.get("total"),
+        "variables": sorted((k, v) for k, v in data.items() if k not in shown and not k.startswith("_")),
+        "history": task.instance.history.select_related("user").order_by("id"),
+        "form": form if form is not None else task_form(task),
+        "has_fields": bool((task.form or {}).get("fields")),
+        "delegate_form": delegate_form if delegate_form is not None else DelegateForm(candidates),
+        "now": timezone.now(),
+    }
+
+
+def _columns(lines: list) -> list[str]:
+    columns: list[str] = []
+    for line in lines:
+        if isinstance(line, dict):
+            columns.extend(key for key in line if key not in columns)
+    return columns
+
+
+def _load(request: HttpRequest, pk: int) -> HumanTask | None:
+    """The task if the user may see it, else None (the caller answers 403)."""
+    task = get_object_or_404(HumanTask.objects.select_related("instance__definition", "assignee"), pk=pk)
+    return task if permissions.can_view(request.user, task) else None
+
+
+@login_required
+def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """Everything the approver needs to decide, and the form to do it."""
+    task = _load(request, pk)
+    if task is None:
+        return forbidden(request)
+    return render(request, "approvals/task.html", _task_context(request, task))
+
+
+@login_required
+@require_POST
+def task_complete(request: HttpRequest, pk: int) -> HttpResponse:
+    """Submit the task's form; errors re-render the page with what was typed."""
+    task = _load(request, pk)
+    if task is None:
+        return forbidden(request)
+    if task.state != HumanTask.OPEN:
+        return conflict(request, task, _("This task is already completed."))
+    if (task.form or {}).get("fields"):
+        form = task_form(task, request.POST)
+        data = form.json_data() if form.is_valid() else None
+    else:
+        # No form in the diagram: approve or reject, with a comment.
+        form = task_form(task)
+        data = {"approved": request.POST.get("decision") == "approve", "comment": request.POST.get("comment", "")}
+    if data is None:
+        return render(request, "approvals/task.html", _task_context(request, task, form=form), status=400)
+    try:
+        services.complete_task(task, request.user, data)
+    except services.NotAllowed:
+        return forbidden(request)
+    except runtime.TaskNotOpen:
+        return conflict(request, task, _("This task is already completed."))
+    except runtime.Conflict:
+        return conflict(request, task, _("Someone else changed this case at the same moment. Please try again."))
+    except ValidationError as exc:
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+        return render(request, "approvals/task.html", _task_context(request, task, form=form), status=400)
+    messages.success(request, _("“%(name)s” is done.") % {"name": task.name})
+    return redirect("approvals:inbox")
+
+
+@login_required
+@require_POST
+def task_claim(request: HttpRequest, pk: int) -> HttpResponse:
+    """Take a task from the role's queue."""
+    task = _load(request, pk)
+    if task is None:
+        return forbidden(request)
+    try:
+        services.claim_task(task, request.user)
+    except services.NotAllowed:
+        return forbidden(request)
+    except runtime.TaskNotOpen:
+        return conflict(request, task, _("This task is already completed."))
+    except runtime.Conflict:
+        return conflict(request, task, _("Someone else claimed this task first."))
+    messages.success(request, _("The task is yours now."))
+    return redirect("approvals:task", pk=task.pk)
+
+
+@login_required
+@require_POST
+def task_unclaim(request: HttpRequest, pk: int) -> HttpResponse:
+    """Give a task back to the role's queue."""
+    task = _load(request, pk)
+    if task is None:
+        return forbidden(request)
+    try:
+        services.unclaim_task(task, request.user)
+    except services.NotAllowed:
+        return forbidden(request)
+    messages.success(request, _("The task is back in the queue."))
+    return redirect("approvals:task", pk=task.pk)
+
+
+@login_required
+@require_POST
+def task_delegate(request: HttpRequest, pk: int) -> HttpResponse:
+    """Hand a task to another member of its role."""
+    task = _load(request, pk)
+    if task is None:
+        return forbidden(request)
+    if task.state != HumanTask.OPEN:
+        return conflict(request, task, _("This task is already completed."))
+    form = DelegateForm(permissions.candidate_users(task).exclude(pk=request.user.pk), request.POST)
+    if form.is_valid():
+        try:
+            services.delegate_task(task, request.user, form.cleaned_data["to_user"])
+        except services.NotAllowed as exc:
+            if not permissions.can_act(request.user, task):
+                return forbidden(request)
+            form.add_error("to_user", str(exc))
+        else:
+            messages.success(request, _("Delegated to %(user)s.") % {"user": form.cleaned_data["to_user"]})
+            return redirect("approvals:inbox")
+    return render(request, "approvals/task.html", _task_context(request, task, delegate_form=form), status=400)
+
+
+@login_required
+def start_list(request: HttpRequest) -> HttpResponse:
+    """The processes the user may start."""
+    return render(request, "approvals/start_list.html",
+                  {"definitions": permissions.startable_definitions(request.user)})
+
+
+@login_required
+def start_process(request: HttpRequest, process_id: str) -> HttpResponse:
+    """Start the latest version of a process with a business key and its start form."""
+    definition = ProcessDefinition.objects.filter(process_id=process_id).order_by("-version").first()
+    if definition is None or not permissions.can_start(request.user, definition):
+        return forbidden(request)
+    fields = start_form_fields(definition)
+    form = StartForm(fields, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            instance, _created = runtime.start_instance(
+                definition.process_id, form.variables(), business_key=form.cleaned_data["business_key"],
+                user=request.user)
+        except runtime.InvalidVariables as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, _("Started %(process)s #%(id)s.") % {
+                "process": definition.name or definition.process_id, "id": instance.pk})
+            return redirect("approvals:inbox")
+    status = 400 if request.method == "POST" else 200
+    return render(request, "approvals/start_form.html", {"definition": definition, "form": form}, status=status)

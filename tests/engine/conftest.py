@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from engine import connectors
-from engine.deploy import deploy
+from engine.deploy import _spec_cache, deploy
 
 
 @pytest.fixture
@@ -41,3 +41,15 @@ def operation():
         connectors.unregister(name)
         if previous is not None:
             connectors._operations[name] = previous
+
+
+@pytest.fixture(autouse=True)
+def fresh_spec_cache():
+    """Each test starts with an empty spec cache.
+
+    Test transactions roll back, so SQLite hands the same definition pk to the
+    next test; `specs_for` caches by pk alone (see test_deploy's stale-cache test).
+    """
+    _spec_cache.clear()
+    yield
+    _spec_cache.clear()

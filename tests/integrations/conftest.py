@@ -64,6 +64,18 @@ def tryton_server(tmp_path_factory):
 
 
 @pytest.fixture
+def start_tryton():
+    """Return a function that starts another server on a copy of the template (stopped by the caller)."""
+    return run_server
+
+
+@pytest.fixture
+def unused_port() -> int:
+    """A TCP port with nothing listening on it."""
+    return free_port()
+
+
+@pytest.fixture
 def erp(tryton_server) -> TrytonClient:
     """A client on the ERP database, to check what the operations left there."""
     return tryton_server.client("erp")

@@ -12,11 +12,9 @@ from integrations.erp_tryton import operations
 from integrations.tryton import server
 from integrations.tryton.rpc import TrytonClient, get_client, reset_clients
 
-from .conftest import free_port, run_server
 
-
-def test_a_stopped_server_gives_retryable_errors(tmp_path, settings):
-    second = run_server(tmp_path)
+def test_a_stopped_server_gives_retryable_errors(tmp_path, settings, start_tryton):
+    second = start_tryton(tmp_path)
     try:
         settings.ERP_URL = second.url
         reset_clients()
@@ -32,8 +30,8 @@ def test_a_stopped_server_gives_retryable_errors(tmp_path, settings):
     reset_clients()
 
 
-def test_nothing_listening_is_retryable():
-    client = TrytonClient(f"http://127.0.0.1:{free_port()}", "erp", "admin", "admin", timeout=2)
+def test_nothing_listening_is_retryable(unused_port):
+    client = TrytonClient(f"http://127.0.0.1:{unused_port}", "erp", "admin", "admin", timeout=2)
     with pytest.raises(RetryableError):
         client.model("sale.sale", "search", [])
 

@@ -1,0 +1,79 @@
+"""Email candidates about new tasks, batched: one email per user per run, however many tasks arrived."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
+from django.db.models import Q
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import ngettext
+
+from approvals.models import TaskNotification
+from engine.models import HumanTask
+
+log = logging.getLogger(__name__)
+
+
+def recipients(task: HumanTask):
+    """Who hears about a task: its assignee if it has one, else the members of its candidate groups."""
+    users = get_user_model().objects.filter(is_active=True).exclude(email="")
+    if task.assignee_id:
+        return users.filter(pk=task.assignee_id)
+    return users.filter(groups__name__in=task.candidate_groups).distinct()
+
+
+def queue_notifications(task: HumanTask) -> int:
+    """Record a pending notification for every recipient of a new task; returns how many."""
+    rows = [TaskNotification(user=user, task=task) for user in recipients(task)]
+    TaskNotification.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)
+
+
+def send_pending_notifications(now: datetime) -> int:
+    """Send one email per user listing all their pending tasks; returns how many emails went out.
+
+    1. Find users with pending notifications.
+    2. Claim that user's rows with a conditional UPDATE (sent_at is null → now), so two
+       runs at once never send the same rows twice.
+    3. Drop tasks that were completed or cancelled meanwhile; email the rest.
+    4. If sending fails, give the rows back so the next run tries again.
+    """
+    sent = 0
+    user_ids = TaskNotification.objects.filter(sent_at=None).values_list("user_id", flat=True).distinct()
+    for user in get_user_model().objects.filter(pk__in=list(user_ids)):
+        ids = list(TaskNotification.objects.filter(user=user, sent_at=None).values_list("pk", flat=True))
+        claimed = TaskNotification.objects.filter(pk__in=ids, sent_at=None).update(sent_at=now)
+        if not claimed:
+            continue  # another run got there first
+        tasks = list(
+            HumanTask.objects.filter(state=HumanTask.OPEN, pk__in=TaskNotification.objects.filter(
+                pk__in=ids, sent_at=now).values("task_id"))
+            .filter(Q(assignee__isnull=True) | Q(assignee=user))
+            .select_related("instance__definition").order_by("due_at", "created_at")
+        )
+        if not tasks or not user.email:
+            continue
+        try:
+            _send(user, tasks)
+            sent += 1
+        except Exception:  # noqa: BLE001 - one bad address must not stop the others
+            log.exception("could not send task notification to %s", user.username)
+            TaskNotification.objects.filter(pk__in=ids, sent_at=now).update(sent_at=None)
+    return sent
+
+
+def _send(user, tasks: list[HumanTask]) -> None:
+    base = getattr(settings, "LANEBRIDGE_BASE_URL", "").rstrip("/")
+    items = [{"task": t, "url": base + reverse("approvals:task", args=[t.pk])} for t in tasks]
+    with translation.override(settings.LANGUAGE_CODE):
+        subject = ngettext("%(count)d new task in Lanebridge", "%(count)d new tasks in Lanebridge",
+                          len(tasks)) % {"count": len(tasks)}
+        body = render_to_string("approvals/email/new_tasks.txt", {"user": user, "items": items,
+                                                                 "inbox_url": base + reverse("approvals:inbox")})
+    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [user.email])

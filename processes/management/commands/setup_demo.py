@@ -1,0 +1,50 @@
+import os
+
+from django.conf import settings
+from django.contrib.auth.models import Group, User
+from django.core.management.base import BaseCommand, CommandError
+from rest_framework.authtoken.models import Token
+
+from engine.deploy import deploy
+from processes.roles import DEMO_LANE_ROLES, ensure_roles
+
+DEMO_USERS = {
+    "sales": ["Sales"],
+    "manager": ["Manager"],
+    "finance": ["Finance"],
+    "warehouse": ["Warehouse"],
+    "analyst": ["Analyst"],
+    "operator": ["Operator"],
+    "auditor": ["Auditor"],
+}
+
+
+class Command(BaseCommand):
+    help = "Create demo roles, demo users (password 'demo'), the analyst's API token and deploy the demo process."
+
+    def handle(self, *args, **options):
+        if not settings.DEMO:
+            raise CommandError("Demo users are only created with LANEBRIDGE_DEMO=1")
+        ensure_roles()
+        for name in DEMO_LANE_ROLES:
+            Group.objects.get_or_create(name=name)
+        for username, groups in DEMO_USERS.items():
+            user, created = User.objects.get_or_create(username=username, defaults={"email": f"{username}@example.com"})
+            if created:
+                user.set_password("demo")
+                user.save()
+            user.groups.add(*Group.objects.filter(name__in=groups))
+        admin, created = User.objects.get_or_create(
+            username="admin", defaults={"is_staff": True, "is_superuser": True, "email": "admin@example.com"})
+        if created:
+            admin.set_password("demo")
+            admin.save()
+        token, _ = Token.objects.get_or_create(user=User.objects.get(username="analyst"))
+        path = settings.BASE_DIR / "processes" / "bpmn" / "quote_to_cash.bpmn"
+        if path.exists():
+            deployment = deploy(path.read_bytes(), path.name)
+            for definition in deployment.definitions:
+                self.stdout.write(f"Demo process: {definition.process_id} v{definition.version}")
+        self.stdout.write(f"Demo users: {', '.join(DEMO_USERS)}, admin (password: demo)")
+        self.stdout.write(f"API token for analyst: {token.key}")
+        os.environ.setdefault("LANEBRIDGE_ANALYST_TOKEN", token.key)

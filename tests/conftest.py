@@ -1,0 +1,43 @@
+"""Fixtures every suite uses: roles, users and API clients."""
+
+from pathlib import Path
+
+import pytest
+from django.contrib.auth.models import Group, User
+from rest_framework.test import APIClient
+
+from processes.roles import DEMO_LANE_ROLES, ensure_roles
+
+BPMN_DIR = Path(__file__).parent / "bpmn"
+
+
+@pytest.fixture
+def roles(db):
+    """The product roles and the demo lane roles as groups."""
+    ensure_roles()
+    for name in DEMO_LANE_ROLES:
+        Group.objects.get_or_create(name=name)
+
+
+@pytest.fixture
+def make_user(roles):
+    """Create a user in the given groups: make_user("manager", "Manager")."""
+
+    def make(username: str, *groups: str, **extra) -> User:
+        user = User.objects.create_user(username, f"{username}@example.com", "demo", **extra)
+        user.groups.add(*Group.objects.filter(name__in=groups))
+        return user
+
+    return make
+
+
+@pytest.fixture
+def api_as():
+    """An API client logged in as the given user."""
+
+    def client_for(user) -> APIClient:
+        client = APIClient()
+        client.force_authenticate(user)
+        return client
+
+    return client_for
