@@ -178,13 +178,15 @@ class StartForm(forms.Form):
 
 BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
 CAMUNDA = "{http://camunda.org/schema/1.0/bpmn}"
-_start_fields_cache: dict[int, list[dict]] = {}
+# Keyed by pk and content hash: a rolled-back test (or a restored database) reuses pks.
+_start_fields_cache: dict[tuple[int, str], list[dict]] = {}
 
 
 def start_form_fields(definition) -> list[dict]:
     """The Camunda form fields of a process's plain start event, in the task form's shape."""
-    if definition.pk in _start_fields_cache:
-        return _start_fields_cache[definition.pk]
+    key = (definition.pk, definition.content_hash)
+    if key in _start_fields_cache:
+        return _start_fields_cache[key]
     from engine.deploy import parse_xml
 
     root = parse_xml(definition.bpmn_xml.encode()).getroot()
@@ -208,5 +210,5 @@ def start_form_fields(definition) -> list[dict]:
                                    for p in node.iterfind(f"{CAMUNDA}properties/{CAMUNDA}property")},
                 })
             break
-    _start_fields_cache[definition.pk] = fields
+    _start_fields_cache[key] = fields
     return fields

@@ -5,6 +5,8 @@ Plain forms with POST/redirect; htmx (hx-boost in base.html) only makes them fee
 
 from __future__ import annotations
 
+import json
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -14,12 +16,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from approvals import permissions, services
 from approvals.forms import DelegateForm, StartForm, start_form_fields, task_form
 from engine import runtime
-from engine.models import HumanTask, ProcessDefinition
+from engine.models import HistoryEvent, HumanTask, ProcessDefinition
 
 PAGE_SIZE = 25
 SORTS = {
@@ -42,7 +45,6 @@ def conflict(request: HttpRequest, task: HumanTask, message: str) -> HttpRespons
 @login_required
 def inbox(request: HttpRequest) -> HttpResponse:
     """Open tasks assigned to me, or waiting unclaimed in my roles' queue."""
-    tab = "queue" if request.GET.get("tab") == "queue" else "mine"
     sort = request.GET.get("sort") if request.GET.get("sort") in SORTS else "due"
     process = request.GET.get("process", "")
 
@@ -51,6 +53,11 @@ def inbox(request: HttpRequest) -> HttpResponse:
     if process:
         mine = mine.filter(instance__definition__process_id=process)
         queue = queue.filter(instance__definition__process_id=process)
+    counts = {"mine": mine.count(), "queue": queue.count()}
+    tab = request.GET.get("tab")
+    if tab not in counts:
+        # Land where the work is: my own tasks first, else the queue.
+        tab = "mine" if counts["mine"] or not counts["queue"] else "queue"
     tasks = (mine if tab == "mine" else queue).select_related("instance__definition", "assignee")
     page = Paginator(tasks.order_by(*SORTS[sort]), PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
@@ -58,28 +65,75 @@ def inbox(request: HttpRequest) -> HttpResponse:
         "sort": sort,
         "process": process,
         "processes": ProcessDefinition.objects.order_by("process_id").values_list("process_id", flat=True).distinct(),
-        "counts": {"mine": mine.count(), "queue": queue.count()},
+        "counts": counts,
         "page": page,
         "now": timezone.now(),
     }
     return render(request, "approvals/inbox.html", context)
 
 
+HISTORY_LABELS = {
+    HistoryEvent.STARTED: gettext_lazy("Started"),
+    HistoryEvent.TASK_READY: gettext_lazy("Task waiting"),
+    HistoryEvent.TASK_CLAIMED: gettext_lazy("Task claimed"),
+    HistoryEvent.TASK_COMPLETED: gettext_lazy("Task completed"),
+    HistoryEvent.SERVICE_ATTEMPT: gettext_lazy("System call"),
+    HistoryEvent.SERVICE_RESULT: gettext_lazy("System call answered"),
+    HistoryEvent.SERVICE_ERROR: gettext_lazy("System call failed"),
+    HistoryEvent.INCIDENT: gettext_lazy("Incident"),
+    HistoryEvent.INCIDENT_RETRIED: gettext_lazy("Incident retried"),
+    HistoryEvent.TIMER_FIRED: gettext_lazy("Timer fired"),
+    HistoryEvent.MESSAGE: gettext_lazy("Message received"),
+    HistoryEvent.CANCELLED: gettext_lazy("Cancelled"),
+    HistoryEvent.COMPLETED: gettext_lazy("Completed"),
+    HistoryEvent.FAILED: gettext_lazy("Failed"),
+}
+
+
+def _show(value) -> str:
+    """A variable as text: scalars as they are, the rest as compact JSON."""
+    if value is None:
+        return "—"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def _history(task: HumanTask) -> list[dict]:
+    rows = []
+    for event in task.instance.history.select_related("user").order_by("id"):
+        details = ""
+        if event.kind == HistoryEvent.TASK_COMPLETED:
+            details = ", ".join(f"{k}: {_show(v)}" for k, v in (event.data.get("data") or {}).items())
+        elif event.kind == HistoryEvent.TASK_CLAIMED and event.data.get("delegated_to"):
+            details = _("delegated to %(user)s") % {"user": event.data["delegated_to"]}
+        elif event.kind in (HistoryEvent.SERVICE_ERROR, HistoryEvent.INCIDENT, HistoryEvent.FAILED):
+            details = str(event.data.get("error", ""))
+        rows.append({"at": event.at, "label": HISTORY_LABELS.get(event.kind, event.kind),
+                     "element": event.element_name or event.element_id, "user": event.user, "details": details})
+    return rows
+
+
 def _task_context(request: HttpRequest, task: HumanTask, form=None, delegate_form=None) -> dict:
     data = task.data or {}
-    lines = data.get("lines") if isinstance(data.get("lines"), list) else None
-    shown = {"customer", "lines", "total"} if lines or data.get("customer") is not None else set()
+    lines = [line for line in data["lines"] if isinstance(line, dict)] if isinstance(data.get("lines"), list) else []
+    quote = bool(lines) or "customer" in data
+    columns = _columns(lines)
+    customer = data.get("customer")
     candidates = permissions.candidate_users(task).exclude(pk=request.user.pk)
     return {
         "task": task,
         "instance": task.instance,
-        "may_act": permissions.can_act(request.user, task),
-        "customer": data.get("customer"),
-        "lines": [line for line in lines if isinstance(line, dict)] if lines else None,
-        "line_columns": _columns(lines) if lines else [],
+        "may_act": task.state == HumanTask.OPEN and permissions.can_act(request.user, task),
+        "quote": quote,
+        "customer": [(k, _show(v)) for k, v in customer.items()] if isinstance(customer, dict) else customer,
+        "customer_is_dict": isinstance(customer, dict),
+        "line_columns": columns,
+        "line_rows": [[_show(line.get(c)) for c in columns] for line in lines],
         "total": data.get("total"),
-        "variables": sorted((k, v) for k, v in data.items() if k not in shown and not k.startswith("_")),
-        "history": task.instance.history.select_related("user").order_by("id"),
+        "variables": [(k, _show(v)) for k, v in sorted(data.items())
+                      if not (quote and k in ("customer", "lines", "total")) and not k.startswith("_")],
+        "history": _history(task),
         "form": form if form is not None else task_form(task),
         "has_fields": bool((task.form or {}).get("fields")),
         "delegate_form": delegate_form if delegate_form is not None else DelegateForm(candidates),

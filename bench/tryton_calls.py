@@ -25,9 +25,9 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
 
 
-def timed(label: str, func, results: dict) -> object:
+def timed(label: str, func, results: dict, *args) -> object:
     start = time.perf_counter()
-    value = func()
+    value = func(*args)
     results.setdefault(label, []).append((time.perf_counter() - start) * 1000)
     return value
 
@@ -57,8 +57,10 @@ def main() -> None:
             template = work / "template"
         start = time.perf_counter()
         server.build_template(template)
-        print(f"template build            {time.perf_counter() - start:8.1f} s"
-              f"{'' if args.rebuild else '  (already built: pass --rebuild to measure)'}")
+        print(
+            f"template build            {time.perf_counter() - start:8.1f} s"
+            f"{'' if args.rebuild else '  (already built: pass --rebuild to measure)'}"
+        )
 
         with __import__("socket").socket() as sock:
             sock.bind(("127.0.0.1", 0))
@@ -73,25 +75,43 @@ def main() -> None:
             raw = TrytonClient(settings.ERP_URL, "erp", "admin", "admin")
             results: dict[str, list[float]] = {}
             for _ in range(args.calls):
-                timed("baseline: rpc search_count", lambda: raw.model("sale.sale", "search_count", []), results)
+                timed("baseline: rpc search_count", raw.model, results, "sale.sale", "search_count", [])
             customer = erp.ensure_customer(Call("", {"customer": {"code": "C-000123", "name": "Acme"}}, "c", 1))
             for i in range(args.calls):
                 key = uuid.uuid4().hex
-                sale = timed("erp.create_sales_order", lambda: erp.create_sales_order(Call("", {
-                    "customer_id": customer["customer_id"], "reference": f"B-{i}",
-                    "lines": [{"product": "WIDGET", "quantity": 1, "unit_price": "1200"}]}, key, 1)), results)
-                timed("erp.create_sales_order (retry)", lambda: erp.create_sales_order(Call("", {
-                    "customer_id": customer["customer_id"], "lines": []}, key, 1)), results)
-                data = {"sale_id": sale["sale_id"]}
-                timed("erp.confirm_sales_order", lambda: erp.confirm_sales_order(Call("", data, key, 1)), results)
-                production = timed("erp.create_production",
-                                   lambda: erp.create_production(Call("", data, key, 1)), results)
-                timed("erp.complete_production", lambda: erp.complete_production(
-                    Call("", {"production_id": production["production_id"]}, key, 1)), results)
-                timed("erp.ship_order", lambda: erp.ship_order(Call("", data, key, 1)), results)
-                timed("erp.read_invoice", lambda: erp.read_invoice(Call("", data, key, 1)), results)
-                timed("crm.read_opportunity", lambda: crm.read_opportunity(
-                    Call("", {"opportunity_id": 1}, key, 1)), results)
+                sale = timed(
+                    "erp.create_sales_order",
+                    erp.create_sales_order,
+                    results,
+                    Call(
+                        "",
+                        {
+                            "customer_id": customer["customer_id"],
+                            "reference": f"B-{i}",
+                            "lines": [{"product": "WIDGET", "quantity": 1, "unit_price": "1200"}],
+                        },
+                        key,
+                        1,
+                    ),
+                )
+                timed(
+                    "erp.create_sales_order (retry)",
+                    erp.create_sales_order,
+                    results,
+                    Call("", {"customer_id": customer["customer_id"], "lines": []}, key, 1),
+                )
+                by_sale = Call("", {"sale_id": sale["sale_id"]}, key, 1)
+                timed("erp.confirm_sales_order", erp.confirm_sales_order, results, by_sale)
+                production = timed("erp.create_production", erp.create_production, results, by_sale)
+                timed(
+                    "erp.complete_production",
+                    erp.complete_production,
+                    results,
+                    Call("", {"production_id": production["production_id"]}, key, 1),
+                )
+                timed("erp.ship_order", erp.ship_order, results, by_sale)
+                timed("erp.read_invoice", erp.read_invoice, results, by_sale)
+                timed("crm.read_opportunity", crm.read_opportunity, results, Call("", {"opportunity_id": 1}, key, 1))
             print(f"\n{'call':34} {'n':>4} {'p50 ms':>8} {'p95 ms':>8}")
             for label, values in results.items():
                 print(f"{label:34} {len(values):4d} {statistics.median(values):8.1f} {percentile(values, 0.95):8.1f}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -84,16 +84,21 @@ def _load_rule(name: str, spec: Any) -> Rule:
     if kind == "pattern":
         unknown = set(re.findall(r"{(\w+)", spec["output"])) - set(match.groupindex)
         if unknown:
-            raise MappingError(f"{where}.output: uses groups {sorted(unknown)} that match does not define",
-                               field=name)
-    if kind == "map" and not (isinstance(spec["values"], dict)
-                              and all(isinstance(v, str) for v in spec["values"].values())):
+            raise MappingError(f"{where}.output: uses groups {sorted(unknown)} that match does not define", field=name)
+    if kind == "map" and not (
+        isinstance(spec["values"], dict) and all(isinstance(v, str) for v in spec["values"].values())
+    ):
         raise MappingError(f"{where}.values: must map strings to strings", field=name)
     return Rule(
-        field=name, type=kind, match=match,
+        field=name,
+        type=kind,
+        match=match,
         expect=str(spec.get("expect") or (match.pattern if match else "")),
-        output=spec.get("output", ""), integers=tuple(spec.get("integers", ())),
-        strip=spec.get("strip", ""), values=dict(spec.get("values", {})))
+        output=spec.get("output", ""),
+        integers=tuple(spec.get("integers", ())),
+        strip=spec.get("strip", ""),
+        values=dict(spec.get("values", {})),
+    )
 
 
 def map_value(mapping: Mapping, field: str, value: Any) -> Any:
@@ -108,8 +113,9 @@ def map_value(mapping: Mapping, field: str, value: Any) -> Any:
         try:
             return rule.values[str(value)]
         except KeyError:
-            raise MappingError(f"field {field!r}: value {value!r} is not one of {sorted(rule.values)}",
-                               field=field) from None
+            raise MappingError(
+                f"field {field!r}: value {value!r} is not one of {sorted(rule.values)}", field=field
+            ) from None
     found = rule.match.fullmatch(str(value).strip()) if value is not None else None
     if found is None:
         raise MappingError(f"field {field!r}: value {value!r} does not match {rule.expect}", field=field)
@@ -124,11 +130,13 @@ def map_value(mapping: Mapping, field: str, value: Any) -> Any:
 
 def map_values(mapping: Mapping, prefix: str, record: dict) -> dict:
     """Return `record` with every key that has a ``<prefix>.<key>`` rule converted."""
-    return {key: map_value(mapping, f"{prefix}.{key}", value) if f"{prefix}.{key}" in mapping.rules else value
-            for key, value in record.items()}
+    return {
+        key: map_value(mapping, f"{prefix}.{key}", value) if f"{prefix}.{key}" in mapping.rules else value
+        for key, value in record.items()
+    }
 
 
-@lru_cache(maxsize=None)
+@cache
 def default_mapping(name: str = "quote_to_cash") -> Mapping:
     """Return the mapping shipped in ``integrations/mappings/<name>.json``, loaded once."""
     path = MAPPINGS_DIR / f"{name}.json"

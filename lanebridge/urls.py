@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/v1/", include("processes.api_urls")),
+    path("api/v1/", include("integrations.api_urls")),
     path("processes/", include("processes.urls")),
     path("", include("approvals.urls")),
 ]

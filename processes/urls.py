@@ -1,5 +1,16 @@
 from django.urls import path
 
+from processes import views
+
 app_name = "processes"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.definitions, name="definitions"),
+    path("definitions/<int:pk>/", views.definition, name="definition"),
+    path("definitions/<int:pk>/bpmn/", views.definition_bpmn, name="definition-bpmn"),
+    path("instances/", views.instances, name="instances"),
+    path("instances/<int:pk>/", views.instance, name="instance"),
+    path("instances/<int:pk>/cancel/", views.cancel, name="cancel"),
+    path("incidents/", views.incidents, name="incidents"),
+    path("incidents/<int:pk>/retry/", views.retry_incident, name="retry-incident"),
+]

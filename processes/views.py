@@ -1,3 +1,157 @@
-from django.shortcuts import render
+"""Pages for analysts and operators: definitions, instances, history, incidents."""
 
-# Create your views here.
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.paginator import Paginator
+from django.db.models import OuterRef, Subquery
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from engine import jobs, runtime
+from engine.deploy import DeployError, deploy, lane_warnings
+from engine.models import ProcessDefinition
+from processes.forms import CancelForm, LaneRolesForm, UploadForm
+from processes.services import incidents_for_user, instances_for_user
+
+
+@login_required
+def definitions(request):
+    """Latest version of every process, and the upload form for analysts."""
+    form = UploadForm()
+    if request.method == "POST":
+        if not request.user.has_perm("engine.add_processdefinition"):
+            return render(request, "403.html", status=403)
+        form = UploadForm(request.POST, request.FILES)
+        if form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                deployment = deploy(upload.read(), upload.name, request.user)
+            except DeployError as exc:
+                where = []
+                if exc.element_id:
+                    where.append(_("element %(id)s") % {"id": exc.element_id})
+                if exc.line:
+                    where.append(_("line %(line)s") % {"line": exc.line})
+                form.add_error("file", exc.message + (f" ({', '.join(where)})" if where else ""))
+            else:
+                for warning in deployment.warnings:
+                    messages.warning(request, warning)
+                first = deployment.definitions[0]
+                if deployment.created:
+                    messages.success(request, _("Deployed %(process)s version %(version)s")
+                                     % {"process": first.process_id, "version": first.version})
+                else:
+                    messages.info(request, _("Unchanged: %(process)s version %(version)s has the same content")
+                                  % {"process": first.process_id, "version": first.version})
+                return redirect("processes:definition", first.pk)
+    newest = ProcessDefinition.objects.filter(process_id=OuterRef("process_id")).order_by("-version").values("pk")[:1]
+    rows = ProcessDefinition.objects.filter(pk=Subquery(newest)).order_by("process_id")
+    return render(request, "processes/definitions.html", {"definitions": rows, "form": form})
+
+
+@login_required
+def definition(request, pk: int):
+    """One definition version: lanes and their roles, warnings, versions."""
+    definition = get_object_or_404(ProcessDefinition, pk=pk)
+    can_edit = request.user.has_perm("engine.change_processdefinition")
+    form = LaneRolesForm(request.POST or None, lanes=definition.lanes, initial_roles=definition.lane_roles)
+    if request.method == "POST":
+        if not can_edit:
+            return render(request, "403.html", status=403)
+        if form.is_valid():
+            definition.lane_roles = form.roles()
+            definition.warnings = lane_warnings(definition.lane_roles)
+            definition.save(update_fields=["lane_roles", "warnings"])
+            messages.success(request, _("Lane roles saved"))
+            return redirect("processes:definition", definition.pk)
+    versions = ProcessDefinition.objects.filter(process_id=definition.process_id).order_by("-version")
+    return render(request, "processes/definition.html", {
+        "definition": definition, "form": form, "can_edit": can_edit, "versions": versions,
+        "instance_count": definition.instances.count(),
+    })
+
+
+@login_required
+def definition_bpmn(request, pk: int):
+    definition = get_object_or_404(ProcessDefinition, pk=pk)
+    response = HttpResponse(definition.bpmn_xml, content_type="application/xml; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{definition.process_id}-v{definition.version}.bpmn"'
+    return response
+
+
+@login_required
+def instances(request):
+    """Instances the user may read, filtered by state, process and business key."""
+    rows = instances_for_user(request.user).order_by("-id")
+    state = request.GET.get("state", "")
+    process = request.GET.get("process", "")
+    key = request.GET.get("business_key", "").strip()
+    if state:
+        rows = rows.filter(state=state)
+    if process:
+        rows = rows.filter(definition__process_id=process)
+    if key:
+        rows = rows.filter(business_key=key)
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    processes = ProcessDefinition.objects.values_list("process_id", flat=True).distinct().order_by("process_id")
+    return render(request, "processes/instances.html", {
+        "page": page, "state": state, "process": process, "business_key": key, "processes": processes,
+        "states": ["active", "completed", "cancelled", "failed"],
+    })
+
+
+@login_required
+def instance(request, pk: int):
+    """Everything about one instance: variables, open tasks, incidents and its history."""
+    instance = get_object_or_404(instances_for_user(request.user), pk=pk)
+    return render(request, "processes/instance.html", {
+        "instance": instance,
+        "tasks": instance.human_tasks.order_by("id"),
+        "incidents": instance.incidents.order_by("-id"),
+        "history": instance.history.select_related("user").order_by("id"),
+        "jobs": instance.jobs.order_by("id"),
+        "can_cancel": request.user.has_perm("engine.change_processinstance") and instance.state == "active",
+        "can_retry": request.user.has_perm("engine.change_incident"),
+        "cancel_form": CancelForm(),
+    })
+
+
+@login_required
+@require_POST
+@permission_required("engine.change_processinstance", raise_exception=True)
+def cancel(request, pk: int):
+    instance = get_object_or_404(instances_for_user(request.user), pk=pk)
+    form = CancelForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    try:
+        runtime.cancel_instance(instance, request.user, reason)
+        messages.success(request, _("Instance cancelled"))
+    except runtime.InstanceNotActive as exc:
+        messages.error(request, str(exc))
+    return redirect("processes:instance", pk)
+
+
+@login_required
+def incidents(request):
+    """Open incidents first: the error, the input and a retry button."""
+    rows = incidents_for_user(request.user).order_by("state", "-id")
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    return render(request, "processes/incidents.html", {
+        "page": page, "can_retry": request.user.has_perm("engine.change_incident")})
+
+
+@login_required
+@require_POST
+@permission_required("engine.change_incident", raise_exception=True)
+def retry_incident(request, pk: int):
+    incident = get_object_or_404(incidents_for_user(request.user), pk=pk)
+    try:
+        jobs.retry_incident(incident, request.user)
+        messages.success(request, _("Retrying the call"))
+    except ValueError as exc:
+        messages.error(request, str(exc))
+    if request.POST.get("next") == "incidents":
+        return redirect("processes:incidents")
+    return redirect("processes:instance", incident.instance_id)

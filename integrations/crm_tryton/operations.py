@@ -15,14 +15,26 @@ from django.conf import settings
 from engine.connectors import BusinessError, Call, register
 from integrations.tryton.rpc import TrytonClient, get_client
 
-OPPORTUNITY_FIELDS = ["id", "number", "state", "party", "address", "amount", "lines", "sales", "write_date",
-                      "create_date", "description"]
+OPPORTUNITY_FIELDS = [
+    "id",
+    "number",
+    "state",
+    "party",
+    "address",
+    "amount",
+    "lines",
+    "sales",
+    "write_date",
+    "create_date",
+    "description",
+]
 
 
 def client() -> TrytonClient:
     """Return the shared client for the CRM database named in settings."""
-    return get_client(settings.CRM_URL, settings.CRM_DATABASE, settings.CRM_USER, settings.CRM_PASSWORD,
-                      error_prefix="CRM")
+    return get_client(
+        settings.CRM_URL, settings.CRM_DATABASE, settings.CRM_USER, settings.CRM_PASSWORD, error_prefix="CRM"
+    )
 
 
 def _opportunity(crm: TrytonClient, opportunity_id: Any) -> dict:
@@ -37,27 +49,40 @@ def _customer(crm: TrytonClient, party_id: int, address_id: int | None) -> dict:
     address_id = address_id or (party["addresses"] or [None])[0]
     address: dict = {}
     if address_id:
-        address = crm.search_read("party.address", [("id", "=", address_id)],
-                                  ["street", "city", "postal_code", "country.code"])[0]
-    phones = crm.search_read("party.contact_mechanism", [("party", "=", party_id), ("type", "in", ["phone", "mobile"])],
-                             ["value"], limit=1)
+        address = crm.search_read(
+            "party.address", [("id", "=", address_id)], ["street", "city", "postal_code", "country.code"]
+        )[0]
+    phones = crm.search_read(
+        "party.contact_mechanism", [("party", "=", party_id), ("type", "in", ["phone", "mobile"])], ["value"], limit=1
+    )
     country = address.get("country.") or {}
-    return {"code": party["code"], "name": party["name"], "phone": phones[0]["value"] if phones else "",
-            "street": address.get("street") or "", "city": address.get("city") or "",
-            "zip": address.get("postal_code") or "", "country": country.get("code") or ""}
+    return {
+        "code": party["code"],
+        "name": party["name"],
+        "phone": phones[0]["value"] if phones else "",
+        "street": address.get("street") or "",
+        "city": address.get("city") or "",
+        "zip": address.get("postal_code") or "",
+        "country": country.get("code") or "",
+    }
 
 
 def read_opportunity(call: Call) -> dict:
     """Return the opportunity with its customer, lines (priced at list price), amount and state."""
     crm = client()
     opportunity = _opportunity(crm, call.input["opportunity_id"])
-    lines = crm.search_read("sale.opportunity.line", [("opportunity", "=", opportunity["id"])],
-                            ["product", "product.code", "product.template", "quantity", "unit.symbol"],
-                            order=[("id", "ASC")])
+    lines = crm.search_read(
+        "sale.opportunity.line",
+        [("opportunity", "=", opportunity["id"])],
+        ["product", "product.code", "product.template", "quantity", "unit.symbol"],
+        order=[("id", "ASC")],
+    )
     # Opportunity lines carry no price: the CRM quotes at the product's list price.
     template_ids = sorted({(line.get("product.") or {}).get("template") for line in lines} - {None})
-    prices = {t["id"]: t["list_price"] for t in crm.search_read(
-        "product.template", [("id", "in", template_ids)], ["list_price"])}
+    prices = {
+        t["id"]: t["list_price"]
+        for t in crm.search_read("product.template", [("id", "in", template_ids)], ["list_price"])
+    }
     for line in lines:
         line["unit_price"] = prices.get((line.get("product.") or {}).get("template")) or Decimal(0)
     amount = opportunity["amount"]
@@ -65,11 +90,18 @@ def read_opportunity(call: Call) -> dict:
         amount = sum((Decimal(str(line["quantity"])) * line["unit_price"] for line in lines), Decimal(0))
     customer = _customer(crm, opportunity["party"], opportunity["address"]) if opportunity["party"] else None
     return {
-        "opportunity_id": opportunity["id"], "number": opportunity["number"], "customer": customer,
-        "lines": [{"product": (line.get("product.") or {}).get("code"), "quantity": line["quantity"],
-                   "unit": (line.get("unit.") or {}).get("symbol"),
-                   "unit_price": str(line["unit_price"])}
-                  for line in lines],
+        "opportunity_id": opportunity["id"],
+        "number": opportunity["number"],
+        "customer": customer,
+        "lines": [
+            {
+                "product": (line.get("product.") or {}).get("code"),
+                "quantity": line["quantity"],
+                "unit": (line.get("unit.") or {}).get("symbol"),
+                "unit_price": str(line["unit_price"]),
+            }
+            for line in lines
+        ],
         "amount": str(amount.quantize(Decimal("0.01"))),
         "state": opportunity["state"],
     }
@@ -81,16 +113,23 @@ def mark_won(call: Call) -> dict:
     opportunity = _opportunity(crm, call.input["opportunity_id"])
     state = opportunity["state"]
     if state in {"lost", "cancelled"}:
-        raise BusinessError(f"opportunity {opportunity['number']} is {state} and cannot be won",
-                            code="CRM_OPPORTUNITY_CLOSED", details={"state": state})
+        raise BusinessError(
+            f"opportunity {opportunity['number']} is {state} and cannot be won",
+            code="CRM_OPPORTUNITY_CLOSED",
+            details={"state": state},
+        )
     if state == "lead":
         crm.model("sale.opportunity", "opportunity", [opportunity["id"]])
         state = "opportunity"
     if state == "opportunity":
         crm.model("sale.opportunity", "convert", [opportunity["id"]])
     if state != "won":
-        sales = crm.search_read("sale.sale", [("origin", "=", f"sale.opportunity,{opportunity['id']}")],
-                                ["id", "state"], order=[("id", "ASC")])
+        sales = crm.search_read(
+            "sale.sale",
+            [("origin", "=", f"sale.opportunity,{opportunity['id']}")],
+            ["id", "state"],
+            order=[("id", "ASC")],
+        )
         for sale in sales:
             if sale["state"] == "draft":
                 crm.model("sale.sale", "quote", [sale["id"]])
@@ -106,11 +145,15 @@ def mark_lost(call: Call) -> dict:
     crm = client()
     opportunity = _opportunity(crm, call.input["opportunity_id"])
     if opportunity["state"] in {"won", "cancelled"}:
-        raise BusinessError(f"opportunity {opportunity['number']} is {opportunity['state']} and cannot be lost",
-                            code="CRM_OPPORTUNITY_CLOSED", details={"state": opportunity["state"]})
+        raise BusinessError(
+            f"opportunity {opportunity['number']} is {opportunity['state']} and cannot be lost",
+            code="CRM_OPPORTUNITY_CLOSED",
+            details={"state": opportunity["state"]},
+        )
     if opportunity["state"] != "lost":
-        crm.model("sale.opportunity", "write", [opportunity["id"]],
-                  {"lost_reason": str(call.input.get("reason") or "")})
+        crm.model(
+            "sale.opportunity", "write", [opportunity["id"]], {"lost_reason": str(call.input.get("reason") or "")}
+        )
         crm.model("sale.opportunity", "lost", [opportunity["id"]])
     return {"opportunity_id": opportunity["id"], "state": "lost"}
 
@@ -122,12 +165,12 @@ def record_follow_up(call: Call) -> dict:
     resource = f"sale.opportunity,{opportunity['id']}"
     # The key travels as the note's last line, the only free field ir.note has.
     marker = f"[lanebridge:{call.idempotency_key}]"
-    existing = crm.search_read("ir.note", [("resource", "=", resource), ("message", "like", f"%{marker}")],
-                               ["id"], limit=1)
+    existing = crm.search_read(
+        "ir.note", [("resource", "=", resource), ("message", "like", f"%{marker}")], ["id"], limit=1
+    )
     if existing:
         return {"note_id": existing[0]["id"]}
-    note_id, = crm.model("ir.note", "create", [{"resource": resource,
-                                                 "message": f"{call.input['note']}\n{marker}"}])
+    (note_id,) = crm.model("ir.note", "create", [{"resource": resource, "message": f"{call.input['note']}\n{marker}"}])
     return {"note_id": note_id}
 
 
@@ -136,15 +179,28 @@ def list_won_opportunities(call: Call) -> dict:
     domain: list = [("state", "=", "won")]
     if call.input.get("since_id") is not None:
         domain.append(("id", ">", int(call.input["since_id"])))
-    rows = client().search_read("sale.opportunity", domain, ["id", "number", "write_date", "create_date"],
-                                limit=int(call.input.get("limit") or 100), order=[("id", "ASC")])
-    return {"opportunities": [{"opportunity_id": row["id"], "number": row["number"],
-                               "write_date": (row["write_date"] or row["create_date"]).isoformat()}
-                              for row in rows]}
+    rows = client().search_read(
+        "sale.opportunity",
+        domain,
+        ["id", "number", "write_date", "create_date"],
+        limit=int(call.input.get("limit") or 100),
+        order=[("id", "ASC")],
+    )
+    return {
+        "opportunities": [
+            {
+                "opportunity_id": row["id"],
+                "number": row["number"],
+                "write_date": (row["write_date"] or row["create_date"]).isoformat(),
+            }
+            for row in rows
+        ]
+    }
 
 
-register("crm.read_opportunity", read_opportunity, required=("opportunity_id",),
-         ledger={"opportunity_id": "crm.opportunity"})
+register(
+    "crm.read_opportunity", read_opportunity, required=("opportunity_id",), ledger={"opportunity_id": "crm.opportunity"}
+)
 register("crm.mark_won", mark_won, required=("opportunity_id",), ledger={"opportunity_id": "crm.opportunity"})
 register("crm.mark_lost", mark_lost, required=("opportunity_id",), ledger={"opportunity_id": "crm.opportunity"})
 register("crm.record_follow_up", record_follow_up, required=("opportunity_id", "note"))

@@ -21,8 +21,9 @@ DONE_SALE_STATES = {"confirmed", "processing", "done"}
 
 def client() -> TrytonClient:
     """Return the shared client for the ERP database named in settings."""
-    return get_client(settings.ERP_URL, settings.ERP_DATABASE, settings.ERP_USER, settings.ERP_PASSWORD,
-                      error_prefix="ERP")
+    return get_client(
+        settings.ERP_URL, settings.ERP_DATABASE, settings.ERP_USER, settings.ERP_PASSWORD, error_prefix="ERP"
+    )
 
 
 def key_marker(call: Call) -> str:
@@ -40,8 +41,11 @@ def _mapped(field: str, value: Any) -> Any:
 def _one(erp: TrytonClient, model: str, record_id: int, fields: list[str], what: str) -> dict:
     rows = erp.search_read(model, [("id", "=", int(record_id))], fields)
     if not rows:
-        raise BusinessError(f"{what} {record_id} does not exist in the ERP", code="ERP_NOT_FOUND",
-                            details={"model": model, "id": record_id})
+        raise BusinessError(
+            f"{what} {record_id} does not exist in the ERP",
+            code="ERP_NOT_FOUND",
+            details={"model": model, "id": record_id},
+        )
     return rows[0]
 
 
@@ -53,19 +57,22 @@ def ensure_customer(call: Call) -> dict:
     found = erp.search_read("party.party", [("code", "=", code)], ["id", "code"], limit=1)
     if found:
         return {"customer_id": found[0]["id"], "customer_code": code}
-    address = {"street": customer.get("street") or "", "city": customer.get("city") or "",
-               "postal_code": customer.get("zip") or ""}
+    address = {
+        "street": customer.get("street") or "",
+        "city": customer.get("city") or "",
+        "postal_code": customer.get("zip") or "",
+    }
     if customer.get("country"):
         countries = erp.search_read("country.country", [("code", "=", customer["country"])], ["id"], limit=1)
         if countries:
             address["country"] = countries[0]["id"]
-    values: dict[str, Any] = {"name": customer.get("name") or code, "code": code,
-                              "addresses": [["create", [address]]]}
+    values: dict[str, Any] = {"name": customer.get("name") or code, "code": code, "addresses": [["create", [address]]]}
     if customer.get("phone"):
         phone = _mapped("customer.phone", customer["phone"])
-        values["contact_mechanisms"] = [["create", [{
-            "type": "phone", "value": f"+{phone['country']} {phone['area']} {phone['number']}"}]]]
-    party_id, = erp.model("party.party", "create", [values])
+        values["contact_mechanisms"] = [
+            ["create", [{"type": "phone", "value": f"+{phone['country']} {phone['area']} {phone['number']}"}]]
+        ]
+    (party_id,) = erp.model("party.party", "create", [values])
     return {"customer_id": party_id, "customer_code": code}
 
 
@@ -73,18 +80,24 @@ def _price(value: Any, product: str) -> Decimal:
     try:
         return Decimal(str(value))
     except InvalidOperation:
-        raise BusinessError(f"unit price {value!r} of product {product!r} is not a number",
-                            code="ERP_BAD_PRICE") from None
+        raise BusinessError(
+            f"unit price {value!r} of product {product!r} is not a number", code="ERP_BAD_PRICE"
+        ) from None
 
 
 def _sale_lines(erp: TrytonClient, lines: list[dict]) -> list[dict]:
     codes = sorted({str(line["product"]) for line in lines})
-    products = {p["code"]: p for p in erp.search_read(
-        "product.product", [("code", "in", codes)], ["id", "code", "default_uom", "salable"])}
+    products = {
+        p["code"]: p
+        for p in erp.search_read("product.product", [("code", "in", codes)], ["id", "code", "default_uom", "salable"])
+    }
     missing = [code for code in codes if code not in products]
     if missing:
-        raise BusinessError(f"Unknown product {', '.join(repr(c) for c in missing)} in the ERP",
-                            code="ERP_UNKNOWN_PRODUCT", details={"products": missing})
+        raise BusinessError(
+            f"Unknown product {', '.join(repr(c) for c in missing)} in the ERP",
+            code="ERP_UNKNOWN_PRODUCT",
+            details={"products": missing},
+        )
     values = []
     for line in lines:
         product = products[str(line["product"])]
@@ -95,9 +108,15 @@ def _sale_lines(erp: TrytonClient, lines: list[dict]) -> list[dict]:
             if not units:
                 raise BusinessError(f"unit {symbol!r} does not exist in the ERP", code="ERP_UNKNOWN_UNIT")
             unit = units[0]["id"]
-        values.append({"type": "line", "product": product["id"], "unit": unit,
-                       "quantity": float(line["quantity"]),
-                       "unit_price": _price(line["unit_price"], product["code"])})
+        values.append(
+            {
+                "type": "line",
+                "product": product["id"],
+                "unit": unit,
+                "quantity": float(line["quantity"]),
+                "unit_price": _price(line["unit_price"], product["code"]),
+            }
+        )
     return values
 
 
@@ -116,13 +135,15 @@ def create_sales_order(call: Call) -> dict:
     else:
         party = _one(erp, "party.party", call.input["customer_id"], ["id", "addresses"], "Customer")
         if not party["addresses"]:
-            raise BusinessError(f"customer {party['id']} has no address in the ERP; a sale needs one",
-                                code="ERP_CUSTOMER_NO_ADDRESS")
+            raise BusinessError(
+                f"customer {party['id']} has no address in the ERP; a sale needs one", code="ERP_CUSTOMER_NO_ADDRESS"
+            )
         if not call.input.get("lines"):
             raise BusinessError("a sales order needs at least one line", code="ERP_NO_LINES")
         terms = erp.search_read("account.invoice.payment_term", [], ["id"], limit=1)
         values = {
-            "party": party["id"], "invoice_address": party["addresses"][0],
+            "party": party["id"],
+            "invoice_address": party["addresses"][0],
             "shipment_address": party["addresses"][0],
             "reference": str(call.input.get("reference") or call.business_key or "")[:100],
             "description": str(call.input.get("description") or call.input.get("reference") or ""),
@@ -131,7 +152,7 @@ def create_sales_order(call: Call) -> dict:
         }
         if terms:
             values["payment_term"] = terms[0]["id"]
-        sale_id, = erp.model("sale.sale", "create", [values])
+        (sale_id,) = erp.model("sale.sale", "create", [values])
         sale = {"id": sale_id, "state": "draft"}
     if sale["state"] == "draft":
         # A retry after a failed quote resumes here instead of making another sale.
@@ -151,13 +172,16 @@ def confirm_sales_order(call: Call) -> dict:
     if sale["state"] not in DONE_SALE_STATES:
         erp.model("sale.sale", "confirm", [sale_id])
     sale = _one(erp, "sale.sale", sale_id, ["state", "shipments", "invoices"], "Sale")
-    return {"sale_id": sale_id, "state": sale["state"], "shipment_ids": sale["shipments"],
-            "invoice_ids": sale["invoices"]}
+    return {
+        "sale_id": sale_id,
+        "state": sale["state"],
+        "shipment_ids": sale["shipments"],
+        "invoice_ids": sale["invoices"],
+    }
 
 
 def _production_result(production: dict) -> dict:
-    return {"production_id": production["id"], "production_number": production["number"],
-            "state": production["state"]}
+    return {"production_id": production["id"], "production_number": production["number"], "state": production["state"]}
 
 
 def create_production(call: Call) -> dict:
@@ -171,20 +195,27 @@ def create_production(call: Call) -> dict:
     else:
         sale_id = int(call.input["sale_id"])
         sale = _one(erp, "sale.sale", sale_id, ["lines", "warehouse", "company", "number"], "Sale")
-        lines = erp.search_read("sale.line", [("sale", "=", sale_id), ("type", "=", "line")],
-                                ["product", "quantity", "unit"])
+        lines = erp.search_read(
+            "sale.line", [("sale", "=", sale_id), ("type", "=", "line")], ["product", "quantity", "unit"]
+        )
         product_ids = sorted({line["product"] for line in lines if line["product"]})
-        products = {p["id"]: p for p in erp.search_read(
-            "product.product", [("id", "in", product_ids)], ["id", "code", "boms", "cost_price"])}
+        products = {
+            p["id"]: p
+            for p in erp.search_read(
+                "product.product", [("id", "in", product_ids)], ["id", "code", "boms", "cost_price"]
+            )
+        }
         produced = [line for line in lines if products.get(line["product"], {}).get("boms")]
         if not produced:
-            raise BusinessError(f"sale {sale['number'] or sale_id} has no product made from a bill of materials",
-                                code="ERP_NOTHING_TO_PRODUCE")
+            raise BusinessError(
+                f"sale {sale['number'] or sale_id} has no product made from a bill of materials",
+                code="ERP_NOTHING_TO_PRODUCE",
+            )
         # One production order per call: the first produced line (the demo sells one made product).
         line = produced[0]
         product = products[line["product"]]
         values = _production_values(erp, sale, line, product, marker)
-        production_id, = erp.model("production", "create", [values])
+        (production_id,) = erp.model("production", "create", [values])
         production = {"id": production_id, "state": "draft"}
     if production["state"] == "draft":
         erp.model("production", "wait", [production["id"]])
@@ -197,11 +228,14 @@ def _production_values(erp: TrytonClient, sale: dict, line: dict, product: dict,
     link = erp.search_read("product.product-production.bom", [("id", "=", product["boms"][0])], ["bom"])[0]
     bom = _one(erp, "production.bom", link["bom"], ["inputs", "outputs"], "BOM")
     inputs = erp.search_read("production.bom.input", [("id", "in", bom["inputs"])], ["product", "quantity", "unit"])
-    outputs = erp.search_read("production.bom.output", [("id", "in", bom["outputs"])],
-                              ["product", "quantity", "unit"])
-    warehouse = _one(erp, "stock.location", sale["warehouse"],
-                     ["production_location", "storage_location", "production_picking_location",
-                      "production_output_location"], "Warehouse")
+    outputs = erp.search_read("production.bom.output", [("id", "in", bom["outputs"])], ["product", "quantity", "unit"])
+    warehouse = _one(
+        erp,
+        "stock.location",
+        sale["warehouse"],
+        ["production_location", "storage_location", "production_picking_location", "production_output_location"],
+        "Warehouse",
+    )
     production_location = warehouse["production_location"]
     picking = warehouse["production_picking_location"] or warehouse["storage_location"]
     output_to = warehouse["production_output_location"] or warehouse["storage_location"]
@@ -209,18 +243,52 @@ def _production_values(erp: TrytonClient, sale: dict, line: dict, product: dict,
     factor = line["quantity"] / (next(o["quantity"] for o in outputs if o["product"] == product["id"]) or 1)
     today = dt.date.today()
     return {
-        "product": product["id"], "bom": link["bom"], "quantity": line["quantity"], "unit": line["unit"],
-        "warehouse": sale["warehouse"], "location": production_location, "company": sale["company"],
-        "reference": marker, "planned_date": today, "planned_start_date": today,
-        "inputs": [["create", [{
-            "product": i["product"], "unit": i["unit"], "quantity": i["quantity"] * factor,
-            "from_location": picking, "to_location": production_location, "company": sale["company"],
-            "planned_date": today} for i in inputs]]],
-        "outputs": [["create", [{
-            "product": o["product"], "unit": o["unit"], "quantity": o["quantity"] * factor,
-            "from_location": production_location, "to_location": output_to, "company": sale["company"],
-            "unit_price": Decimal(str(product["cost_price"] or 0)), "currency": company["currency"],
-            "planned_date": today} for o in outputs]]],
+        "product": product["id"],
+        "bom": link["bom"],
+        "quantity": line["quantity"],
+        "unit": line["unit"],
+        "warehouse": sale["warehouse"],
+        "location": production_location,
+        "company": sale["company"],
+        "reference": marker,
+        "planned_date": today,
+        "planned_start_date": today,
+        "inputs": [
+            [
+                "create",
+                [
+                    {
+                        "product": i["product"],
+                        "unit": i["unit"],
+                        "quantity": i["quantity"] * factor,
+                        "from_location": picking,
+                        "to_location": production_location,
+                        "company": sale["company"],
+                        "planned_date": today,
+                    }
+                    for i in inputs
+                ],
+            ]
+        ],
+        "outputs": [
+            [
+                "create",
+                [
+                    {
+                        "product": o["product"],
+                        "unit": o["unit"],
+                        "quantity": o["quantity"] * factor,
+                        "from_location": production_location,
+                        "to_location": output_to,
+                        "company": sale["company"],
+                        "unit_price": Decimal(str(product["cost_price"] or 0)),
+                        "currency": company["currency"],
+                        "planned_date": today,
+                    }
+                    for o in outputs
+                ],
+            ]
+        ],
     }
 
 
@@ -235,26 +303,30 @@ def complete_production(call: Call) -> dict:
         new_state = _one(erp, "production", production_id, ["state"], "Production")["state"]
         if new_state == state:
             # assign_try leaves it waiting when components are short.
-            raise BusinessError(f"production {production_id} stays {state}: not enough components in stock",
-                                code="ERP_PRODUCTION_BLOCKED", details={"state": state})
+            raise BusinessError(
+                f"production {production_id} stays {state}: not enough components in stock",
+                code="ERP_PRODUCTION_BLOCKED",
+                details={"state": state},
+            )
         state = new_state
     return production_state(call)
 
 
 def production_state(call: Call) -> dict:
     """Report the production's number and state."""
-    production = _one(client(), "production", int(call.input["production_id"]), ["id", "number", "state"],
-                      "Production")
+    production = _one(client(), "production", int(call.input["production_id"]), ["id", "number", "state"], "Production")
     return _production_result(production)
 
 
 def _shipment(erp: TrytonClient, sale_id: int) -> dict:
     sale = _one(erp, "sale.sale", sale_id, ["shipments", "state"], "Sale")
     if not sale["shipments"]:
-        raise BusinessError(f"sale {sale_id} has no shipment (state {sale['state']}); confirm it first",
-                            code="ERP_NO_SHIPMENT")
-    shipments = erp.search_read("stock.shipment.out", [("id", "in", sale["shipments"])],
-                                ["id", "number", "state"], order=[("id", "ASC")])
+        raise BusinessError(
+            f"sale {sale_id} has no shipment (state {sale['state']}); confirm it first", code="ERP_NO_SHIPMENT"
+        )
+    shipments = erp.search_read(
+        "stock.shipment.out", [("id", "in", sale["shipments"])], ["id", "number", "state"], order=[("id", "ASC")]
+    )
     # After a partial shipment a backorder appears: act on the first one not done.
     return next((s for s in shipments if s["state"] not in {"done", "cancelled"}), shipments[-1])
 
@@ -270,8 +342,11 @@ def ship_order(call: Call) -> dict:
         erp.model("stock.shipment.out", steps[state], [shipment["id"]])
         new_state = _one(erp, "stock.shipment.out", shipment["id"], ["state"], "Shipment")["state"]
         if new_state == state:
-            raise BusinessError(f"shipment {shipment['number']} stays {state}: not enough stock",
-                                code="ERP_SHIPMENT_BLOCKED", details={"state": state})
+            raise BusinessError(
+                f"shipment {shipment['number']} stays {state}: not enough stock",
+                code="ERP_SHIPMENT_BLOCKED",
+                details={"state": state},
+            )
         state = new_state
     return shipment_state(call)
 
@@ -289,22 +364,46 @@ def read_invoice(call: Call) -> dict:
     sale = _one(erp, "sale.sale", sale_id, ["invoices", "state"], "Sale")
     if not sale["invoices"]:
         raise BusinessError(f"sale {sale_id} has no invoice (state {sale['state']})", code="ERP_NO_INVOICE")
-    invoice = erp.search_read("account.invoice", [("id", "in", sale["invoices"])],
-                              ["id", "number", "total_amount", "state"], order=[("id", "ASC")])[0]
-    return {"invoice_id": invoice["id"], "invoice_number": invoice["number"],
-            "total": str(invoice["total_amount"]), "state": invoice["state"]}
+    invoice = erp.search_read(
+        "account.invoice",
+        [("id", "in", sale["invoices"])],
+        ["id", "number", "total_amount", "state"],
+        order=[("id", "ASC")],
+    )[0]
+    return {
+        "invoice_id": invoice["id"],
+        "invoice_number": invoice["number"],
+        "total": str(invoice["total_amount"]),
+        "state": invoice["state"],
+    }
 
 
 register("erp.ensure_customer", ensure_customer, required=("customer",), ledger={"customer_id": "erp.customer"})
-register("erp.create_sales_order", create_sales_order, required=("customer_id", "lines"),
-         ledger={"sale_id": "erp.sale", "sale_number": "erp.sale"})
+register(
+    "erp.create_sales_order",
+    create_sales_order,
+    required=("customer_id", "lines"),
+    ledger={"sale_id": "erp.sale", "sale_number": "erp.sale"},
+)
 register("erp.confirm_sales_order", confirm_sales_order, required=("sale_id",), ledger={"sale_id": "erp.sale"})
-register("erp.create_production", create_production, required=("sale_id",),
-         ledger={"production_id": "erp.production", "production_number": "erp.production"})
+register(
+    "erp.create_production",
+    create_production,
+    required=("sale_id",),
+    ledger={"production_id": "erp.production", "production_number": "erp.production"},
+)
 register("erp.complete_production", complete_production, required=("production_id",))
 register("erp.production_state", production_state, required=("production_id",))
-register("erp.ship_order", ship_order, required=("sale_id",),
-         ledger={"shipment_id": "erp.shipment", "shipment_number": "erp.shipment"})
+register(
+    "erp.ship_order",
+    ship_order,
+    required=("sale_id",),
+    ledger={"shipment_id": "erp.shipment", "shipment_number": "erp.shipment"},
+)
 register("erp.shipment_state", shipment_state, required=("sale_id",))
-register("erp.read_invoice", read_invoice, required=("sale_id",),
-         ledger={"invoice_id": "erp.invoice", "invoice_number": "erp.invoice"})
+register(
+    "erp.read_invoice",
+    read_invoice,
+    required=("sale_id",),
+    ledger={"invoice_id": "erp.invoice", "invoice_number": "erp.invoice"},
+)

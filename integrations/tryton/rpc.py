@@ -40,8 +40,9 @@ RETRYABLE_ERRORS = {"ConcurrencyException", "DatabaseOperationalError", "RateLim
 class TrytonClient:
     """A logged-in session on one Tryton database; safe to share between threads."""
 
-    def __init__(self, url: str, database: str, user: str, password: str, timeout: float = 30.0,
-                 error_prefix: str = "ERP"):
+    def __init__(
+        self, url: str, database: str, user: str, password: str, timeout: float = 30.0, error_prefix: str = "ERP"
+    ):
         self.url = f"{url.rstrip('/')}/{database}/rpc/"
         self.database = database
         self.user = user
@@ -79,15 +80,17 @@ class TrytonClient:
                 return self._post(method, list(params), auth=auth)
             except _SessionExpired:
                 # A fresh session refused too: the user may not call this method.
-                raise BusinessError(f"{self._name()} refused {method} to user {self.user!r}",
-                                    code=self._code("ACCESS_DENIED")) from None
+                raise BusinessError(
+                    f"{self._name()} refused {method} to user {self.user!r}", code=self._code("ACCESS_DENIED")
+                ) from None
 
     def model(self, model_name: str, method: str, *args: Any) -> Any:
         """Call ``model.<model_name>.<method>`` with `args` and the session context appended."""
         return self.call(f"model.{model_name}.{method}", *args, self.context)
 
-    def search_read(self, model_name: str, domain: list, fields: list[str], *, limit: int | None = None,
-                    order: list | None = None) -> list[dict]:
+    def search_read(
+        self, model_name: str, domain: list, fields: list[str], *, limit: int | None = None, order: list | None = None
+    ) -> list[dict]:
         """Return the `fields` of the records of `model_name` matching `domain`."""
         return self.model(model_name, "search_read", domain, 0, limit, order, fields)
 
@@ -101,24 +104,35 @@ class TrytonClient:
         except requests.Timeout as exc:
             raise RetryableError(f"{self._name()} timed out on {method}", code=self._code("TIMEOUT")) from exc
         except requests.ConnectionError as exc:
-            raise RetryableError(f"{self._name()} is unreachable at {self.url}",
-                                 code=self._code("UNREACHABLE")) from exc
+            raise RetryableError(
+                f"{self._name()} is unreachable at {self.url}", code=self._code("UNREACHABLE")
+            ) from exc
         if response.status_code in (401, 403):
             if auth is None:
-                raise BusinessError(f"{self._name()} refused the login of {self.user!r}",
-                                    code=self._code("LOGIN_FAILED"))
+                raise BusinessError(
+                    f"{self._name()} refused the login of {self.user!r}", code=self._code("LOGIN_FAILED")
+                )
             raise _SessionExpired()
         if response.status_code == 429 or response.status_code >= 500:
-            raise RetryableError(f"{self._name()} answered HTTP {response.status_code} on {method}",
-                                 code=self._code("UNAVAILABLE"), details=response.text[:1000])
+            raise RetryableError(
+                f"{self._name()} answered HTTP {response.status_code} on {method}",
+                code=self._code("UNAVAILABLE"),
+                details=response.text[:1000],
+            )
         if response.status_code >= 400:
-            raise BusinessError(f"{self._name()} answered HTTP {response.status_code} on {method}",
-                                code=self._code("HTTP_ERROR"), details=response.text[:1000])
+            raise BusinessError(
+                f"{self._name()} answered HTTP {response.status_code} on {method}",
+                code=self._code("HTTP_ERROR"),
+                details=response.text[:1000],
+            )
         try:
             payload = json.loads(response.text, object_hook=_decode)
         except ValueError as exc:
-            raise RetryableError(f"{self._name()} sent a non-JSON answer to {method}",
-                                 code=self._code("BAD_RESPONSE"), details=response.text[:1000]) from exc
+            raise RetryableError(
+                f"{self._name()} sent a non-JSON answer to {method}",
+                code=self._code("BAD_RESPONSE"),
+                details=response.text[:1000],
+            ) from exc
         if payload.get("error") is not None:
             raise self._error(method, payload["error"])
         return payload.get("result")
@@ -137,8 +151,9 @@ class TrytonClient:
             return RetryableError(f"{self._name()} is busy: {message}", code=self._code("BUSY"), details=details)
         # An unexpected server-side exception (traceback string): treat it as a
         # transient fault so the policy retries, then raises an incident.
-        return RetryableError(f"{self._name()} failed on {method}: {message[:500]}",
-                              code=self._code("SERVER_ERROR"), details=details)
+        return RetryableError(
+            f"{self._name()} failed on {method}: {message[:500]}", code=self._code("SERVER_ERROR"), details=details
+        )
 
     def _name(self) -> str:
         return f"{self.error_prefix} ({self.database})"
@@ -156,9 +171,16 @@ def _encode(value: Any) -> Any:
     if isinstance(value, Decimal):
         return {"__class__": "Decimal", "decimal": str(value)}
     if isinstance(value, dt.datetime):
-        return {"__class__": "datetime", "year": value.year, "month": value.month, "day": value.day,
-                "hour": value.hour, "minute": value.minute, "second": value.second,
-                "microsecond": value.microsecond}
+        return {
+            "__class__": "datetime",
+            "year": value.year,
+            "month": value.month,
+            "day": value.day,
+            "hour": value.hour,
+            "minute": value.minute,
+            "second": value.second,
+            "microsecond": value.microsecond,
+        }
     if isinstance(value, dt.date):
         return {"__class__": "date", "year": value.year, "month": value.month, "day": value.day}
     raise TypeError(f"cannot send {type(value).__name__} to Tryton")
@@ -169,8 +191,15 @@ def _decode(obj: dict) -> Any:
     if kind == "Decimal":
         return Decimal(obj["decimal"])
     if kind == "datetime":
-        return dt.datetime(obj["year"], obj["month"], obj["day"], obj.get("hour", 0), obj.get("minute", 0),
-                           obj.get("second", 0), obj.get("microsecond", 0))
+        return dt.datetime(
+            obj["year"],
+            obj["month"],
+            obj["day"],
+            obj.get("hour", 0),
+            obj.get("minute", 0),
+            obj.get("second", 0),
+            obj.get("microsecond", 0),
+        )
     if kind == "date":
         return dt.date(obj["year"], obj["month"], obj["day"])
     if kind == "timedelta":
@@ -184,8 +213,9 @@ _clients: dict[tuple[str, str, str], TrytonClient] = {}
 _clients_lock = threading.Lock()
 
 
-def get_client(url: str, database: str, user: str, password: str, *, timeout: float = 30.0,
-               error_prefix: str = "ERP") -> TrytonClient:
+def get_client(
+    url: str, database: str, user: str, password: str, *, timeout: float = 30.0, error_prefix: str = "ERP"
+) -> TrytonClient:
     """Return this process's shared client for (url, database, user), creating it on first use."""
     key = (url, database, user)
     with _clients_lock:

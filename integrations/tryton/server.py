@@ -71,11 +71,21 @@ def build_template(template_dir: Path | str) -> Path:
         admins = []
         for db, modules in (("erp", ERP_MODULES), ("crm", CRM_MODULES)):
             (build_dir / f"{db}.sqlite").touch()
-            cmd = [_bin("trytond-admin"), "-c", str(conf), "-d", db, "--all",
-                   "--email", ADMIN_EMAIL, "--activate-dependencies", "-u", *modules]
+            cmd = [
+                _bin("trytond-admin"),
+                "-c",
+                str(conf),
+                "-d",
+                db,
+                "--all",
+                "--email",
+                ADMIN_EMAIL,
+                "--activate-dependencies",
+                "-u",
+                *modules,
+            ]
             # Both databases are independent files: initialise them in parallel.
-            admins.append(subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL,
-                                           stderr=subprocess.PIPE, text=True))
+            admins.append(subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True))
         for proc in admins:
             _, err = proc.communicate()
             if proc.returncode:
@@ -83,8 +93,11 @@ def build_template(template_dir: Path | str) -> Path:
         for db in DATABASES:
             # proteus keeps trytond's pool in-process: a subprocess per database
             # keeps the caller (Django, pytest) free of trytond globals.
-            subprocess.run([sys.executable, "-m", "integrations.tryton.server", "provision",
-                            db, str(conf)], check=True, cwd=REPO_ROOT)
+            subprocess.run(
+                [sys.executable, "-m", "integrations.tryton.server", "provision", db, str(conf)],
+                check=True,
+                cwd=REPO_ROOT,
+            )
         passfile.unlink()
         conf.unlink()
         (build_dir / MARKER).write_text(TEMPLATE_VERSION)
@@ -115,8 +128,12 @@ def start_server(home: Path | str, port: int, timeout: float = 60.0) -> subproce
     """Start trytond on the databases in `home` and return once a login succeeds."""
     conf = Path(home) / "trytond.conf"
     log = open(Path(home) / "trytond.log", "ab")
-    proc = subprocess.Popen([_bin("trytond"), "-c", str(conf), "-d", *DATABASES],
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [_bin("trytond"), "-c", str(conf), "-d", *DATABASES],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     log.close()
     deadline = time.monotonic() + timeout
     url = f"http://127.0.0.1:{port}/{DATABASES[0]}/rpc/"
@@ -148,12 +165,12 @@ def stop_server(proc: subprocess.Popen, timeout: float = 10.0) -> None:
 
 # --- Provisioning, run in a subprocess by build_template -------------------------
 
+
 def _setup_accounting(config):
     """Company, chart, fiscal year with invoice sequences, payment term, account category."""
     from proteus import Model
     from trytond.modules.account.tests.tools import create_chart, create_fiscalyear, get_accounts
-    from trytond.modules.account_invoice.tests.tools import (
-        create_payment_term, set_fiscalyear_invoice_sequences)
+    from trytond.modules.account_invoice.tests.tools import create_payment_term, set_fiscalyear_invoice_sequences
     from trytond.modules.company.tests.tools import create_company
 
     Party = Model.get("party.party")
@@ -162,7 +179,8 @@ def _setup_accounting(config):
     today = dt.date.today()
     # A wide fiscal year: the template is reused for months.
     fiscalyear = set_fiscalyear_invoice_sequences(
-        create_fiscalyear(today=(today - dt.timedelta(days=60), today.replace(year=today.year + 3))))
+        create_fiscalyear(today=(today - dt.timedelta(days=60), today.replace(year=today.year + 3)))
+    )
     fiscalyear.click("create_period")
     payment_term = create_payment_term()
     payment_term.save()
@@ -177,25 +195,31 @@ def _setup_accounting(config):
 def _product(code, name, kind, price, cost, category, **extra):
     from proteus import Model
 
-    unit, = Model.get("product.uom").find([("name", "=", "Unit")])
+    (unit,) = Model.get("product.uom").find([("name", "=", "Unit")])
     template = Model.get("product.template")(
-        name=name, code=code, type=kind, default_uom=unit, list_price=Decimal(price),
-        salable=kind != "component", account_category=category)
+        name=name,
+        code=code,
+        type=kind,
+        default_uom=unit,
+        list_price=Decimal(price),
+        salable=kind != "component",
+        account_category=category,
+    )
     if kind == "component":
         template.type = "goods"
     for key, value in extra.items():
         setattr(template, key, value)
-    product, = template.products
+    (product,) = template.products
     product.cost_price = Decimal(cost)
     template.save()
-    product, = template.products
+    (product,) = template.products
     return product
 
 
 def _inventory(quantities):
     from proteus import Model
 
-    storage, = Model.get("stock.location").find([("code", "=", "STO")])
+    (storage,) = Model.get("stock.location").find([("code", "=", "STO")])
     inventory = Model.get("stock.inventory")(location=storage)
     for product, quantity in quantities:
         inventory.lines.append(Model.get("stock.inventory.line")(product=product, quantity=quantity))
@@ -270,19 +294,21 @@ def _provision_crm():
     customers = []
     for code, name, phone, street, city, zip_, country in CRM_CUSTOMERS:
         party = Party(name=name, code=code)
-        address, = party.addresses
+        (address,) = party.addresses
         address.street, address.city, address.postal_code, address.country = street, city, zip_, countries[country]
         party.contact_mechanisms.append(Model.get("party.contact_mechanism")(type="phone", value=phone))
         party.save()
         customers.append(party)
     payment_term = Model.get("account.invoice.payment_term").find([], limit=1)[0]
     for party, lines, description in (
-            (customers[0], [(widget, 2), (service, 1)], "Two widgets installed"),
-            (customers[1], [(gadget, 10)], "Gadgets for the London office"),
-            (customers[2], [(widget, 1)], "One widget")):
-        opportunity = Model.get("sale.opportunity")(description=description, party=party,
-                                                   payment_term=payment_term, employee=employee)
-        opportunity.address, = party.addresses
+        (customers[0], [(widget, 2), (service, 1)], "Two widgets installed"),
+        (customers[1], [(gadget, 10)], "Gadgets for the London office"),
+        (customers[2], [(widget, 1)], "One widget"),
+    ):
+        opportunity = Model.get("sale.opportunity")(
+            description=description, party=party, payment_term=payment_term, employee=employee
+        )
+        (opportunity.address,) = party.addresses
         for product, quantity in lines:
             opportunity.lines.append(Model.get("sale.opportunity.line")(product=product, quantity=quantity))
         opportunity.save()

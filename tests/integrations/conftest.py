@@ -48,8 +48,13 @@ def tryton_server(tmp_path_factory):
     The connectors' settings point at it for the whole session.
     """
     running = run_server(tmp_path_factory.mktemp("tryton"))
-    names = {"ERP_URL": running.url, "CRM_URL": running.url, "TRYTON_PORT": running.port,
-             "ERP_DATABASE": "erp", "CRM_DATABASE": "crm"}
+    names = {
+        "ERP_URL": running.url,
+        "CRM_URL": running.url,
+        "TRYTON_PORT": running.port,
+        "ERP_DATABASE": "erp",
+        "CRM_DATABASE": "crm",
+    }
     saved = {name: getattr(settings, name) for name in names}
     for name, value in names.items():
         setattr(settings, name, value)

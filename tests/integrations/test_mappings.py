@@ -26,7 +26,10 @@ def test_bad_customer_code_names_field_and_value():
 
 def test_phone_is_split_in_three():
     assert map_value(default_mapping(), "customer.phone", "+33 1 42 68 53 00") == {
-        "country": "33", "area": "1", "number": "42685300"}
+        "country": "33",
+        "area": "1",
+        "number": "42685300",
+    }
 
 
 def test_phone_without_country_code_is_rejected():
@@ -43,7 +46,9 @@ def test_units_and_currencies_are_looked_up():
 
 def test_map_values_converts_only_fields_with_rules():
     assert map_values(default_mapping(), "customer", {"code": "C-000001", "name": "Acme"}) == {
-        "code": "CUST1", "name": "Acme"}
+        "code": "CUST1",
+        "name": "Acme",
+    }
 
 
 def test_unknown_field_is_an_error():
@@ -51,15 +56,18 @@ def test_unknown_field_is_an_error():
         map_value(default_mapping(), "customer.vat", "FR1")
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    (lambda d: d.pop("fields"), "missing key 'fields'"),
-    (lambda d: d["fields"]["customer.code"].update(type="guess"), "fields.customer.code.type: 'guess'"),
-    (lambda d: d["fields"]["customer.code"].pop("output"), "fields.customer.code: missing key 'output'"),
-    (lambda d: d["fields"]["customer.code"].update(match="C-(\\d"), "fields.customer.code.match: invalid"),
-    (lambda d: d["fields"]["customer.code"].update(output="CUST{num}"), "fields.customer.code.output: uses"),
-    (lambda d: d["fields"]["line.unit"].update(values=["pcs"]), "fields.line.unit.values"),
-    (lambda d: d.update(version="one"), "'version' must be an integer"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d.pop("fields"), "missing key 'fields'"),
+        (lambda d: d["fields"]["customer.code"].update(type="guess"), "fields.customer.code.type: 'guess'"),
+        (lambda d: d["fields"]["customer.code"].pop("output"), "fields.customer.code: missing key 'output'"),
+        (lambda d: d["fields"]["customer.code"].update(match="C-(\\d"), "fields.customer.code.match: invalid"),
+        (lambda d: d["fields"]["customer.code"].update(output="CUST{num}"), "fields.customer.code.output: uses"),
+        (lambda d: d["fields"]["line.unit"].update(values=["pcs"]), "fields.line.unit.values"),
+        (lambda d: d.update(version="one"), "'version' must be an integer"),
+    ],
+)
 def test_malformed_mapping_names_the_bad_key(change, message):
     data = copy.deepcopy(DATA)
     change(data)

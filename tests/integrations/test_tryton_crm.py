@@ -15,19 +15,26 @@ def run(operation: str, data: dict, key: str | None = None) -> dict:
 
 
 def opportunity_id(crm, customer_code: str) -> int:
-    party, = crm.search_read("party.party", [("code", "=", customer_code)], ["id"])
-    opportunity, = crm.search_read("sale.opportunity", [("party", "=", party["id"])], ["id"])
+    (party,) = crm.search_read("party.party", [("code", "=", customer_code)], ["id"])
+    (opportunity,) = crm.search_read("sale.opportunity", [("party", "=", party["id"])], ["id"])
     return opportunity["id"]
 
 
 def test_read_opportunity_returns_customer_and_priced_lines(crm):
     result = run("crm.read_opportunity", {"opportunity_id": opportunity_id(crm, "C-000123")})
-    assert result["customer"] == {"code": "C-000123", "name": "Acme Robotics", "phone": "+33 1 42 68 53 00",
-                                  "street": "12 rue de la Paix", "city": "Paris", "zip": "75002",
-                                  "country": "FR"}
+    assert result["customer"] == {
+        "code": "C-000123",
+        "name": "Acme Robotics",
+        "phone": "+33 1 42 68 53 00",
+        "street": "12 rue de la Paix",
+        "city": "Paris",
+        "zip": "75002",
+        "country": "FR",
+    }
     assert result["lines"] == [
         {"product": "WIDGET", "quantity": 2.0, "unit": "u", "unit_price": "1200.00"},
-        {"product": "SERVICE-INSTALL", "quantity": 1.0, "unit": "u", "unit_price": "250.00"}]
+        {"product": "SERVICE-INSTALL", "quantity": 1.0, "unit": "u", "unit_price": "250.00"},
+    ]
     assert result["amount"] == "2650.00"
     assert result["state"] == "opportunity"
 
@@ -44,7 +51,7 @@ def test_mark_won_confirms_the_crm_sale_and_lists_it(crm):
     won = run("crm.mark_won", {"opportunity_id": oid})
     assert won["state"] == "won"
     assert run("crm.mark_won", {"opportunity_id": oid})["state"] == "won"
-    sale, = crm.search_read("sale.sale", [("id", "in", won["sale_ids"])], ["state"])
+    (sale,) = crm.search_read("sale.sale", [("id", "in", won["sale_ids"])], ["state"])
     assert sale["state"] in {"confirmed", "processing"}
     listed = run("crm.list_won_opportunities", {"since_id": None})["opportunities"]
     assert [o["opportunity_id"] for o in listed] == sorted({o["opportunity_id"] for o in before} | {oid})
@@ -55,7 +62,7 @@ def test_mark_lost_records_the_reason_and_cannot_then_be_won(crm):
     oid = opportunity_id(crm, "C-000124")
     assert run("crm.mark_lost", {"opportunity_id": oid, "reason": "Too expensive"})["state"] == "lost"
     assert run("crm.mark_lost", {"opportunity_id": oid, "reason": "again"})["state"] == "lost"
-    stored, = crm.search_read("sale.opportunity", [("id", "=", oid)], ["state", "lost_reason"])
+    (stored,) = crm.search_read("sale.opportunity", [("id", "=", oid)], ["state", "lost_reason"])
     assert stored == {"id": oid, "state": "lost", "lost_reason": "Too expensive"}
     with pytest.raises(BusinessError) as error:
         run("crm.mark_won", {"opportunity_id": oid})

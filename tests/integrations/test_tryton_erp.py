@@ -9,8 +9,15 @@ import pytest
 from engine.connectors import BusinessError, Call, get_operation
 from integrations.erp_tryton import operations
 
-CUSTOMER = {"code": "C-000777", "name": "Umbrella Corp", "phone": "+49 30 1234567", "street": "Hauptstr. 1",
-            "city": "Berlin", "zip": "10115", "country": "DE"}
+CUSTOMER = {
+    "code": "C-000777",
+    "name": "Umbrella Corp",
+    "phone": "+49 30 1234567",
+    "street": "Hauptstr. 1",
+    "city": "Berlin",
+    "zip": "10115",
+    "country": "DE",
+}
 
 
 def call(operation: str, data: dict, key: str | None = None) -> Call:
@@ -34,10 +41,10 @@ def test_operations_are_registered():
 def test_ensure_customer_maps_the_code_and_finds_it_again(erp, customer_id):
     again = run("erp.ensure_customer", {"customer": CUSTOMER})
     assert again == {"customer_id": customer_id, "customer_code": "CUST777"}
-    party, = erp.search_read("party.party", [("code", "=", "CUST777")], ["addresses", "contact_mechanisms"])
-    address, = erp.search_read("party.address", [("id", "in", party["addresses"])], ["city", "country.code"])
+    (party,) = erp.search_read("party.party", [("code", "=", "CUST777")], ["addresses", "contact_mechanisms"])
+    (address,) = erp.search_read("party.address", [("id", "in", party["addresses"])], ["city", "country.code"])
     assert address["city"] == "Berlin" and address["country."]["code"] == "DE"
-    phone, = erp.search_read("party.contact_mechanism", [("party", "=", party["id"])], ["value"])
+    (phone,) = erp.search_read("party.contact_mechanism", [("party", "=", party["id"])], ["value"])
     assert phone["value"] == "+49 30 1234567"
 
 
@@ -50,8 +57,11 @@ def test_ensure_customer_rejects_a_badly_formed_code(tryton_server):
 
 def test_create_sales_order_twice_with_the_same_key_makes_one_sale(erp, customer_id):
     key = f"instance-42:Task_CreateOrder:{uuid.uuid4().hex}"
-    data = {"customer_id": customer_id, "reference": "Q-2001",
-            "lines": [{"product": "WIDGET", "quantity": 2, "unit_price": "1200.00"}]}
+    data = {
+        "customer_id": customer_id,
+        "reference": "Q-2001",
+        "lines": [{"product": "WIDGET", "quantity": 2, "unit_price": "1200.00"}],
+    }
     first = run("erp.create_sales_order", data, key)
     # The retry of a worker that died after the ERP created the order.
     second = run("erp.create_sales_order", data, key)
@@ -64,9 +74,14 @@ def test_create_sales_order_twice_with_the_same_key_makes_one_sale(erp, customer
 def test_unknown_product_is_a_business_error_naming_it(erp, customer_id):
     before = erp.model("sale.sale", "search_count", [])
     with pytest.raises(BusinessError) as error:
-        run("erp.create_sales_order", {"customer_id": customer_id, "reference": "Q-2002",
-                                       "lines": [{"product": "FLUX-CAPACITOR", "quantity": 1,
-                                                  "unit_price": "10"}]})
+        run(
+            "erp.create_sales_order",
+            {
+                "customer_id": customer_id,
+                "reference": "Q-2002",
+                "lines": [{"product": "FLUX-CAPACITOR", "quantity": 1, "unit_price": "10"}],
+            },
+        )
     assert error.value.code == "ERP_UNKNOWN_PRODUCT"
     assert "FLUX-CAPACITOR" in error.value.message
     assert not error.value.retryable
@@ -74,18 +89,30 @@ def test_unknown_product_is_a_business_error_naming_it(erp, customer_id):
 
 
 def test_crm_units_are_mapped_to_erp_units(erp, customer_id):
-    sale = run("erp.create_sales_order", {"customer_id": customer_id, "reference": "Q-2003",
-                                          "lines": [{"product": "GADGET", "quantity": 3, "unit": "pcs",
-                                                     "unit_price": "350.00"}]})
-    line, = erp.search_read("sale.line", [("sale", "=", sale["sale_id"])], ["unit.symbol", "quantity"])
+    sale = run(
+        "erp.create_sales_order",
+        {
+            "customer_id": customer_id,
+            "reference": "Q-2003",
+            "lines": [{"product": "GADGET", "quantity": 3, "unit": "pcs", "unit_price": "350.00"}],
+        },
+    )
+    (line,) = erp.search_read("sale.line", [("sale", "=", sale["sale_id"])], ["unit.symbol", "quantity"])
     assert line["unit."]["symbol"] == "u" and line["quantity"] == 3
 
 
 def test_full_chain_from_customer_to_invoice(erp, customer_id):
-    sale = run("erp.create_sales_order", {
-        "customer_id": customer_id, "reference": "Q-3000",
-        "lines": [{"product": "WIDGET", "quantity": 2, "unit_price": "1200.00"},
-                  {"product": "SERVICE-INSTALL", "quantity": 1, "unit_price": "250.00"}]})
+    sale = run(
+        "erp.create_sales_order",
+        {
+            "customer_id": customer_id,
+            "reference": "Q-3000",
+            "lines": [
+                {"product": "WIDGET", "quantity": 2, "unit_price": "1200.00"},
+                {"product": "SERVICE-INSTALL", "quantity": 1, "unit_price": "250.00"},
+            ],
+        },
+    )
     confirmed = run("erp.confirm_sales_order", {"sale_id": sale["sale_id"]})
     assert confirmed["state"] == "processing"
     assert len(confirmed["shipment_ids"]) == 1 and len(confirmed["invoice_ids"]) == 1
@@ -95,8 +122,9 @@ def test_full_chain_from_customer_to_invoice(erp, customer_id):
     production = run("erp.create_production", {"sale_id": sale["sale_id"]}, key)
     assert production["state"] == "waiting" and production["production_number"].startswith("MO-")
     assert run("erp.create_production", {"sale_id": sale["sale_id"]}, key) == production
-    inputs = erp.search_read("stock.move", [("production_input", "=", production["production_id"])],
-                             ["product.code", "quantity"])
+    inputs = erp.search_read(
+        "stock.move", [("production_input", "=", production["production_id"])], ["product.code", "quantity"]
+    )
     assert sorted((m["product."]["code"], m["quantity"]) for m in inputs) == [("BOLT", 16), ("FRAME", 2)]
     done = run("erp.complete_production", {"production_id": production["production_id"]})
     assert done["state"] == "done"
@@ -111,8 +139,14 @@ def test_full_chain_from_customer_to_invoice(erp, customer_id):
 
 
 def test_production_for_a_sale_without_made_products_is_a_business_error(customer_id):
-    sale = run("erp.create_sales_order", {"customer_id": customer_id, "reference": "Q-3001",
-                                          "lines": [{"product": "GADGET", "quantity": 1, "unit_price": "350"}]})
+    sale = run(
+        "erp.create_sales_order",
+        {
+            "customer_id": customer_id,
+            "reference": "Q-3001",
+            "lines": [{"product": "GADGET", "quantity": 1, "unit_price": "350"}],
+        },
+    )
     with pytest.raises(BusinessError) as error:
         run("erp.create_production", {"sale_id": sale["sale_id"]})
     assert error.value.code == "ERP_NOTHING_TO_PRODUCE"

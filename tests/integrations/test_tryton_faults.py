@@ -18,14 +18,14 @@ def test_a_stopped_server_gives_retryable_errors(tmp_path, settings, start_tryto
     try:
         settings.ERP_URL = second.url
         reset_clients()
-        found = operations.ensure_customer(Call("erp.ensure_customer", {"customer": {"code": "C-000123"}},
-                                                uuid.uuid4().hex, 1))
+        found = operations.ensure_customer(
+            Call("erp.ensure_customer", {"customer": {"code": "C-000123"}}, uuid.uuid4().hex, 1)
+        )
         assert found["customer_code"] == "CUST123"
     finally:
         server.stop_server(second.process)
     with pytest.raises(RetryableError) as error:
-        operations.ensure_customer(Call("erp.ensure_customer", {"customer": {"code": "C-000123"}},
-                                        uuid.uuid4().hex, 1))
+        operations.ensure_customer(Call("erp.ensure_customer", {"customer": {"code": "C-000123"}}, uuid.uuid4().hex, 1))
     assert error.value.retryable and error.value.code == "ERP_UNREACHABLE"
     reset_clients()
 
@@ -48,10 +48,14 @@ def test_http_5xx_is_retryable(monkeypatch):
 
 
 def test_tryton_user_error_is_a_business_error_with_its_message(erp):
-    sale = operations.create_sales_order(Call(
-        "erp.create_sales_order",
-        {"customer_id": _customer(erp), "lines": [{"product": "GADGET", "quantity": 1, "unit_price": "1"}]},
-        uuid.uuid4().hex, 1))
+    sale = operations.create_sales_order(
+        Call(
+            "erp.create_sales_order",
+            {"customer_id": _customer(erp), "lines": [{"product": "GADGET", "quantity": 1, "unit_price": "1"}]},
+            uuid.uuid4().hex,
+            1,
+        )
+    )
     operations.confirm_sales_order(Call("erp.confirm_sales_order", {"sale_id": sale["sale_id"]}, "k", 1))
     with pytest.raises(BusinessError) as error:
         erp.model("sale.sale", "delete", [sale["sale_id"]])
@@ -75,8 +79,14 @@ def test_a_wrong_password_is_a_business_error(tryton_server):
 
 
 def _customer(erp: TrytonClient) -> int:
-    party, = erp.search_read("party.party", [("code", "=", "CUST123")], ["id"]) or [None]
+    (party,) = erp.search_read("party.party", [("code", "=", "CUST123")], ["id"]) or [None]
     if party:
         return party["id"]
-    return operations.ensure_customer(Call("erp.ensure_customer", {"customer": {
-        "code": "C-000123", "name": "Acme", "city": "Paris", "country": "FR"}}, "k", 1))["customer_id"]
+    return operations.ensure_customer(
+        Call(
+            "erp.ensure_customer",
+            {"customer": {"code": "C-000123", "name": "Acme", "city": "Paris", "country": "FR"}},
+            "k",
+            1,
+        )
+    )["customer_id"]

@@ -16,8 +16,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--port", type=int, default=settings.TRYTON_PORT)
-        parser.add_argument("--fresh", action="store_true",
-                            help="start from a new copy of the template, dropping the data of earlier runs")
+        parser.add_argument(
+            "--fresh",
+            action="store_true",
+            help="start from a new copy of the template, dropping the data of earlier runs",
+        )
 
     def handle(self, *args, port: int, fresh: bool, **options):
         template = Path(settings.TRYTON_TEMPLATE_DIR)

@@ -1,0 +1,7 @@
+from django.urls import path
+
+from integrations import api
+
+urlpatterns = [
+    path("search/", api.Search.as_view(), name="api-search"),
+]

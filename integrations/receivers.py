@@ -1,0 +1,29 @@
+"""Signal receivers that keep the id ledger in line, inside the engine's own transactions."""
+
+from __future__ import annotations
+
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+
+from engine import connectors
+from engine.models import Job, ProcessInstance
+from engine.signals import service_result_applied
+from integrations import ledger
+
+
+@receiver(service_result_applied, sender=Job, dispatch_uid="integrations.ledger.service_result")
+def record_result_ids(sender, job: Job, output: dict, operation: str, **kwargs) -> None:
+    """Record the external ids a service call returned against its instance."""
+    try:
+        declared = connectors.get_operation(operation).ledger
+    except KeyError:
+        # Unregistered since the call ran (a reload); fall back to the suffix rule.
+        declared = {}
+    ledger.record(job.instance_id, ledger.ids_in_output(operation, declared, output), job=job)
+
+
+@receiver(post_save, sender=ProcessInstance, dispatch_uid="integrations.ledger.instance_started")
+def record_start_ids(sender, instance: ProcessInstance, created: bool, **kwargs) -> None:
+    """Record the business key and the id variables of a new instance, so search finds it from the start."""
+    if created and not kwargs.get("raw"):
+        ledger.record(instance.pk, ledger.ids_at_start(instance))
