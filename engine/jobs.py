@@ -108,6 +108,17 @@ def apply_result(job: Job, output: dict) -> str:
     return write_instance(job.instance_id, change)
 
 
+def bpmn_error_code(task_spec, connector_code: str | None) -> str | None:
+    """The BPMN error code a connector's business error maps to on this service task.
+
+    The task maps codes with properties ``error:<CONNECTOR_CODE>`` (or ``error:*``
+    for any business error) whose value is the BPMN error code; unmapped codes
+    are matched as they are.
+    """
+    properties = (getattr(task_spec, "extensions", None) or {}).get("properties", {}) or {}
+    return properties.get(f"error:{connector_code}") or properties.get("error:*") or connector_code
+
+
 def _business_error(job: Job, exc: connectors.BusinessError, now: datetime) -> str:
     """Route a business error to a matching BPMN error boundary, or raise an incident."""
     details = {"type": "BusinessError", "code": exc.code, "details": to_json(exc.details)}
@@ -116,18 +127,19 @@ def _business_error(job: Job, exc: connectors.BusinessError, now: datetime) -> s
         task = workflow.get_task_from_id(job.task_id)
         if task is None or task.state != TaskState.STARTED:
             return "ignored"
+        code = bpmn_error_code(task.task_spec, exc.code)
         for boundary in workflow.get_tasks(state=TaskState.WAITING):
             definition = getattr(boundary.task_spec, "event_definition", None)
             if boundary.parent is not task.parent or not isinstance(definition, ErrorEventDefinition):
                 continue
-            if definition.code not in (None, "", exc.code):
+            if definition.code not in (None, "", code):
                 continue
-            event_definition = type(definition)(definition.name, code=exc.code)
+            event_definition = type(definition)(definition.name, code=code)
             payload = {"code": exc.code, "message": exc.message, "details": to_json(exc.details)}
             workflow.catch(BpmnEvent(event_definition, payload))
             Job.objects.filter(pk=job.pk).update(state=Job.DONE, last_error=exc.message, locked_until=None)
             record_event(instance, HistoryEvent.SERVICE_ERROR, job.element_id, data={
-                "operation": job.operation, "error": exc.message, "code": exc.code,
+                "operation": job.operation, "error": exc.message, "code": exc.code, "bpmn_code": code,
                 "handled_by": boundary.task_spec.bpmn_id})
             return "error_boundary"
         return None
