@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -11,8 +12,6 @@ from django.db import IntegrityError, transaction
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
-from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
-from SpiffWorkflow.spiff.specs.defaults import ServiceTask
 
 from engine import spiff
 from engine.models import ProcessDefinition
@@ -94,6 +93,8 @@ def parse_processes(content: bytes, file_name: str = "upload.bpmn") -> tuple[etr
         _validator.validate(tree.getroot(), file_name)
     except ValidationException as exc:
         raise DeployError(f"Not valid BPMN 2.0: {exc.args[0] if exc.args else exc}", line=exc.line_number or None)
+    _check_references(tree)
+    _check_expressions(tree)
     parser = spiff.BpmnParser()
     try:
         parser.add_bpmn_xml(tree, file_name)
@@ -103,39 +104,62 @@ def parse_processes(content: bytes, file_name: str = "upload.bpmn") -> tuple[etr
         specs = {pid: (parser.get_spec(pid), parser.get_subprocess_specs(pid)) for pid in process_ids}
     except ValidationException as exc:
         raise _validation_error(exc, tree) from None
-    for spec, subprocess_specs in specs.values():
-        for each in [spec, *subprocess_specs.values()]:
-            _check_expressions(each)
     return tree, specs
 
 
-def _check_expressions(spec) -> None:
-    """Compile every script and condition now, so a typo fails the deploy, not a running order."""
-    for task_spec in spec.task_specs.values():
-        element_id = getattr(task_spec, "bpmn_id", None) or task_spec.name
-        sources = []
-        if isinstance(task_spec, ScriptTask):
-            sources.append(("script", task_spec.script or "", "exec"))
-        for condition, _target in getattr(task_spec, "cond_task_specs", []):
-            if isinstance(condition, str):
-                sources.append(("condition", condition, "eval"))
-        if isinstance(task_spec, ServiceTask):
-            for name, param in (task_spec.operation_params or {}).items():
-                sources.append((f"parameter {name!r}", param.get("value", ""), "eval"))
-        for kind, source, mode in sources:
-            error = check_script(source, mode)
-            if error:
-                raise DeployError(f"Invalid {kind} in {element_id!r}: {error}", element_id=element_id)
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+ISO_TIMER = re.compile(r"^R?\d*/?P[0-9TYMWDHS.]+$|^\d{4}-\d\d-\d\dT")
 
 
-def _lanes(spec, subprocess_specs: dict) -> list[str]:
-    lanes = []
-    for each in [spec, *subprocess_specs.values()]:
-        for task_spec in each.task_specs.values():
-            lane = getattr(task_spec, "lane", None)
-            if lane and lane not in lanes:
-                lanes.append(lane)
-    return lanes
+def _expressions(tree) -> list[tuple[etree._Element, str, str, str]]:
+    """Every script and expression in the file: (element it belongs to, what it is, source, mode)."""
+    ns = {"bpmn": BPMN_NS, "spiffworkflow": SPIFF_NS}
+    found = []
+    for script in tree.iterfind(".//bpmn:scriptTask/bpmn:script", ns):
+        found.append((script.getparent(), "script", script.text or "", "exec"))
+    for condition in tree.iterfind(".//bpmn:sequenceFlow/bpmn:conditionExpression", ns):
+        found.append((condition.getparent(), "condition", condition.text or "", "eval"))
+    for parameter in tree.iterfind(".//bpmn:serviceTask//spiffworkflow:parameter", ns):
+        task = next(parameter.iterancestors(f"{{{BPMN_NS}}}serviceTask"))
+        found.append((task, f"parameter {parameter.get('id')!r}", parameter.get("value") or "", "eval"))
+    for tag in ("timeDuration", "timeDate", "timeCycle"):
+        for timer in tree.iterfind(f".//bpmn:timerEventDefinition/bpmn:{tag}", ns):
+            found.append((timer.getparent().getparent(), "timer", (timer.text or "").strip(), "timer"))
+    return found
+
+
+def _check_expressions(tree) -> None:
+    """Compile every script and expression now, so a typo fails the deploy, not a running order."""
+    for element, kind, source, mode in _expressions(tree):
+        element_id = element.get("id")
+        if mode == "timer":
+            if ISO_TIMER.match(source):
+                raise DeployError(f"Timer in {element_id!r} must be a quoted expression: write \"{source}\"",
+                                  element_id=element_id, line=element.sourceline)
+            mode = "eval"
+        error = check_script(source.strip() if mode == "eval" else source, mode)
+        if error:
+            raise DeployError(f"Invalid {kind} in {element_id!r}: {error}", element_id=element_id,
+                              line=element.sourceline)
+
+
+def _check_references(tree) -> None:
+    """A sequence flow must join two existing elements; SpiffWorkflow's own message blames the source."""
+    ids = set(tree.xpath("//@id"))
+    for flow in tree.iterfind(f".//{{{BPMN_NS}}}sequenceFlow"):
+        for end in ("sourceRef", "targetRef"):
+            ref = flow.get(end)
+            if ref not in ids:
+                raise DeployError(
+                    f"Sequence flow {flow.get('id')!r} has {end} {ref!r}, which is not an element of this file",
+                    element_id=flow.get("id"), line=flow.sourceline)
+
+
+def _lanes(tree, spec, subprocess_specs: dict) -> list[str]:
+    """Lane names in the diagram's order (the order analysts drew them)."""
+    used = {getattr(t, "lane", None) for each in [spec, *subprocess_specs.values()] for t in each.task_specs.values()}
+    drawn = [lane.get("name") for lane in tree.iterfind(f".//{{{BPMN_NS}}}lane")]
+    return [name for name in dict.fromkeys(drawn) if name in used]
 
 
 def lane_warnings(lane_roles: dict) -> list[str]:
@@ -166,7 +190,7 @@ def deploy(content: bytes, file_name: str = "upload.bpmn", user=None) -> Deploym
             definitions.append(existing)
             warnings.extend(existing.warnings)
             continue
-        lanes = _lanes(spec, subprocess_specs)
+        lanes = _lanes(tree, spec, subprocess_specs)
         previous = ProcessDefinition.objects.filter(process_id=process_id).order_by("-version").first()
         lane_roles = {lane: (previous.lane_roles.get(lane, lane) if previous else lane) for lane in lanes}
         these_warnings = lane_warnings(lane_roles)
@@ -199,15 +223,17 @@ def deploy(content: bytes, file_name: str = "upload.bpmn", user=None) -> Deploym
     return Deployment(definitions, created, warnings)
 
 
-_spec_cache: dict[int, tuple] = {}
+_spec_cache: dict[tuple, tuple] = {}
 
 
 def specs_for(definition: ProcessDefinition):
     """The parsed (spec, subprocess_specs) of a definition version, cached per process."""
-    specs = _spec_cache.get(definition.pk)
+    # The key holds more than the pk: a rolled-back deploy's pk can be reused by the next one.
+    key = (definition.pk, definition.process_id, definition.content_hash)
+    specs = _spec_cache.get(key)
     if specs is None:
         specs = spiff.load_specs(definition.spec_json)
-        _spec_cache[definition.pk] = specs
+        _spec_cache[key] = specs
     return specs
 
 

@@ -28,8 +28,13 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnviron
 
 EXTRA_BUILTINS = {
     name: __builtins__[name] if isinstance(__builtins__, dict) else getattr(__builtins__, name)
-    for name in ("sum", "min", "max", "all", "any", "enumerate", "dict", "list", "set", "map", "filter", "reversed")
+    for name in (
+        "sum", "min", "max", "all", "any", "enumerate", "dict", "list", "set", "map", "filter", "reversed", "sorted",
+    )
 }
+
+
+SCRIPT_FILE = "<bpmn>"
 
 
 class ScriptTimeout(Exception):
@@ -74,23 +79,31 @@ def _compile(source: str, mode: str):
     for node in ast.walk(ast.parse(source, mode=mode)):
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             raise ScriptRejected(f"Line {node.lineno}: imports are not allowed in scripts")
-    result = (compile_restricted_eval if mode == "eval" else compile_restricted_exec)(source, "<bpmn>")
+    result = (compile_restricted_eval if mode == "eval" else compile_restricted_exec)(source, SCRIPT_FILE)
     if result.errors:
         raise ScriptRejected("; ".join(result.errors))
     return result.code
 
 
 def _run_bounded(code, namespace: dict, mode: str):
-    """Run code with a deadline checked on every line and call (bounded time)."""
-    deadline = time.monotonic() + settings.LANEBRIDGE["SCRIPT_TIMEOUT_SECONDS"]
+    """Run code with a deadline checked on every bytecode of the script's own frames."""
+    limit = settings.LANEBRIDGE["SCRIPT_TIMEOUT_SECONDS"]
+    deadline = time.monotonic() + limit
 
-    def tracer(frame, event, arg):
+    def check(frame, event, arg):
         if time.monotonic() > deadline:
-            raise ScriptTimeout(f"script ran longer than {settings.LANEBRIDGE['SCRIPT_TIMEOUT_SECONDS']} s")
-        return tracer
+            raise ScriptTimeout(f"script ran longer than {limit} s")
+        return check
+
+    def on_call(frame, event, arg):
+        if frame.f_code.co_filename != SCRIPT_FILE:
+            return None  # library code called by the script is not traced
+        # Opcode events, not only line events: `while True: pass` is one line.
+        frame.f_trace_opcodes = True
+        return check
 
     previous = sys.gettrace()
-    sys.settrace(tracer)
+    sys.settrace(on_call)
     try:
         return eval(code, namespace) if mode == "eval" else exec(code, namespace)
     finally:

@@ -145,7 +145,8 @@ def script_process(script: str, process_id: str = "scripted") -> bytes:
     return chain(process_id, script_task("script", script), user_task("after"))
 
 
-def user_task_process(process_id: str = "reviewing", *, tasks: tuple[str, ...] = ("review",), script: str = "") -> bytes:
+def user_task_process(process_id: str = "reviewing", *, tasks: tuple[str, ...] = ("review",),
+                      script: str = "") -> bytes:
     """start → (optional script) → user tasks in order → end."""
     elements = [script_task("prepare", script)] if script else []
     elements += [user_task(t, name=t.replace("_", " ").title(), fields=("approved", "comment")) for t in tasks]

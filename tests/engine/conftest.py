@@ -62,7 +62,8 @@ def fresh_spec_cache():
     """Each test starts with an empty spec cache.
 
     Test transactions roll back, so SQLite hands the same definition pk to the
-    next test; `specs_for` caches by pk alone (see test_deploy's stale-cache test).
+    next test; the cache must not carry a spec from one test into another
+    (test_deploy's stale-cache test proves the engine copes with that on its own).
     """
     _spec_cache.clear()
     yield

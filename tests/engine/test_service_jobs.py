@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from engine.connectors import BusinessError, RetryableError
+from engine.connectors import RetryableError
 from engine.jobs import run_due_work
 from engine.models import HistoryEvent, Incident, Job, ProcessInstance
 from engine.runtime import cancel_instance, start_instance

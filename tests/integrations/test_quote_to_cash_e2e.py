@@ -39,13 +39,21 @@ def open_task(instance, name: str) -> HumanTask:
     return HumanTask.objects.get(instance=instance, name=name, state=HumanTask.OPEN)
 
 
+def new_opportunity(crm) -> int:
+    """A fresh opportunity in the CRM, copied from a demo one, so other tests' opportunities stay as they are."""
+    template = crm.search_read("sale.opportunity", [("party.code", "=", "C-000125")], ["id"], limit=1)[0]["id"]
+    (copy,) = crm.model("sale.opportunity", "copy", [template], {})
+    crm.model("sale.opportunity", "opportunity", [copy])
+    return copy
+
+
 def sales_for(erp, reference: str) -> list[dict]:
     return erp.search_read("sale.sale", [("reference", "=", reference)], ["id", "state", "shipments"])
 
 
 def test_a_large_quote_from_a_crm_opportunity_ends_as_one_shipped_sale_and_a_won_opportunity(
         tryton_server, erp, crm, quote_to_cash, people):
-    opportunity_id = crm.search_read("sale.opportunity", [("state", "=", "opportunity")], ["id"], limit=1)[0]["id"]
+    opportunity_id = new_opportunity(crm)
     quote = crm_operations.read_opportunity(connectors.Call("crm.read_opportunity",
                                                             {"opportunity_id": opportunity_id}, "read", 0))
     reference = f"Q-{uuid.uuid4().hex[:8]}"

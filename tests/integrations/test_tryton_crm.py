@@ -16,8 +16,9 @@ def run(operation: str, data: dict, key: str | None = None) -> dict:
 
 def opportunity_id(crm, customer_code: str) -> int:
     (party,) = crm.search_read("party.party", [("code", "=", customer_code)], ["id"])
-    (opportunity,) = crm.search_read("sale.opportunity", [("party", "=", party["id"])], ["id"])
-    return opportunity["id"]
+    # The first (demo) opportunity of the customer; other tests may add more.
+    opportunities = crm.search_read("sale.opportunity", [("party", "=", party["id"])], ["id"])
+    return min(o["id"] for o in opportunities)
 
 
 def test_read_opportunity_returns_customer_and_priced_lines(crm):
@@ -53,9 +54,11 @@ def test_mark_won_confirms_the_crm_sale_and_lists_it(crm):
     assert run("crm.mark_won", {"opportunity_id": oid})["state"] == "won"
     (sale,) = crm.search_read("sale.sale", [("id", "in", won["sale_ids"])], ["state"])
     assert sale["state"] in {"confirmed", "processing"}
-    listed = run("crm.list_won_opportunities", {"since_id": None})["opportunities"]
-    assert [o["opportunity_id"] for o in listed] == sorted({o["opportunity_id"] for o in before} | {oid})
-    assert run("crm.list_won_opportunities", {"since_id": oid})["opportunities"] == []
+    listed = [o["opportunity_id"] for o in run("crm.list_won_opportunities", {"since_id": None})["opportunities"]]
+    assert listed == sorted(listed)
+    assert set(listed) == {o["opportunity_id"] for o in before} | {oid}
+    later = run("crm.list_won_opportunities", {"since_id": oid})["opportunities"]
+    assert all(o["opportunity_id"] > oid for o in later)
 
 
 def test_mark_lost_records_the_reason_and_cannot_then_be_won(crm):
