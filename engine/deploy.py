@@ -194,7 +194,7 @@ def deploy(content: bytes, file_name: str = "upload.bpmn", user=None) -> Deploym
         previous = ProcessDefinition.objects.filter(process_id=process_id).order_by("-version").first()
         lane_roles = {lane: (previous.lane_roles.get(lane, lane) if previous else lane) for lane in lanes}
         these_warnings = lane_warnings(lane_roles)
-        for attempt in range(3):
+        for _attempt in range(3):
             version = (previous.version + 1) if previous else 1
             try:
                 with transaction.atomic():

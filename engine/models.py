@@ -47,7 +47,8 @@ class ProcessInstance(models.Model):
     error = models.TextField(blank=True)
     # Optimistic lock: every write checks and bumps it.
     version = models.PositiveIntegerField(default=0)
-    idempotency_key = models.CharField(max_length=255, null=True, blank=True)
+    # NULL, not "", so the unique constraint ignores instances started without a key.
+    idempotency_key = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
     started_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     started_at = models.DateTimeField(auto_now_add=True)
     ended_at = models.DateTimeField(null=True, blank=True)

@@ -12,7 +12,8 @@ class LaneRolesForm(forms.Form):
 
     def __init__(self, *args, lanes: list[str], initial_roles: dict, **kwargs):
         super().__init__(*args, **kwargs)
-        choices = [("", _("— no role —"))] + [(g, g) for g in Group.objects.order_by("name").values_list("name", flat=True)]
+        groups = Group.objects.order_by("name").values_list("name", flat=True)
+        choices = [("", _("— no role —"))] + [(g, g) for g in groups]
         for i, lane in enumerate(lanes):
             self.fields[f"lane_{i}"] = forms.ChoiceField(
                 label=lane, choices=choices, required=False, initial=initial_roles.get(lane, ""))

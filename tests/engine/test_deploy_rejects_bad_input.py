@@ -151,7 +151,5 @@ def test_an_element_id_that_spiffworkflow_uses_itself_is_refused_or_runs(db, ele
         assert error.element_id == element_id
         return
 
-    from engine.runtime import start_instance
-
     instance, _ = start_instance("clashing", {})
     assert instance.human_tasks.get().element_id == "review"
