@@ -16,7 +16,7 @@ venv: $(VENV)/.installed
 
 assets: venv
 	@if [ -f package.json ]; then npm ci --no-audit --no-fund --silent && $(PY) manage.py install_assets; fi
-	$(PY) manage.py compilemessages -v0 --ignore=.venv --ignore=node_modules
+	@if [ -d locale ]; then $(PY) manage.py compilemessages -v0 --ignore=.venv --ignore=node_modules; fi
 
 setup: venv assets
 	$(PY) manage.py migrate -v0

@@ -143,9 +143,17 @@ def _check_expressions(tree) -> None:
                               line=element.sourceline)
 
 
+# SpiffWorkflow names its own task specs so; an element with such an id breaks every start.
+RESERVED_IDS = {"Start", "End", "Root"}
+
+
 def _check_references(tree) -> None:
     """A sequence flow must join two existing elements; SpiffWorkflow's own message blames the source."""
     ids = set(tree.xpath("//@id"))
+    for reserved in sorted(RESERVED_IDS & ids):
+        element = tree.xpath("//*[@id=$id]", id=reserved)[0]
+        raise DeployError(f"The id {reserved!r} is reserved by the engine; rename the element",
+                          element_id=reserved, line=element.sourceline)
     for flow in tree.iterfind(f".//{{{BPMN_NS}}}sequenceFlow"):
         for end in ("sourceRef", "targetRef"):
             ref = flow.get(end)

@@ -11,6 +11,16 @@ from processes.roles import DEMO_LANE_ROLES, ensure_roles
 BPMN_DIR = Path(__file__).parent / "bpmn"
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
+    """A fresh file test database for SQLite, so threads in one test share it (in-memory ones cannot)."""
+    from django.conf import settings
+
+    default = settings.DATABASES["default"]
+    if default["ENGINE"].endswith("sqlite3"):
+        default.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("db") / "test.sqlite3")
+
+
 @pytest.fixture
 def roles(db):
     """The product roles and the demo lane roles as groups."""

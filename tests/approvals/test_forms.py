@@ -115,3 +115,29 @@ def test_json_start_form_needs_an_object():
     assert StartForm([], data={"variables": "{not json"}).errors["variables"]
     form = StartForm([], data={"variables": '{"amount": 3}'})
     assert form.is_valid() and form.variables() == {"amount": 3}
+
+
+def test_start_page_starts_with_the_start_form(client, deploy_file, make_user):
+    deploy_file("typed_form.bpmn")
+    client.force_login(make_user("fin", "Finance"))
+    assert b"typed_form" in client.get("/start/").content
+    response = client.post("/start/typed_form/", {"business_key": "CR-9", "amount": "250", "customer": "ACME"})
+    assert response.status_code == 302
+    task = HumanTask.objects.get(instance__business_key="CR-9")
+    assert task.instance.variables["amount"] == 250
+    assert task.instance.started_by.username == "fin"
+
+
+def test_start_page_shows_json_errors_on_the_form(client, quote_process, demo_users):
+    client.force_login(demo_users["sales"])
+    response = client.post("/start/quote_approval/", {"business_key": "Q-1", "variables": "[1]"})
+    assert response.status_code == 400
+    assert response.context["form"].errors["variables"]
+    assert b"[1]" in response.content  # what was typed is still there
+    assert not HumanTask.objects.exists()
+
+
+def test_start_page_is_closed_to_other_lanes(client, quote_process, demo_users):
+    client.force_login(demo_users["warehouse"])
+    assert b"quote_approval" not in client.get("/start/").content
+    assert client.post("/start/quote_approval/", {"variables": "{}"}).status_code == 403

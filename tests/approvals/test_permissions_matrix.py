@@ -106,7 +106,7 @@ def test_api(role, world):
     if role != "anonymous":
         client.force_authenticate(world["users"][role])
     task = world["task"]
-    for route, name in endpoints:
+    for route, _name in endpoints:
         url = "/" + _fill(route, _api_values(world, route))
         for method in _methods(route):
             body = {"data": {"decision": "approve"}} if "complete" in route else {}

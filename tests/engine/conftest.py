@@ -8,20 +8,6 @@ from engine import connectors
 from engine.deploy import _spec_cache, deploy
 
 
-@pytest.fixture(scope="session")
-def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
-    """A file test database for SQLite, so that threads in one test share it (in-memory ones cannot).
-
-    Session-scoped: it applies when the engine tests are the first to set up the
-    database (`pytest tests/engine`); a project-wide setting belongs in settings or tests/conftest.py.
-    """
-    from django.conf import settings
-
-    default = settings.DATABASES["default"]
-    if default["ENGINE"].endswith("sqlite3") and not default.get("TEST", {}).get("NAME"):
-        default.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("db") / "test.sqlite3")
-
-
 @pytest.fixture
 def user(django_user_model):
     return django_user_model.objects.create_user("ada", password="pw")

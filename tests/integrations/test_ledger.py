@@ -6,20 +6,12 @@ import pytest
 from django.utils import timezone
 
 from engine import connectors, jobs
-from engine.deploy import _spec_cache, deploy
+from engine.deploy import deploy
 from engine.models import Job
 from engine.runtime import start_instance
 from integrations import ledger
 from integrations.models import ExternalId
 from tests.engine import bpmn
-
-
-@pytest.fixture(autouse=True)
-def fresh_spec_cache():
-    # Rolled-back tests reuse definition pks and the spec cache is keyed by pk.
-    _spec_cache.clear()
-    yield
-    _spec_cache.clear()
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from engine import connectors, jobs
 from engine.connectors import BusinessError, Call, RetryableError
-from engine.deploy import _spec_cache, deploy
+from engine.deploy import deploy
 from engine.models import Job, ProcessInstance
 from engine.runtime import start_instance
 from integrations.models import ExternalId
@@ -46,7 +46,8 @@ def shop(monkeypatch):
     """A running HTTP server playing a shop; SHOP_URL and SHOP_TOKEN point at it."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.requests, server.replies = [], {}
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # A short poll interval keeps shutdown() from waiting half a second per test.
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
     thread.start()
     server.url = f"http://127.0.0.1:{server.server_address[1]}"
     monkeypatch.setenv("SHOP_URL", server.url)
@@ -217,14 +218,6 @@ def test_one_invalid_operation_registers_none_of_the_config(shop, load):
         load({"operations": [CREATE_ORDER, broken]})
 
     assert "shop.create_order" not in connectors.operation_names()
-
-
-@pytest.fixture(autouse=True)
-def fresh_spec_cache():
-    # Rolled-back tests reuse definition pks and the spec cache is keyed by pk.
-    _spec_cache.clear()
-    yield
-    _spec_cache.clear()
 
 
 def test_a_service_task_calling_the_operation_completes_with_the_result_and_records_the_id(db, shop, load):

@@ -5,20 +5,12 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from engine.deploy import _spec_cache, deploy
+from engine.deploy import deploy
 from engine.runtime import start_instance
 from integrations import ledger
 from tests.engine import bpmn
 
 URL = "/api/v1/search/"
-
-
-@pytest.fixture(autouse=True)
-def fresh_spec_cache():
-    # Rolled-back tests reuse definition pks and the spec cache is keyed by pk.
-    _spec_cache.clear()
-    yield
-    _spec_cache.clear()
 
 
 @pytest.fixture
