@@ -41,10 +41,18 @@ def _send(job_id: int) -> None:
 def claim(job_id: int, now: datetime) -> Job | None:
     """Take a due pending job for this worker; None if another worker has it."""
     lease = timedelta(seconds=settings.LANEBRIDGE["JOB_LEASE_SECONDS"])
-    taken = Job.objects.filter(pk=job_id, state=Job.PENDING, due_at__lte=now).update(
-        state=Job.RUNNING, attempts=F("attempts") + 1, locked_until=now + lease, updated_at=now
-    )
-    return Job.objects.select_related("instance").get(pk=job_id) if taken else None
+    with transaction.atomic():
+        taken = Job.objects.filter(pk=job_id, state=Job.PENDING, due_at__lte=now).update(
+            state=Job.RUNNING, attempts=F("attempts") + 1, locked_until=now + lease, updated_at=now
+        )
+        if not taken:
+            return None
+        job = Job.objects.select_related("instance").get(pk=job_id)
+        if job.kind == Job.SERVICE:
+            # Recorded with the claim, before the call: if the worker dies, the attempt still shows.
+            record_event(job.instance, HistoryEvent.SERVICE_ATTEMPT, job.element_id,
+                         data={"operation": job.operation, "attempt": job.attempts, "input": job.input})
+    return job
 
 
 def run_job(job_id: int, now: datetime | None = None) -> str:
@@ -61,8 +69,6 @@ def run_job(job_id: int, now: datetime | None = None) -> str:
 def call_service(job: Job, now: datetime) -> str:
     """Call the job's connector operation and apply the result or the failure."""
     instance = job.instance
-    record_event(instance, HistoryEvent.SERVICE_ATTEMPT, job.element_id,
-                 data={"operation": job.operation, "attempt": job.attempts, "input": job.input})
     try:
         operation = connectors.get_operation(job.operation)
         missing = [key for key in operation.required if key not in job.input]

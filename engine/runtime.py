@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.exceptions import WorkflowException
@@ -220,13 +220,14 @@ def _is_user_task(task) -> bool:
 
 def _sync_human_tasks(instance: ProcessInstance, workflow) -> None:
     ready = {task.id: task for task in workflow.get_tasks(state=TaskState.READY) if _is_user_task(task)}
-    open_rows = {row.task_id: row for row in instance.human_tasks.filter(state=HumanTask.OPEN)}
-    for task_id, row in open_rows.items():
-        if task_id not in ready:
+    # One query for both questions: which open rows exist, and which ready tasks already have a row.
+    rows = instance.human_tasks.filter(Q(state=HumanTask.OPEN) | Q(task_id__in=list(ready)))
+    known = set()
+    for pk, task_id, state in rows.values_list("pk", "task_id", "state"):
+        known.add(task_id)
+        if state == HumanTask.OPEN and task_id not in ready:
             # Cancelled by a boundary event, a gateway or the instance ending.
-            row.state = HumanTask.CANCELLED
-            row.save(update_fields=["state"])
-    known = set(instance.human_tasks.filter(task_id__in=list(ready)).values_list("task_id", flat=True))
+            HumanTask.objects.filter(pk=pk).update(state=HumanTask.CANCELLED)
     for task_id, task in ready.items():
         if task_id not in known:
             human_task = _create_human_task(instance, task)
@@ -301,19 +302,17 @@ def form_definition(task, extensions: dict) -> dict:
 
 
 def _sync_jobs(instance: ProcessInstance, workflow) -> None:
-    active = {
-        row.task_id: row
-        for row in instance.jobs.filter(state__in=[Job.PENDING, Job.RUNNING])
-    }
     started = {t.id: t for t in workflow.get_tasks(state=TaskState.STARTED)
                if isinstance(t.task_spec, spiff.WaitingServiceTask)}
     timers = {t.id: t for t in workflow.get_tasks(state=TaskState.WAITING)
               if isinstance(getattr(t.task_spec, "event_definition", None), TimerEventDefinition)}
-    for task_id, row in active.items():
-        if task_id not in started and task_id not in timers:
-            row.state = Job.CANCELLED
-            row.save(update_fields=["state", "updated_at"])
-    known = set(instance.jobs.filter(task_id__in=list(started) + list(timers)).values_list("task_id", flat=True))
+    waiting = {**started, **timers}
+    rows = instance.jobs.filter(Q(state__in=[Job.PENDING, Job.RUNNING]) | Q(task_id__in=list(waiting)))
+    known = set()
+    for pk, task_id, state in rows.values_list("pk", "task_id", "state"):
+        known.add(task_id)
+        if state in (Job.PENDING, Job.RUNNING) and task_id not in waiting:
+            Job.objects.filter(pk=pk).update(state=Job.CANCELLED, updated_at=timezone.now())
     for task_id, task in started.items():
         if task_id not in known:
             _create_service_job(instance, task)
