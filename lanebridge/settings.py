@@ -149,6 +149,7 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE = {
     "run-due-work": {"task": "engine.tasks.run_due_work", "schedule": 2.0},
+    "send-task-notifications": {"task": "approvals.tasks.send_task_notifications", "schedule": 60.0},
 }
 
 LANEBRIDGE = {

@@ -53,6 +53,10 @@ class Command(BaseCommand):
             stop()
 
     def _schedule(self) -> None:
+        """The embedded scheduler: due timers and retries every second, task emails every minute."""
+        from django.utils import timezone
+
+        from approvals.notifications import send_pending_notifications
         from engine.jobs import run_due_work
 
         last_mail = 0.0
@@ -61,10 +65,7 @@ class Command(BaseCommand):
                 run_due_work()
                 if time.monotonic() - last_mail > 60:
                     last_mail = time.monotonic()
-                    try:
-                        call_command("send_task_notifications")
-                    except Exception:  # noqa: BLE001 - the command may not exist in every setup
-                        pass
+                    send_pending_notifications(timezone.now())
             except Exception as exc:  # noqa: BLE001 - the scheduler must outlive one bad pass
                 self.stderr.write(f"scheduler: {exc}")
             time.sleep(1)
