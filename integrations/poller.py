@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from engine import connectors, runtime
 from engine.models import ProcessInstance
-from integrations.models import PollCursor
+from integrations.models import ExternalId, PollCursor
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +80,11 @@ def poll_won_opportunities(process_id: str = "quote_to_cash") -> list[ProcessIns
     for item in sorted(listed.get("opportunities") or [], key=lambda row: int(row["opportunity_id"])):
         opportunity_id = int(item["opportunity_id"])
         if cursor.position is not None and opportunity_id <= cursor.position:
+            continue
+        if ExternalId.objects.filter(kind="crm.opportunity", value=str(opportunity_id)).exists():
+            # Won by an instance Lanebridge already runs for it (the demo process marks its own
+            # opportunity won): starting another would ship the order twice.
+            advance_cursor(cursor, opportunity_id)
             continue
         opportunity = call_crm(READ_OPERATION, {"opportunity_id": opportunity_id}, f"read-{opportunity_id}")
         instance, created = runtime.start_instance(
