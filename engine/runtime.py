@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -89,6 +91,47 @@ def check_variables(variables: Any, what: str = "variables") -> dict:
     return variables
 
 
+class LiveWorkflows:
+    """Workflows kept in memory after a committed write, keyed by instance and version.
+
+    A write whose row still has the cached version skips deserializing the
+    state. The version check keeps it safe across processes, and an entry is
+    taken out while in use and only put back after its transaction commits,
+    so a rolled-back change never leaks into a later write.
+    """
+
+    def __init__(self, size: int = 256):
+        self.size = size
+        self.entries: OrderedDict[int, tuple[int, object]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def take(self, instance: ProcessInstance):
+        with self.lock:
+            version, workflow = self.entries.pop(instance.pk, (None, None))
+        if version == instance.version:
+            return workflow
+        return spiff.load_workflow(specs_for(instance.definition), instance.state_json)
+
+    def keep_after_commit(self, instance: ProcessInstance, workflow) -> None:
+        """Cache the workflow once the transaction commits, under the version it was saved with."""
+
+        def keep():
+            # Read when the commit happened: advance() has bumped the version by then.
+            key, version = instance.pk, instance.version
+            with self.lock:
+                if self.entries.get(key, (-1, None))[0] > version:
+                    return
+                self.entries[key] = (version, workflow)
+                self.entries.move_to_end(key)
+                while len(self.entries) > self.size:
+                    self.entries.popitem(last=False)
+
+        transaction.on_commit(keep)
+
+
+_live_workflows = LiveWorkflows()
+
+
 def write_instance(instance_id: int, change: Callable, *, user=None, attempts: int = 3):
     """Apply `change(instance, workflow)` and advance the instance, in one transaction.
 
@@ -99,7 +142,9 @@ def write_instance(instance_id: int, change: Callable, *, user=None, attempts: i
         try:
             with transaction.atomic():
                 instance = ProcessInstance.objects.select_related("definition").get(pk=instance_id)
-                workflow = spiff.load_workflow(specs_for(instance.definition), instance.state_json)
+                workflow = _live_workflows.take(instance)
+                # Registered before advance() so it runs before the jobs this write dispatches on commit.
+                _live_workflows.keep_after_commit(instance, workflow)
                 result = change(instance, workflow)
                 advance(instance, workflow, user=user)
                 return result
@@ -143,6 +188,7 @@ def start_instance(process_id: str, variables: dict | None = None, business_key:
             )
             record_event(instance, HistoryEvent.STARTED, user=user,
                          data={"variables": variables, "version": definition.version})
+            _live_workflows.keep_after_commit(instance, workflow)
             advance(instance, workflow, user=user)
     except IntegrityError:
         if not idempotency_key:
@@ -163,14 +209,16 @@ def advance(instance: ProcessInstance, workflow, user=None) -> None:
             workflow.do_engine_steps()
         except WorkflowException as exc:
             _fail(instance, exc)
+    # One walk of the task tree serves the syncs and the variables snapshot.
+    waiting = workflow.get_tasks(state=TaskState.READY | TaskState.STARTED | TaskState.WAITING | TaskState.ERROR)
     if instance.state == ProcessInstance.ACTIVE:
-        _sync_human_tasks(instance, workflow)
-        _sync_jobs(instance, workflow)
+        _sync_human_tasks(instance, waiting)
+        _sync_jobs(instance, waiting)
         if workflow.is_completed():
             instance.state = ProcessInstance.COMPLETED
             instance.ended_at = timezone.now()
             record_event(instance, HistoryEvent.COMPLETED)
-    instance.variables = to_json(_current_data(workflow))
+    instance.variables = to_json(_current_data(workflow, waiting))
     _save(instance, workflow)
 
 
@@ -188,11 +236,11 @@ def _fail(instance: ProcessInstance, exc: WorkflowException) -> None:
     log.warning("instance %s failed: %s", instance.pk, message)
 
 
-def _current_data(workflow) -> dict:
+def _current_data(workflow, waiting: list) -> dict:
     if workflow.is_completed():
         return dict(workflow.data)
     data: dict = {}
-    for task in workflow.get_tasks(state=TaskState.READY | TaskState.STARTED | TaskState.WAITING | TaskState.ERROR):
+    for task in waiting:
         data.update(task.data)
     if not data and workflow.last_task is not None:
         data.update(workflow.last_task.data)
@@ -218,8 +266,8 @@ def _is_user_task(task) -> bool:
     return bool(getattr(task.task_spec, "manual", False))
 
 
-def _sync_human_tasks(instance: ProcessInstance, workflow) -> None:
-    ready = {task.id: task for task in workflow.get_tasks(state=TaskState.READY) if _is_user_task(task)}
+def _sync_human_tasks(instance: ProcessInstance, waiting: list) -> None:
+    ready = {task.id: task for task in waiting if task.state == TaskState.READY and _is_user_task(task)}
     # One query for both questions: which open rows exist, and which ready tasks already have a row.
     rows = instance.human_tasks.filter(Q(state=HumanTask.OPEN) | Q(task_id__in=list(ready)))
     known = set()
@@ -301,11 +349,11 @@ def form_definition(task, extensions: dict) -> dict:
             "schema": (extensions.get("properties") or {}).get("formJsonSchemaFilename")}
 
 
-def _sync_jobs(instance: ProcessInstance, workflow) -> None:
-    started = {t.id: t for t in workflow.get_tasks(state=TaskState.STARTED)
-               if isinstance(t.task_spec, spiff.WaitingServiceTask)}
-    timers = {t.id: t for t in workflow.get_tasks(state=TaskState.WAITING)
-              if isinstance(getattr(t.task_spec, "event_definition", None), TimerEventDefinition)}
+def _sync_jobs(instance: ProcessInstance, waiting: list) -> None:
+    started = {t.id: t for t in waiting
+               if t.state == TaskState.STARTED and isinstance(t.task_spec, spiff.WaitingServiceTask)}
+    timers = {t.id: t for t in waiting if t.state == TaskState.WAITING
+              and isinstance(getattr(t.task_spec, "event_definition", None), TimerEventDefinition)}
     waiting = {**started, **timers}
     rows = instance.jobs.filter(Q(state__in=[Job.PENDING, Job.RUNNING]) | Q(task_id__in=list(waiting)))
     known = set()
