@@ -157,7 +157,10 @@ LANEBRIDGE = {
     "SCRIPT_TIMEOUT_SECONDS": float(os.environ.get("LANEBRIDGE_SCRIPT_TIMEOUT", "2")),
     "DEFAULT_RETRIES": 3,
     "RETRY_BACKOFF_SECONDS": float(os.environ.get("LANEBRIDGE_RETRY_BACKOFF", "2")),
-    "JOB_LEASE_SECONDS": 300,
+    "JOB_LEASE_SECONDS": int(os.environ.get("LANEBRIDGE_JOB_LEASE", "300")),
+    # Extra connector modules to import, and REST connector JSON files to load, at start-up.
+    "CONNECTOR_MODULES": [m for m in os.environ.get("LANEBRIDGE_CONNECTOR_MODULES", "").split(",") if m],
+    "REST_CONNECTORS": [p for p in os.environ.get("LANEBRIDGE_REST_CONNECTORS", "").split(",") if p],
 }
 
 # The local ERP and CRM (Tryton); a real deployment points these elsewhere.

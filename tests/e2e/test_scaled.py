@@ -3,64 +3,29 @@
 Run by .ci/run with DATABASE_URL and CELERY_BROKER_URL set (`pytest -m scaled`).
 """
 
-import os
-import subprocess
-import sys
 import threading
-import time
 
 import pytest
-from django.conf import settings
 from django.db import connection
 
 from engine import runtime
 from engine.deploy import deploy
 from engine.models import HistoryEvent, HumanTask, Job, ProcessInstance
 from lanebridge.celery import app
+from tests.celery_workers import require_scaled_setup, start_workers, stop_workers, wait_for
 from tests.conftest import BPMN_DIR
 
 pytestmark = [pytest.mark.scaled, pytest.mark.django_db(transaction=True)]
 
 
-def _database_url() -> str:
-    db = connection.settings_dict
-    return f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
 @pytest.fixture
 def workers(db):
     """Two real `celery -A lanebridge worker` processes on the test database."""
-    if connection.vendor != "postgresql" or not settings.CELERY_BROKER_URL:
-        pytest.fail("the scaled suite needs DATABASE_URL=postgres://… and CELERY_BROKER_URL=redis://…")
+    require_scaled_setup()
     app.control.purge()
-    env = dict(os.environ, DATABASE_URL=_database_url())
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "lanebridge", "worker", "--pool=threads", "--concurrency=2",
-             "-n", f"test{i}@%h", "--loglevel=WARNING", "--without-gossip", "--without-mingle"],
-            env=env, cwd=settings.BASE_DIR,
-        )
-        for i in range(2)
-    ]
-    deadline = time.monotonic() + 60
-    while len(app.control.ping(timeout=1) or []) < 2:
-        if time.monotonic() > deadline:
-            pytest.fail("Celery workers did not start within 60 s")
+    procs = start_workers(2)
     yield procs
-    for proc in procs:
-        proc.terminate()
-    for proc in procs:
-        proc.wait(timeout=30)
-
-
-def wait_for(predicate, timeout: float = 60.0):
-    """Wait for a real worker process to finish something (it runs outside this test)."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.2)
-    return True
+    stop_workers(procs)
 
 
 @pytest.fixture
