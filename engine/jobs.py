@@ -159,7 +159,7 @@ def _business_error(job: Job, exc: connectors.BusinessError, now: datetime) -> s
 def _retry_or_give_up(job: Job, message: str, details: dict, now: datetime) -> str:
     if job.attempts >= job.max_attempts:
         return _give_up(job, message, details, now)
-    backoff = settings.LANEBRIDGE["RETRY_BACKOFF_SECONDS"] * 2 ** (job.attempts - 1)
+    backoff = job.backoff_seconds * 2 ** (job.attempts - 1)
     with transaction.atomic():
         Job.objects.filter(pk=job.pk).update(
             state=Job.PENDING, due_at=now + timedelta(seconds=backoff), last_error=message, locked_until=None)

@@ -119,6 +119,8 @@ class Job(models.Model):
     state = models.CharField(max_length=16, choices=STATES, default=PENDING)
     attempts = models.PositiveIntegerField(default=0)
     max_attempts = models.PositiveIntegerField(default=3)
+    # Seconds before the first retry; doubles with each attempt.
+    backoff_seconds = models.FloatField(default=2.0)
     due_at = models.DateTimeField(db_index=True)
     # A running job whose lease passed belongs to a dead worker and is taken again.
     locked_until = models.DateTimeField(null=True, blank=True)

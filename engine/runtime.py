@@ -385,6 +385,7 @@ def _create_service_job(instance: ProcessInstance, task) -> Job:
         input=to_json(params),
         idempotency_key=f"lanebridge-{instance.pk}-{task.id}",
         max_attempts=spec.retries if spec.retries else settings.LANEBRIDGE["DEFAULT_RETRIES"],
+        backoff_seconds=spec.retry_backoff_base or settings.LANEBRIDGE["RETRY_BACKOFF_SECONDS"],
         due_at=timezone.now(),
     )
     jobs.dispatch_after_commit(job)

@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "guardian",
     "engine",
     "processes",
@@ -135,6 +136,10 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Lanebridge API",
     "VERSION": "1.0.0",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # Swagger UI from the installed package: these machines have no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {
         "InstanceStateEnum": "engine.models.ProcessInstance.STATES",
         "TaskStateEnum": "engine.models.HumanTask.STATES",

@@ -69,7 +69,8 @@ def user_task(element_id: str, name: str = "", fields: tuple[str, ...] = ()) -> 
 
 
 def service_task(element_id: str, operation: str | None, params: dict[str, str] | None = None,
-                 result_variable: str = "result", retries: int | None = None, name: str = "") -> str:
+                 result_variable: str = "result", retries: int | None = None, name: str = "",
+                 backoff_base: int | None = None) -> str:
     """A service task calling `operation`; `params` maps parameter names to Python expressions."""
     if operation is None:
         return f'    <bpmn:serviceTask id="{element_id}" name={quoteattr(name or element_id)} />\n'
@@ -77,7 +78,8 @@ def service_task(element_id: str, operation: str | None, params: dict[str, str] 
         f'          <spiffworkflow:parameter id="{key}" type="any" value={quoteattr(expr)} />\n'
         for key, expr in (params or {}).items()
     )
-    retry = f'        <spiffworkflow:retry retries="{retries}" />\n' if retries is not None else ""
+    backoff = f' backoff_base="{backoff_base}"' if backoff_base is not None else ""
+    retry = f'        <spiffworkflow:retry retries="{retries}"{backoff} />\n' if retries is not None else ""
     return (
         f'    <bpmn:serviceTask id="{element_id}" name={quoteattr(name or element_id)}>\n'
         "      <bpmn:extensionElements>\n"
@@ -154,10 +156,11 @@ def user_task_process(process_id: str = "reviewing", *, tasks: tuple[str, ...] =
 
 
 def service_process(operation: str, params: dict[str, str] | None = None, *, retries: int | None = None,
-                    process_id: str = "servicing", result_variable: str = "result", then_user_task: bool = True
-                    ) -> bytes:
+                    process_id: str = "servicing", result_variable: str = "result", then_user_task: bool = True,
+                    backoff_base: int | None = None) -> bytes:
     """start → service task `call` → user task `after` → end."""
-    elements = [service_task("call", operation, params, result_variable=result_variable, retries=retries)]
+    elements = [service_task("call", operation, params, result_variable=result_variable, retries=retries,
+                             backoff_base=backoff_base)]
     if then_user_task:
         elements.append(user_task("after"))
     return chain(process_id, *elements)

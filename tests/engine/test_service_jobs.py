@@ -111,6 +111,21 @@ def test_the_retry_count_comes_from_the_service_task(deployed, operation):
     assert Incident.objects.get(instance=instance).details["attempts"] == 5
 
 
+def test_the_backoff_comes_from_the_service_task(deployed, operation):
+    calls: list = []
+    operation("test.flaky", flaky(calls, failures=99))
+    deployed(bpmn.service_process("test.flaky", retries=4, backoff_base=30))
+    instance, _ = start_instance("servicing", {})
+    now = timezone.now()
+
+    run_due_work(now=now)
+    job = Job.objects.get(instance=instance)
+    assert (job.attempts, job.due_at) == (1, now + timedelta(seconds=30))
+    run_due_work(now=now + timedelta(seconds=30))
+    job.refresh_from_db()
+    assert (job.attempts, job.due_at) == (2, now + timedelta(seconds=30 + 60))
+
+
 def test_a_business_error_matching_an_error_boundary_takes_the_boundary_path(deployed):
     deployed(bpmn.error_boundary_process("test.reject", "NO_CREDIT", {"code": "'NO_CREDIT'", "message": "'no'"}))
     instance, _ = start_instance("guarded", {})
