@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.exceptions import WorkflowException
@@ -102,26 +102,28 @@ class LiveWorkflows:
 
     def __init__(self, size: int = 256):
         self.size = size
-        self.entries: OrderedDict[int, tuple[int, object]] = OrderedDict()
+        self.entries: OrderedDict[int, tuple[int, object, frozenset]] = OrderedDict()
         self.lock = threading.Lock()
 
-    def take(self, instance: ProcessInstance):
+    def take(self, instance: ProcessInstance) -> tuple[object, frozenset]:
+        """The instance's workflow and the ids of its tasks that have rows (human tasks, jobs)."""
         with self.lock:
-            version, workflow = self.entries.pop(instance.pk, (None, None))
+            version, workflow, with_rows = self.entries.pop(instance.pk, (None, None, None))
         if version == instance.version:
-            return workflow
-        return spiff.load_workflow(specs_for(instance.definition), instance.state_json)
+            return workflow, with_rows
+        workflow = spiff.load_workflow(specs_for(instance.definition), instance.state_json)
+        return workflow, frozenset(tasks_with_rows(_waiting_tasks(workflow)))
 
-    def keep_after_commit(self, instance: ProcessInstance, workflow) -> None:
+    def keep_after_commit(self, instance: ProcessInstance, workflow, state: dict) -> None:
         """Cache the workflow once the transaction commits, under the version it was saved with."""
 
         def keep():
             # Read when the commit happened: advance() has bumped the version by then.
             key, version = instance.pk, instance.version
             with self.lock:
-                if self.entries.get(key, (-1, None))[0] > version:
+                if self.entries.get(key, (-1, None, None))[0] > version:
                     return
-                self.entries[key] = (version, workflow)
+                self.entries[key] = (version, workflow, state["with_rows"])
                 self.entries.move_to_end(key)
                 while len(self.entries) > self.size:
                     self.entries.popitem(last=False)
@@ -142,11 +144,12 @@ def write_instance(instance_id: int, change: Callable, *, user=None, attempts: i
         try:
             with transaction.atomic():
                 instance = ProcessInstance.objects.select_related("definition").get(pk=instance_id)
-                workflow = _live_workflows.take(instance)
+                workflow, with_rows = _live_workflows.take(instance)
+                state = {"with_rows": with_rows}
                 # Registered before advance() so it runs before the jobs this write dispatches on commit.
-                _live_workflows.keep_after_commit(instance, workflow)
+                _live_workflows.keep_after_commit(instance, workflow, state)
                 result = change(instance, workflow)
-                advance(instance, workflow, user=user)
+                state["with_rows"] = advance(instance, workflow, with_rows, user=user)
                 return result
         except Conflict:
             if attempt == attempts - 1:
@@ -188,8 +191,9 @@ def start_instance(process_id: str, variables: dict | None = None, business_key:
             )
             record_event(instance, HistoryEvent.STARTED, user=user,
                          data={"variables": variables, "version": definition.version})
-            _live_workflows.keep_after_commit(instance, workflow)
-            advance(instance, workflow, user=user)
+            state = {"with_rows": frozenset()}
+            _live_workflows.keep_after_commit(instance, workflow, state)
+            state["with_rows"] = advance(instance, workflow, frozenset(), user=user)
     except IntegrityError:
         if not idempotency_key:
             raise
@@ -198,11 +202,24 @@ def start_instance(process_id: str, variables: dict | None = None, business_key:
     return instance, True
 
 
-def advance(instance: ProcessInstance, workflow, user=None) -> None:
+def _waiting_tasks(workflow) -> list:
+    return workflow.get_tasks(state=TaskState.READY | TaskState.STARTED | TaskState.WAITING | TaskState.ERROR)
+
+
+def tasks_with_rows(waiting: list) -> dict:
+    """The waiting tasks that have a row beside the instance: ready user tasks, started calls, timers."""
+    return {t.id: t for t in waiting if (_is_user_task(t) and t.state == TaskState.READY)
+            or (_is_call(t) and t.state == TaskState.STARTED)
+            or (_is_timer(t) and t.state == TaskState.WAITING)}
+
+
+def advance(instance: ProcessInstance, workflow, with_rows: frozenset, user=None) -> frozenset:
     """Run the engine until every path waits, sync the query tables and save.
 
-    Must be called inside a transaction; raises Conflict if the instance row
-    changed since it was loaded.
+    `with_rows` are the ids of the tasks that had rows before this write; the
+    rows change only for tasks that appeared or went away. Must be called inside
+    a transaction; raises Conflict if the instance row changed since it was
+    loaded. Returns the ids of the tasks that have rows now.
     """
     if instance.state == ProcessInstance.ACTIVE:
         try:
@@ -210,16 +227,17 @@ def advance(instance: ProcessInstance, workflow, user=None) -> None:
         except WorkflowException as exc:
             _fail(instance, exc)
     # One walk of the task tree serves the syncs and the variables snapshot.
-    waiting = workflow.get_tasks(state=TaskState.READY | TaskState.STARTED | TaskState.WAITING | TaskState.ERROR)
+    waiting = _waiting_tasks(workflow)
+    now = tasks_with_rows(waiting)
     if instance.state == ProcessInstance.ACTIVE:
-        _sync_human_tasks(instance, waiting)
-        _sync_jobs(instance, waiting)
+        _sync_rows(instance, with_rows, now)
         if workflow.is_completed():
             instance.state = ProcessInstance.COMPLETED
             instance.ended_at = timezone.now()
             record_event(instance, HistoryEvent.COMPLETED)
     instance.variables = to_json(_current_data(workflow, waiting))
     _save(instance, workflow)
+    return frozenset(now)
 
 
 def _fail(instance: ProcessInstance, exc: WorkflowException) -> None:
@@ -266,23 +284,35 @@ def _is_user_task(task) -> bool:
     return bool(getattr(task.task_spec, "manual", False))
 
 
-def _sync_human_tasks(instance: ProcessInstance, waiting: list) -> None:
-    ready = {task.id: task for task in waiting if task.state == TaskState.READY and _is_user_task(task)}
-    # One query for both questions: which open rows exist, and which ready tasks already have a row.
-    rows = instance.human_tasks.filter(Q(state=HumanTask.OPEN) | Q(task_id__in=list(ready)))
-    known = set()
-    for pk, task_id, state in rows.values_list("pk", "task_id", "state"):
-        known.add(task_id)
-        if state == HumanTask.OPEN and task_id not in ready:
-            # Cancelled by a boundary event, a gateway or the instance ending.
-            HumanTask.objects.filter(pk=pk).update(state=HumanTask.CANCELLED)
-    for task_id, task in ready.items():
-        if task_id not in known:
+def _is_call(task) -> bool:
+    return isinstance(task.task_spec, spiff.WaitingServiceTask)
+
+
+def _is_timer(task) -> bool:
+    return isinstance(getattr(task.task_spec, "event_definition", None), TimerEventDefinition)
+
+
+def _sync_rows(instance: ProcessInstance, before: frozenset, now: dict) -> None:
+    """Create rows for tasks that started waiting; close the rows of tasks that stopped."""
+    gone = before - now.keys()
+    if gone:
+        # Cancelled by a boundary event, a gateway or the instance ending; completed rows stay completed.
+        instance.human_tasks.filter(task_id__in=gone, state=HumanTask.OPEN).update(state=HumanTask.CANCELLED)
+        instance.jobs.filter(task_id__in=gone, state__in=[Job.PENDING, Job.RUNNING]).update(
+            state=Job.CANCELLED, updated_at=timezone.now())
+    for task_id, task in now.items():
+        if task_id in before:
+            continue
+        if _is_user_task(task):
             human_task = _create_human_task(instance, task)
             record_event(instance, HistoryEvent.TASK_READY, task.task_spec.bpmn_id, task.task_spec.bpmn_name or "",
                          data={"task": human_task.pk, "lane": human_task.lane,
                                "candidate_groups": human_task.candidate_groups})
             signals.human_task_created.send(sender=HumanTask, task=human_task)
+        elif _is_call(task):
+            _create_service_job(instance, task)
+        else:
+            _create_timer_job(instance, task)
 
 
 def _create_human_task(instance: ProcessInstance, task) -> HumanTask:
@@ -347,26 +377,6 @@ def form_definition(task, extensions: dict) -> dict:
         })
     return {"key": getattr(form, "key", None), "fields": fields,
             "schema": (extensions.get("properties") or {}).get("formJsonSchemaFilename")}
-
-
-def _sync_jobs(instance: ProcessInstance, waiting: list) -> None:
-    started = {t.id: t for t in waiting
-               if t.state == TaskState.STARTED and isinstance(t.task_spec, spiff.WaitingServiceTask)}
-    timers = {t.id: t for t in waiting if t.state == TaskState.WAITING
-              and isinstance(getattr(t.task_spec, "event_definition", None), TimerEventDefinition)}
-    waiting = {**started, **timers}
-    rows = instance.jobs.filter(Q(state__in=[Job.PENDING, Job.RUNNING]) | Q(task_id__in=list(waiting)))
-    known = set()
-    for pk, task_id, state in rows.values_list("pk", "task_id", "state"):
-        known.add(task_id)
-        if state in (Job.PENDING, Job.RUNNING) and task_id not in waiting:
-            Job.objects.filter(pk=pk).update(state=Job.CANCELLED, updated_at=timezone.now())
-    for task_id, task in started.items():
-        if task_id not in known:
-            _create_service_job(instance, task)
-    for task_id, task in timers.items():
-        if task_id not in known:
-            _create_timer_job(instance, task)
 
 
 def _create_service_job(instance: ProcessInstance, task) -> Job:
