@@ -30,3 +30,14 @@ class TaskNotification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} ← task {self.task_id}"
+
+
+class UserPreference(models.Model):
+    """What a user chose for themselves; follows them to every browser they log in from."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preference")
+    # No choices here: a language added to settings.LANGUAGES must not need a migration.
+    language = models.CharField(max_length=16)
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.language}"

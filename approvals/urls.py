@@ -13,4 +13,5 @@ urlpatterns = [
     path("tasks/<int:pk>/delegate/", views.task_delegate, name="delegate"),
     path("start/", views.start_list, name="start"),
     path("start/<str:process_id>/", views.start_process, name="start_process"),
+    path("language/", views.set_language, name="set_language"),
 ]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -17,10 +18,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views import i18n
 from django.views.decorators.http import require_POST
 
 from approvals import permissions, services
 from approvals.forms import DelegateForm, StartForm, start_form_fields, task_form
+from approvals.models import UserPreference
 from engine import runtime
 from engine.models import HistoryEvent, HumanTask, ProcessDefinition
 
@@ -283,3 +286,14 @@ def start_process(request: HttpRequest, process_id: str) -> HttpResponse:
             return redirect("approvals:inbox")
     status = 400 if request.method == "POST" else 200
     return render(request, "approvals/start_form.html", {"definition": definition, "form": form}, status=status)
+
+
+@require_POST
+def set_language(request: HttpRequest) -> HttpResponse:
+    """Switch language: for this browser (Django's cookie) and, when logged in, for the user everywhere."""
+    # Django's view sets the cookie and checks that `next` is a safe URL.
+    response = i18n.set_language(request)
+    language = request.POST.get("language", "")
+    if request.user.is_authenticated and language in dict(settings.LANGUAGES):
+        UserPreference.objects.update_or_create(user=request.user, defaults={"language": language})
+    return response

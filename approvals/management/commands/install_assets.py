@@ -5,9 +5,13 @@ import shutil
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-# node_modules path → static/vendor name
+# node_modules path → path under static/vendor/
 ASSETS = {
     "htmx.org/dist/htmx.min.js": "htmx.min.js",
+    # The prebuilt viewer bundle (zoom and pan, no editing) and the styles it needs.
+    "bpmn-js/dist/bpmn-navigated-viewer.production.min.js": "bpmn-js/bpmn-navigated-viewer.production.min.js",
+    "bpmn-js/dist/assets/diagram-js.css": "bpmn-js/diagram-js.css",
+    "bpmn-js/dist/assets/bpmn-js.css": "bpmn-js/bpmn-js.css",
 }
 
 
@@ -17,10 +21,11 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         source_dir = settings.BASE_DIR / "node_modules"
         target_dir = settings.BASE_DIR / "static" / "vendor"
-        target_dir.mkdir(parents=True, exist_ok=True)
         for source, name in ASSETS.items():
             path = source_dir / source
             if not path.exists():
                 raise CommandError(f"{path} is missing: run `npm ci --no-audit --no-fund` first")
-            shutil.copyfile(path, target_dir / name)
+            target = target_dir / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
             self.stdout.write(f"{path.relative_to(settings.BASE_DIR)} → static/vendor/{name}")
