@@ -1,6 +1,7 @@
 """Run the whole product: web + API, worker, timer scheduler and the local ERP."""
 
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -8,7 +9,7 @@ import time
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 
 class Command(BaseCommand):
@@ -19,6 +20,11 @@ class Command(BaseCommand):
         parser.add_argument("--erp", action="store_true", help="also start the local Tryton ERP/CRM server")
 
     def handle(self, *args, addr: str, erp: bool, **options):
+        host, _, port = addr.rpartition(":")
+        with socket.socket() as probe:
+            # runserver leaves with os._exit() on a busy port, which would orphan the children.
+            if probe.connect_ex((host or "127.0.0.1", int(port))) == 0:
+                raise CommandError(f"{addr} is already in use: is Lanebridge already running?")
         children = []
         manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
         if erp:
