@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass, field
 
@@ -13,7 +14,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 
-from engine import spiff
+from engine import modeler, spiff
 from engine.models import ProcessDefinition
 from engine.scripts import check_script
 
@@ -83,8 +84,44 @@ def _validation_error(exc: ValidationException, tree) -> DeployError:
     return DeployError(message, element_id=element_id, line=line)
 
 
-def parse_processes(content: bytes, file_name: str = "upload.bpmn") -> tuple[etree._ElementTree, dict]:
-    """Validate a BPMN file and return {process_id: (spec, subprocess_specs)} for its executable processes."""
+@dataclass
+class Parsed:
+    """A validated file: its tree, its executable processes, the bytes to store, and warnings."""
+
+    tree: etree._ElementTree
+    specs: dict
+    content: bytes
+    encoding: str
+    warnings: list[str] = field(default_factory=list)
+
+
+def _model_error(exc: modeler.ModelError) -> DeployError:
+    element = exc.element
+    if element is None:
+        return DeployError(exc.message)
+    return DeployError(exc.message, element_id=element.get("id"), line=element.sourceline)
+
+
+def _problems_error(problems: list[modeler.ModelError]) -> DeployError:
+    """The first problem in full, and where the others are, so one upload shows them all."""
+    error = _model_error(problems[0])
+    first = problems[0].element
+    seen = {first.get("id")} if first is not None else set()
+    others = []
+    for problem in problems[1:]:
+        if problem.element is not None and problem.element.get("id") not in seen:
+            seen.add(problem.element.get("id"))
+            others.append(problem.element)
+    if others:
+        where = ", ".join(f"{e.get('id')!r} (line {e.sourceline})" for e in others[:10])
+        more = f" and {len(others) - 10} more" if len(others) > 10 else ""
+        error.message += f". {len(others)} more problem(s) in this file, at {where}{more}"
+        error.args = (error.message,)
+    return error
+
+
+def parse_file(content: bytes, file_name: str = "upload.bpmn", bindings: dict[str, str] | None = None) -> Parsed:
+    """Validate a BPMN file, bind its service tasks to operations, and parse its executable processes."""
     global _validator
     tree = parse_xml(content)
     if _validator is None:
@@ -94,7 +131,21 @@ def parse_processes(content: bytes, file_name: str = "upload.bpmn") -> tuple[etr
     except ValidationException as exc:
         raise DeployError(f"Not valid BPMN 2.0: {exc.args[0] if exc.args else exc}", line=exc.line_number or None)
     _check_references(tree)
-    _check_expressions(tree)
+    encoding = tree.docinfo.encoding or "utf-8"
+    try:
+        processes = modeler.runnable_processes(tree)
+        if bindings:
+            modeler.apply_bindings(tree, processes, bindings)
+            # Store the bound file, so downloading and redeploying it needs no bindings.
+            content, encoding = etree.tostring(tree, xml_declaration=True, encoding="UTF-8"), "utf-8"
+        # From here on the tree is SpiffWorkflow's copy: data stores are removed from it, not from `content`.
+        warnings = modeler.drop_data_stores(tree, processes)
+        problems = modeler.problems(tree, processes)
+    except modeler.ModelError as exc:
+        raise _model_error(exc) from None
+    if problems:
+        raise _problems_error(problems)
+    _check_expressions(processes)
     parser = spiff.BpmnParser()
     try:
         parser.add_bpmn_xml(tree, file_name)
@@ -104,43 +155,65 @@ def parse_processes(content: bytes, file_name: str = "upload.bpmn") -> tuple[etr
         specs = {pid: (parser.get_spec(pid), parser.get_subprocess_specs(pid)) for pid in process_ids}
     except ValidationException as exc:
         raise _validation_error(exc, tree) from None
-    return tree, specs
+    warnings += modeler.unknown_operation_warnings(processes)
+    return Parsed(tree, specs, content, encoding, warnings)
+
+
+def parse_processes(content: bytes, file_name: str = "upload.bpmn") -> tuple[etree._ElementTree, dict]:
+    """Validate a BPMN file and return {process_id: (spec, subprocess_specs)} for its executable processes."""
+    parsed = parse_file(content, file_name)
+    return parsed.tree, parsed.specs
 
 
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 ISO_TIMER = re.compile(r"^R?\d*/?P[0-9TYMWDHS.]+$|^\d{4}-\d\d-\d\dT")
 
 
-def _expressions(tree) -> list[tuple[etree._Element, str, str, str]]:
-    """Every script and expression in the file: (element it belongs to, what it is, source, mode)."""
+def _expressions(processes) -> list[tuple[etree._Element, str, str, str]]:
+    """Every script and expression of the processes: (element it belongs to, what it is, source, mode)."""
     ns = {"bpmn": BPMN_NS, "spiffworkflow": SPIFF_NS}
     found = []
-    for script in tree.iterfind(".//bpmn:scriptTask/bpmn:script", ns):
-        found.append((script.getparent(), "script", script.text or "", "exec"))
-    for condition in tree.iterfind(".//bpmn:sequenceFlow/bpmn:conditionExpression", ns):
-        found.append((condition.getparent(), "condition", condition.text or "", "eval"))
-    for parameter in tree.iterfind(".//bpmn:serviceTask//spiffworkflow:parameter", ns):
-        task = next(parameter.iterancestors(f"{{{BPMN_NS}}}serviceTask"))
-        found.append((task, f"parameter {parameter.get('id')!r}", parameter.get("value") or "", "eval"))
-    for tag in ("timeDuration", "timeDate", "timeCycle"):
-        for timer in tree.iterfind(f".//bpmn:timerEventDefinition/bpmn:{tag}", ns):
-            found.append((timer.getparent().getparent(), "timer", (timer.text or "").strip(), "timer"))
+    for process in processes:
+        for script in process.iterfind(".//bpmn:scriptTask/bpmn:script", ns):
+            found.append((script.getparent(), "script", script.text or "", "exec"))
+        for condition in process.iterfind(".//bpmn:sequenceFlow/bpmn:conditionExpression", ns):
+            found.append((condition.getparent(), "condition", condition.text or "", "eval"))
+        for parameter in process.iterfind(".//bpmn:serviceTask//spiffworkflow:parameter", ns):
+            task = next(parameter.iterancestors(f"{{{BPMN_NS}}}serviceTask"))
+            found.append((task, f"parameter {parameter.get('id')!r}", parameter.get("value") or "", "eval"))
+        for tag in ("timeDuration", "timeDate", "timeCycle"):
+            for timer in process.iterfind(f".//bpmn:timerEventDefinition/bpmn:{tag}", ns):
+                found.append((timer.getparent().getparent(), "timer", (timer.text or "").strip(), "timer"))
     return found
 
 
-def _check_expressions(tree) -> None:
+def _syntax_hint(kind: str, source: str) -> str:
+    """Name other engines' expression languages, so the analyst knows what to rewrite."""
+    source = source.strip()
+    if source.startswith(("${", "#{")):
+        return "; it is a Camunda 7 (JUEL) expression, and Lanebridge expressions are Python, e.g. approved == True"
+    if source.startswith("="):
+        return "; it is a Camunda 8 (FEEL) expression, and Lanebridge expressions are Python, e.g. amount > 1000"
+    if kind == "condition":
+        return "; conditions are Python expressions over the process variables, e.g. amount > 1000"
+    return ""
+
+
+def _check_expressions(processes) -> None:
     """Compile every script and expression now, so a typo fails the deploy, not a running order."""
-    for element, kind, source, mode in _expressions(tree):
+    for element, kind, source, mode in _expressions(processes):
         element_id = element.get("id")
+        where = {"element_id": element_id, "line": element.sourceline}
+        if not source.strip() and kind in ("timer", "condition"):
+            what = "a quoted duration or date such as \"PT1H\"" if kind == "timer" else "a Python expression"
+            raise DeployError(f"The {kind} of {element_id!r} is empty: write {what}", **where)
         if mode == "timer":
             if ISO_TIMER.match(source):
-                raise DeployError(f"Timer in {element_id!r} must be a quoted expression: write \"{source}\"",
-                                  element_id=element_id, line=element.sourceline)
+                raise DeployError(f"Timer in {element_id!r} must be a quoted expression: write \"{source}\"", **where)
             mode = "eval"
         error = check_script(source.strip() if mode == "eval" else source, mode)
         if error:
-            raise DeployError(f"Invalid {kind} in {element_id!r}: {error}", element_id=element_id,
-                              line=element.sourceline)
+            raise DeployError(f"Invalid {kind} in {element_id!r}: {error}{_syntax_hint(kind, source)}", **where)
 
 
 # SpiffWorkflow names its own task specs so; an element with such an id breaks every start.
@@ -182,15 +255,33 @@ def lane_warnings(lane_roles: dict) -> list[str]:
     return warnings
 
 
-def deploy(content: bytes, file_name: str = "upload.bpmn", user=None) -> Deployment:
+def parse_bindings(text: str | None) -> dict[str, str] | None:
+    """Read the `bindings` form field: a JSON object of service task id → operation name, or nothing."""
+    if text is None or not str(text).strip():
+        return None
+    example = '{"archiveInvoice": "erp.archive_invoice"}'
+    try:
+        bindings = json.loads(text)
+    except ValueError as exc:
+        raise DeployError(f"Bindings are not valid JSON ({exc}); write an object such as {example}") from None
+    if not isinstance(bindings, dict) or not all(isinstance(v, str) for v in bindings.values()):
+        raise DeployError(f"Bindings must map service task ids to operation names, such as {example}")
+    return bindings
+
+
+def deploy(content: bytes, file_name: str = "upload.bpmn", user=None,
+           bindings: dict[str, str] | None = None) -> Deployment:
     """Deploy every executable process in a BPMN file.
 
+    `bindings` maps service task ids to connector operation names, for files
+    drawn without them; the file is stored with the bindings written into it.
     The same process id gets a new version; content identical to an existing
     version returns that version unchanged.
     """
-    tree, specs = parse_processes(content, file_name)
+    parsed = parse_file(content, file_name, bindings)
+    tree, specs, content = parsed.tree, parsed.specs, parsed.content
     content_hash = hashlib.sha256(content).hexdigest()
-    xml_text = content.decode(tree.docinfo.encoding or "utf-8", errors="replace")
+    xml_text = content.decode(parsed.encoding, errors="replace")
     definitions, created, warnings = [], False, []
     for process_id, (spec, subprocess_specs) in specs.items():
         existing = ProcessDefinition.objects.filter(process_id=process_id, content_hash=content_hash).first()
@@ -201,7 +292,7 @@ def deploy(content: bytes, file_name: str = "upload.bpmn", user=None) -> Deploym
         lanes = _lanes(tree, spec, subprocess_specs)
         previous = ProcessDefinition.objects.filter(process_id=process_id).order_by("-version").first()
         lane_roles = {lane: (previous.lane_roles.get(lane, lane) if previous else lane) for lane in lanes}
-        these_warnings = lane_warnings(lane_roles)
+        these_warnings = parsed.warnings + lane_warnings(lane_roles)
         for _attempt in range(3):
             version = (previous.version + 1) if previous else 1
             try:
@@ -228,7 +319,8 @@ def deploy(content: bytes, file_name: str = "upload.bpmn", user=None) -> Deploym
         definitions.append(definition)
         warnings.extend(these_warnings)
         created = True
-    return Deployment(definitions, created, warnings)
+    # One file's warnings are stored on each of its processes; say each once.
+    return Deployment(definitions, created, list(dict.fromkeys(warnings)))
 
 
 _spec_cache: dict[tuple, tuple] = {}

@@ -49,7 +49,11 @@ class WaitingServiceTask(SpiffServiceTask):
 
 class ServiceTaskParser(SpiffServiceTaskParser):
     """Reads ``spiffworkflow:serviceTaskOperator``, or Camunda's ``camunda:topic``
-    (external task) as the operation name, so files from Camunda Modeler run."""
+    (external task) as the operation name, so files from Camunda Modeler run.
+
+    Deploy bindings are written as ``camunda:topic`` too. Such a task's output
+    lands in ``camunda:resultVariable``, else in a variable named after the task.
+    """
 
     def create_task(self):
         topic = self.node.get(f"{{{CAMUNDA_NS}}}topic")
@@ -59,7 +63,7 @@ class ServiceTaskParser(SpiffServiceTaskParser):
                 self.bpmn_id,
                 operation_name=topic,
                 operation_params={},
-                result_variable=None,
+                result_variable=self.node.get(f"{{{CAMUNDA_NS}}}resultVariable") or self.bpmn_id,
                 **self.bpmn_attributes,
             )
         if self.parse_extensions().get("serviceTaskOperator") is None:

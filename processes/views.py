@@ -10,8 +10,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from engine import jobs, runtime
-from engine.deploy import DeployError, deploy, lane_warnings
-from engine.models import ProcessDefinition
+from engine.deploy import DeployError, deploy, lane_warnings, parse_bindings
+from engine.models import HistoryEvent, HumanTask, Incident, Job, ProcessDefinition, ProcessInstance
 from processes.forms import CancelForm, LaneRolesForm, UploadForm
 from processes.services import incidents_for_user, instances_for_user
 
@@ -20,14 +20,16 @@ from processes.services import incidents_for_user, instances_for_user
 def definitions(request):
     """Latest version of every process, and the upload form for analysts."""
     form = UploadForm()
+    bindings_text = ""
     if request.method == "POST":
         if not request.user.has_perm("engine.add_processdefinition"):
             return render(request, "403.html", status=403)
         form = UploadForm(request.POST, request.FILES)
+        bindings_text = request.POST.get("bindings", "")
         if form.is_valid():
             upload = form.cleaned_data["file"]
             try:
-                deployment = deploy(upload.read(), upload.name, request.user)
+                deployment = deploy(upload.read(), upload.name, request.user, bindings=parse_bindings(bindings_text))
             except DeployError as exc:
                 where = []
                 if exc.element_id:
@@ -48,7 +50,8 @@ def definitions(request):
                 return redirect("processes:definition", first.pk)
     newest = ProcessDefinition.objects.filter(process_id=OuterRef("process_id")).order_by("-version").values("pk")[:1]
     rows = ProcessDefinition.objects.filter(pk=Subquery(newest)).order_by("process_id")
-    return render(request, "processes/definitions.html", {"definitions": rows, "form": form})
+    return render(request, "processes/definitions.html",
+                  {"definitions": rows, "form": form, "bindings": bindings_text})
 
 
 @login_required
@@ -102,16 +105,45 @@ def instances(request):
     })
 
 
+# History events that mean "this element has run".
+DONE_KINDS = {HistoryEvent.TASK_COMPLETED, HistoryEvent.SERVICE_RESULT, HistoryEvent.TIMER_FIRED}
+
+
+def diagram_markers(tasks: list[HumanTask], jobs: list[Job], incidents: list[Incident],
+                    history: list[HistoryEvent]) -> dict[str, list[str]]:
+    """Element ids to mark in the instance's diagram: done, current (waiting there) and failed.
+
+    An element is in one list only, failed before current before done: a loop can run an element
+    again, and what it is doing now matters more than what it did.
+    """
+    failed = {i.element_id for i in incidents if i.state == Incident.OPEN and i.element_id}
+    current = {t.element_id for t in tasks if t.state == HumanTask.OPEN}
+    current |= {j.element_id for j in jobs if j.state in (Job.PENDING, Job.RUNNING)}
+    done = {e.element_id for e in history if e.kind in DONE_KINDS and e.element_id}
+    return {
+        "done": sorted(done - current - failed),
+        "current": sorted(current - failed),
+        "failed": sorted(failed),
+    }
+
+
 @login_required
 def instance(request, pk: int):
-    """Everything about one instance: variables, open tasks, incidents and its history."""
-    instance = get_object_or_404(instances_for_user(request.user), pk=pk)
+    """Everything about one instance: its diagram, variables, open tasks, incidents and its history."""
+    instance: ProcessInstance = get_object_or_404(instances_for_user(request.user), pk=pk)
+    # Lists, not querysets: the tables and the diagram markers read the same rows.
+    tasks = list(instance.human_tasks.order_by("id"))
+    incidents = list(instance.incidents.order_by("-id"))
+    history = list(instance.history.select_related("user").order_by("id"))
+    jobs = list(instance.jobs.order_by("id"))
     return render(request, "processes/instance.html", {
         "instance": instance,
-        "tasks": instance.human_tasks.order_by("id"),
-        "incidents": instance.incidents.order_by("-id"),
-        "history": instance.history.select_related("user").order_by("id"),
-        "jobs": instance.jobs.order_by("id"),
+        "definition": instance.definition,
+        "markers": diagram_markers(tasks, jobs, incidents, history),
+        "tasks": tasks,
+        "incidents": incidents,
+        "history": history,
+        "jobs": jobs,
         "can_cancel": request.user.has_perm("engine.change_processinstance") and instance.state == "active",
         "can_retry": request.user.has_perm("engine.change_incident"),
         "cancel_form": CancelForm(),

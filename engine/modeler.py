@@ -1,0 +1,278 @@
+"""What files drawn in other modeling tools need before SpiffWorkflow parses them.
+
+Camunda Modeler, Signavio, Bizagi… write valid BPMN that SpiffWorkflow either
+rejects with a message naming no element, or worse, parses and then runs
+wrongly (link events, compensation, interrupting event sub-processes). Every
+check here works on the XML, so its error names the element and its line, and
+runs before SpiffWorkflow sees the file.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from lxml import etree
+
+from engine import connectors
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+NS = {"bpmn": BPMN_NS, "spiffworkflow": SPIFF_NS}
+# A connector operation name: dotted words, as in engine.connectors.
+OPERATION_NAME = re.compile(r"^[A-Za-z_][\w-]*(\.[A-Za-z_][\w-]*)*$")
+# Flow nodes SpiffWorkflow builds a task for; anything else drawn in a process cannot run.
+RUNNABLE_NODES = {
+    "startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent",
+    "task", "userTask", "manualTask", "scriptTask", "serviceTask", "sendTask", "receiveTask",
+    "subProcess", "transaction", "callActivity",
+    "exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway",
+}
+FLOW_NODE = re.compile(r"(Task|Event|Gateway|SubProcess|Activity|Choreography)$|^(subProcess|transaction)$")
+
+
+class ModelError(Exception):
+    """A problem in the drawing; engine.deploy turns it into a DeployError."""
+
+    def __init__(self, message: str, element: etree._Element | None = None):
+        super().__init__(message)
+        self.message = message
+        self.element = element
+
+
+def local(element: etree._Element) -> str:
+    return etree.QName(element).localname
+
+
+def _words(tag: str) -> str:
+    """userTask → user task, for messages analysts read."""
+    if tag == "subProcess":
+        return "sub-process"
+    return re.sub(r"(?<!^)([A-Z])", r" \1", tag).lower()
+
+
+def describe(element: etree._Element, capital: bool = False) -> str:
+    """"service task 'archiveInvoice' ("Archive Invoice", line 570)"."""
+    name = " ".join((element.get("name") or "").split())
+    where = f'"{name}", line {element.sourceline}' if name else f"line {element.sourceline}"
+    kind = _words(local(element))
+    kind = kind[:1].upper() + kind[1:] if capital else kind
+    return f"{kind} {element.get('id')!r} ({where})"
+
+
+def _bpmn(element: etree._Element, name: str) -> list[etree._Element]:
+    """Descendants of `element` with the BPMN tag `name`, in document order."""
+    return list(element.iter(f"{{{BPMN_NS}}}{name}"))
+
+
+def runnable_processes(tree: etree._ElementTree) -> list[etree._Element]:
+    """The executable processes and the processes their call activities call, in document order.
+
+    Raises ModelError naming the processes found when none is executable.
+    """
+    processes = _bpmn(tree.getroot(), "process")
+    by_id = {p.get("id"): p for p in processes}
+    # SpiffWorkflow's own rule: a missing isExecutable counts as executable.
+    todo = [p for p in processes if p.get("isExecutable", "true") == "true"]
+    if not todo:
+        if not processes:
+            raise ModelError("The file has no process, only a diagram: draw a process (pool) with a start event")
+        found = ", ".join(describe(p) for p in processes)
+        raise ModelError(
+            f"The file has no executable process; it has {found}. Set isExecutable=\"true\" on the process "
+            "to run (in Camunda Modeler: the \"Executable\" checkbox of the process)",
+            processes[0],
+        )
+    seen: set[str] = set()
+    while todo:
+        process = todo.pop()
+        if process.get("id") in seen:
+            continue
+        seen.add(process.get("id"))
+        todo.extend(by_id[c.get("calledElement")] for c in _bpmn(process, "callActivity")
+                    if c.get("calledElement") in by_id)
+    return [p for p in processes if p.get("id") in seen]
+
+
+def _operator(task: etree._Element) -> str | None:
+    """The connector operation a service task names, if any."""
+    operator = task.find("bpmn:extensionElements/spiffworkflow:serviceTaskOperator", NS)
+    if operator is not None:
+        return operator.get("id")
+    return task.get(f"{{{CAMUNDA_NS}}}topic")
+
+
+def apply_bindings(tree: etree._ElementTree, processes: list[etree._Element], bindings: dict[str, str]) -> None:
+    """Bind service tasks to connector operations by writing ``camunda:topic`` on them.
+
+    The rewritten file is what gets stored, so a redeploy of it needs no bindings.
+    """
+    tasks = {t.get("id"): t for p in processes for t in _bpmn(p, "serviceTask")}
+    for element_id, operation in bindings.items():
+        if not isinstance(operation, str) or not OPERATION_NAME.match(operation):
+            raise ModelError(f"Binding for {element_id!r}: {operation!r} is not an operation name such as "
+                             "\"erp.create_sales_order\"")
+        task = tasks.get(element_id)
+        if task is None:
+            raise ModelError(f"Binding for {element_id!r}: no service task with that id in an executable process "
+                             f"of this file; service tasks: {', '.join(tasks) or 'none'}")
+        if task.find("bpmn:extensionElements/spiffworkflow:serviceTaskOperator", NS) is not None:
+            raise ModelError(f"Binding for {element_id!r}: {describe(task)} already names its operation in "
+                             "spiffworkflow:serviceTaskOperator; remove the binding or the operator", task)
+        task.set(f"{{{CAMUNDA_NS}}}topic", operation)
+    # Declare the prefix once on the root, so the stored file reads camunda:topic, not ns0:topic.
+    etree.cleanup_namespaces(tree, top_nsmap={"camunda": CAMUNDA_NS})
+
+
+def check_unsupported(processes: list[etree._Element]) -> Iterator[ModelError]:
+    """Refuse what SpiffWorkflow cannot run, or would run wrongly without a word."""
+    for process in processes:
+        for element in process.iter():
+            if not isinstance(element.tag, str) or etree.QName(element).namespace != BPMN_NS:
+                continue
+            tag = local(element)
+            if tag == "linkEventDefinition":
+                yield ModelError(f"{describe(element.getparent(), capital=True)} is a link event, which Lanebridge "
+                                 "cannot run (the path would silently end at it): draw a sequence flow to "
+                                 "where the link leads instead", element.getparent())
+            elif tag == "compensateEventDefinition" or element.get("isForCompensation") == "true":
+                owner = element.getparent() if tag == "compensateEventDefinition" else element
+                yield ModelError(f"{describe(owner, capital=True)} uses compensation, which Lanebridge cannot run "
+                                 "(compensation throws would do nothing): model the undo steps as a normal "
+                                 "path, e.g. after an error boundary event", owner)
+            elif tag == "subProcess" and element.get("triggeredByEvent") == "true":
+                for start in element.findall("bpmn:startEvent", NS):
+                    if start.get("isInterrupting", "true") == "true":
+                        yield ModelError(
+                            f"Event sub-process {element.get('id')!r} starts with interrupting {describe(start)}; "
+                            "Lanebridge would run it without interrupting the process. Make the start event "
+                            "non-interrupting (isInterrupting=\"false\") or use an interrupting boundary event",
+                            start)
+            elif tag == "businessRuleTask":
+                yield ModelError(f"{describe(element, capital=True)} needs a DMN decision table, which Lanebridge "
+                                 "does not deploy: use a script task or a service task instead", element)
+            elif tag == "complexGateway":
+                yield ModelError(f"{describe(element, capital=True)}: Lanebridge cannot run complex gateways; "
+                                 "use an exclusive, inclusive or parallel gateway", element)
+            elif FLOW_NODE.search(tag) and tag not in RUNNABLE_NODES:
+                yield ModelError(f"{describe(element, capital=True)}: Lanebridge cannot run a {_words(tag)}; "
+                                 "replace it with an element it supports", element)
+
+
+def check_structure(processes: list[etree._Element]) -> Iterator[ModelError]:
+    """Sub-processes need a start event; loops and multi-instance need to know how often to run."""
+    for process in processes:
+        for sub in _bpmn(process, "subProcess") + _bpmn(process, "transaction"):
+            starts = sub.findall("bpmn:startEvent", NS)
+            if sub.get("triggeredByEvent") != "true" and len(starts) != 1:
+                problem = "has no start event" if not starts else f"has {len(starts)} start events"
+                yield ModelError(f"{describe(sub, capital=True)} {problem}: draw exactly one start event inside "
+                                 "it, connected to its first step", sub)
+        for gateway in _bpmn(process, "exclusiveGateway") + _bpmn(process, "inclusiveGateway"):
+            flows = [f for f in _bpmn(process, "sequenceFlow") if f.get("sourceRef") == gateway.get("id")]
+            for flow in flows if len(flows) > 1 else []:
+                if flow.find("bpmn:conditionExpression", NS) is None and flow.get("id") != gateway.get("default"):
+                    yield ModelError(f"{describe(flow, capital=True)} leaves {describe(gateway)} without a condition "
+                                     "and is not its default flow: add a condition, or make it the default", flow)
+        for loop in _bpmn(process, "multiInstanceLoopCharacteristics"):
+            if loop.find("bpmn:loopCardinality", NS) is None and loop.find("bpmn:loopDataInputRef", NS) is None:
+                task = loop.getparent()
+                foreign = [name for name in ("collection", "inputCollection") if any(
+                    name in attr for e in loop.iter() if isinstance(e.tag, str) for attr in e.attrib)]
+                hint = (f" (the {foreign[0]!r} of another engine is not read)" if foreign else "")
+                yield ModelError(f"{describe(task, capital=True)} is multi-instance but says neither how many "
+                                 "instances to run nor over which list: add a loop cardinality (e.g. 3) or a "
+                                 f"loopDataInputRef naming a list variable{hint}", task)
+        for loop in _bpmn(process, "standardLoopCharacteristics"):
+            if loop.get("loopMaximum") is None and loop.find("bpmn:loopCondition", NS) is None:
+                task = loop.getparent()
+                yield ModelError(f"{describe(task, capital=True)} loops but has neither a loopMaximum nor a loop "
+                                 "condition, so it would never know when to stop: add one", task)
+
+
+def _association_end(association: etree._Element) -> etree._Element | None:
+    """The data element an association reads from (input) or writes to (output)."""
+    end = "sourceRef" if local(association) == "dataInputAssociation" else "targetRef"
+    return association.find(f"bpmn:{end}", NS)
+
+
+def drop_data_stores(tree: etree._ElementTree, processes: list[etree._Element]) -> list[str]:
+    """Remove data stores and the associations to them from the tree SpiffWorkflow parses; return warnings.
+
+    Lanebridge has no storage behind a data store: the systems it talks to are reached through
+    connectors. A drawn data store is documentation, and ignoring it only means the task does
+    not read or write it; the warning says so at deploy.
+    """
+    ids = {e.get("id"): e for e in tree.getroot().iter() if isinstance(e.tag, str) and e.get("id")}
+    ignored: dict[str, list[str]] = {}
+    for process in processes:
+        for association in _bpmn(process, "dataInputAssociation") + _bpmn(process, "dataOutputAssociation"):
+            ref = _association_end(association)
+            target = ids.get((ref.text or "").strip()) if ref is not None else None
+            if target is None or local(target) not in ("dataStoreReference", "dataStore"):
+                continue
+            store = ids.get(target.get("dataStoreRef") or "", target)
+            name = " ".join((store.get("name") or target.get("name") or store.get("id")).split())
+            ignored.setdefault(name, []).append(association.getparent().get("id"))
+            association.getparent().remove(association)
+    # SpiffWorkflow refuses every data store it has no implementation for, drawn or used.
+    for store in _bpmn(tree.getroot(), "dataStore"):
+        store.getparent().remove(store)
+    return [
+        f"Data store {name!r} is ignored: Lanebridge does not read or write data stores, so "
+        f"{', '.join(repr(t) for t in dict.fromkeys(tasks))} will not use it. Call the system from a service task"
+        for name, tasks in ignored.items()
+    ]
+
+
+def check_data_associations(tree: etree._ElementTree, processes: list[etree._Element]) -> Iterator[ModelError]:
+    """Every remaining data association must connect to a data object reference."""
+    ids = {e.get("id"): e for e in tree.getroot().iter() if isinstance(e.tag, str) and e.get("id")}
+    for process in processes:
+        for association in _bpmn(process, "dataInputAssociation") + _bpmn(process, "dataOutputAssociation"):
+            ref = _association_end(association)
+            if ref is None:
+                continue
+            target = ids.get((ref.text or "").strip())
+            if target is not None and local(target) == "dataObjectReference" and target.get("dataObjectRef") in ids:
+                continue
+            owner = association.getparent()
+            direction = "reads from" if local(association) == "dataInputAssociation" else "writes to"
+            what = f"a {_words(local(target))}" if target is not None else "no element of this file"
+            yield ModelError(f"{describe(owner, capital=True)} {direction} {(ref.text or '').strip()!r}, which is "
+                             f"{what}: Lanebridge moves data only through data object references. Connect the "
+                             "association to a data object reference, or delete it", owner)
+
+
+def check_service_tasks(processes: list[etree._Element]) -> Iterator[ModelError]:
+    """Every service task must name a connector operation; list all that do not, with how to bind them."""
+    unbound = [t for p in processes for t in _bpmn(p, "serviceTask") if not _operator(t)]
+    if unbound:
+        names = "; ".join(describe(t) for t in unbound)
+        example = ", ".join(f'"{t.get("id")}": "erp.some_operation"' for t in unbound[:2])
+        yield ModelError(
+            f"{len(unbound)} service task(s) name no connector operation: {names}. Bind each to an operation "
+            f"when deploying (bindings {{{example}}}), or set spiffworkflow:serviceTaskOperator or camunda:topic "
+            "in the file",
+            unbound[0],
+        )
+
+
+def problems(tree: etree._ElementTree, processes: list[etree._Element]) -> list[ModelError]:
+    """Everything in the processes Lanebridge cannot run, most fundamental first.
+
+    Call after drop_data_stores, whose ignored associations are not problems.
+    """
+    return [*check_unsupported(processes), *check_structure(processes),
+            *check_data_associations(tree, processes), *check_service_tasks(processes)]
+
+
+def unknown_operation_warnings(processes: list[etree._Element]) -> list[str]:
+    """Operations no connector registers in this process; the worker may still register them."""
+    known = set(connectors.operation_names())
+    return [
+        f"{describe(t, capital=True)} calls {_operator(t)!r}, which no connector registers here; its calls "
+        "fail until a worker registers it"
+        for p in processes for t in _bpmn(p, "serviceTask") if _operator(t) and _operator(t) not in known
+    ]
