@@ -49,6 +49,8 @@ class Call:
     instance_id: int
     business_key: str = ""
     element_id: str = ""
+    # The field mappings deployed with the instance's process version.
+    mappings: dict = field(default_factory=dict)
 
 
 @dataclass

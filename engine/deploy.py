@@ -14,7 +14,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 
-from engine import modeler, spiff
+from engine import modeler, signals, spiff
 from engine.models import ProcessDefinition
 from engine.scripts import check_script
 
@@ -269,18 +269,37 @@ def parse_bindings(text: str | None) -> dict[str, str] | None:
     return bindings
 
 
+def parse_mappings(raw: bytes | str | None) -> dict | None:
+    """Read an uploaded field-mappings file: a JSON object, or nothing."""
+    if raw is None or not (raw.strip() if isinstance(raw, (bytes, str)) else raw):
+        return None
+    try:
+        mappings = json.loads(raw)
+    except ValueError as exc:
+        raise DeployError(f"Field mappings are not valid JSON: {exc}") from None
+    if not isinstance(mappings, dict):
+        raise DeployError("Field mappings must be a JSON object")
+    return mappings
+
+
 def deploy(content: bytes, file_name: str = "upload.bpmn", user=None,
-           bindings: dict[str, str] | None = None) -> Deployment:
+           bindings: dict[str, str] | None = None, mappings: dict | None = None) -> Deployment:
     """Deploy every executable process in a BPMN file.
 
     `bindings` maps service task ids to connector operation names, for files
     drawn without them; the file is stored with the bindings written into it.
-    The same process id gets a new version; content identical to an existing
+    `mappings` are field mappings versioned with the process (checked by the
+    apps that use them). The same process id gets a new version; content identical to an existing
     version returns that version unchanged.
     """
     parsed = parse_file(content, file_name, bindings)
     tree, specs, content = parsed.tree, parsed.specs, parsed.content
-    content_hash = hashlib.sha256(content).hexdigest()
+    mappings = mappings or {}
+    if not isinstance(mappings, dict):
+        raise DeployError("Field mappings must be a JSON object")
+    signals.definition_deploying.send(sender=ProcessDefinition, process_ids=list(specs), mappings=mappings)
+    # Changed mappings make a new version as changed BPMN does.
+    content_hash = hashlib.sha256(content + json.dumps(mappings, sort_keys=True).encode()).hexdigest()
     xml_text = content.decode(parsed.encoding, errors="replace")
     definitions, created, warnings = [], False, []
     for process_id, (spec, subprocess_specs) in specs.items():
@@ -308,6 +327,7 @@ def deploy(content: bytes, file_name: str = "upload.bpmn", user=None,
                         lanes=lanes,
                         lane_roles=lane_roles,
                         warnings=these_warnings,
+                        mappings=mappings,
                         deployed_by=user if user is not None and user.is_authenticated else None,
                     )
                 break

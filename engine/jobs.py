@@ -47,7 +47,10 @@ def claim(job_id: int, now: datetime) -> Job | None:
         )
         if not taken:
             return None
-        job = Job.objects.select_related("instance").get(pk=job_id)
+        # The worker needs the instance's key and mappings, not its (large) state or the BPMN.
+        job = (Job.objects.select_related("instance__definition")
+               .defer("instance__state_json", "instance__definition__bpmn_xml", "instance__definition__spec_json")
+               .get(pk=job_id))
         if job.kind == Job.SERVICE:
             # Recorded with the claim, before the call: if the worker dies, the attempt still shows.
             record_event(job.instance, HistoryEvent.SERVICE_ATTEMPT, job.element_id,
@@ -78,6 +81,7 @@ def call_service(job: Job, now: datetime) -> str:
         output = operation.func(connectors.Call(
             operation=job.operation, input=job.input, idempotency_key=job.idempotency_key,
             instance_id=instance.pk, business_key=instance.business_key, element_id=job.element_id,
+            mappings=instance.definition.mappings,
         ))
         output = to_json(output if output is not None else {})
     except KeyError as exc:

@@ -20,6 +20,8 @@ class ProcessDefinition(models.Model):
     # Lane name → Django group name; editable by analysts after deploy.
     lane_roles = models.JSONField(default=dict, blank=True)
     warnings = models.JSONField(default=list, blank=True)
+    # Field mappings deployed with this version (customer codes, units...), for the connectors.
+    mappings = models.JSONField(default=dict, blank=True)
     deployed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     deployed_at = models.DateTimeField(auto_now_add=True)
 

@@ -9,3 +9,7 @@ human_task_created = Signal()
 # Sent inside the transaction that applies a service call's result;
 # kwargs: job, output, operation. Integrations records external ids.
 service_result_applied = Signal()
+
+# Sent before a deploy writes anything; kwargs: process_ids, mappings. A receiver
+# raises engine.deploy.DeployError to refuse the deploy (integrations checks mappings).
+definition_deploying = Signal()

@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from integrations import ledger
+from processes.api import query_param
 from processes.services import instances_for_user
 
 
@@ -31,7 +32,7 @@ class Search(APIView):
             "q": serializers.CharField(), "results": SearchResultSerializer(many=True)})},
     )
     def get(self, request):
-        q = request.query_params.get("q", "").strip()
+        q = query_param(request, "q").strip()
         if not q:
             return Response({"error": "Give the id or business key to search for in the parameter 'q'",
                              "field": "q"}, status=status.HTTP_400_BAD_REQUEST)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -134,6 +134,18 @@ def map_values(mapping: Mapping, prefix: str, record: dict) -> dict:
         key: map_value(mapping, f"{prefix}.{key}", value) if f"{prefix}.{key}" in mapping.rules else value
         for key, value in record.items()
     }
+
+
+def mapping_for(data: dict | None) -> Mapping:
+    """The mapping deployed with a process version (`Call.mappings`), or the shipped default without one."""
+    if not data:
+        return default_mapping()
+    return _loaded(json.dumps(data, sort_keys=True))
+
+
+@lru_cache(maxsize=64)
+def _loaded(text: str) -> Mapping:
+    return load_mapping(json.loads(text))
 
 
 @cache

@@ -6,9 +6,11 @@ from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from engine import connectors
+from engine.deploy import DeployError
 from engine.models import Job, ProcessInstance
-from engine.signals import service_result_applied
+from engine.signals import definition_deploying, service_result_applied
 from integrations import ledger
+from integrations.mappings import MappingError, load_mapping
 
 
 @receiver(service_result_applied, sender=Job, dispatch_uid="integrations.ledger.service_result")
@@ -27,3 +29,14 @@ def record_start_ids(sender, instance: ProcessInstance, created: bool, **kwargs)
     """Record the business key and the id variables of a new instance, so search finds it from the start."""
     if created and not kwargs.get("raw"):
         ledger.record(instance.pk, ledger.ids_at_start(instance))
+
+
+@receiver(definition_deploying, dispatch_uid="integrations.mappings.validate")
+def validate_mappings(sender, process_ids: list, mappings: dict, **kwargs) -> None:
+    """Refuse a deploy whose field mappings are malformed, naming the bad field."""
+    if not mappings:
+        return
+    try:
+        load_mapping(mappings)
+    except MappingError as exc:
+        raise DeployError(f"Field mappings: {exc}") from None

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from engine import jobs, runtime
-from engine.deploy import DeployError, deploy, lane_warnings, parse_bindings
+from engine.deploy import DeployError, deploy, lane_warnings, parse_bindings, parse_mappings
 from engine.models import HistoryEvent, HumanTask, Incident, Job, ProcessDefinition, ProcessInstance
 from processes.forms import CancelForm, LaneRolesForm, UploadForm
 from processes.services import incidents_for_user, instances_for_user
@@ -29,7 +29,9 @@ def definitions(request):
         if form.is_valid():
             upload = form.cleaned_data["file"]
             try:
-                deployment = deploy(upload.read(), upload.name, request.user, bindings=parse_bindings(bindings_text))
+                mappings_file = request.FILES.get("mappings")
+                deployment = deploy(upload.read(), upload.name, request.user, bindings=parse_bindings(bindings_text),
+                                    mappings=parse_mappings(mappings_file.read(1024 * 1024) if mappings_file else None))
             except DeployError as exc:
                 where = []
                 if exc.element_id:

@@ -13,7 +13,7 @@ from typing import Any
 from django.conf import settings
 
 from engine.connectors import BusinessError, Call, register
-from integrations.mappings import MappingError, default_mapping, map_value
+from integrations.mappings import MappingError, map_value, mapping_for
 from integrations.tryton.rpc import TrytonClient, get_client
 
 DONE_SALE_STATES = {"confirmed", "processing", "done"}
@@ -31,9 +31,10 @@ def key_marker(call: Call) -> str:
     return f"lanebridge:{call.idempotency_key}"
 
 
-def _mapped(field: str, value: Any) -> Any:
+def _mapped(call: Call, field: str, value: Any) -> Any:
+    """`value` converted by the field mappings deployed with the calling process."""
     try:
-        return map_value(default_mapping(), field, value)
+        return map_value(mapping_for(call.mappings), field, value)
     except MappingError as exc:
         raise BusinessError(str(exc), code="MAPPING_ERROR", details={"field": exc.field}) from None
 
@@ -52,7 +53,7 @@ def _one(erp: TrytonClient, model: str, record_id: int, fields: list[str], what:
 def ensure_customer(call: Call) -> dict:
     """Find the ERP party for the CRM customer by its mapped code, or create it with an address and phone."""
     customer = call.input["customer"]
-    code = _mapped("customer.code", customer.get("code"))
+    code = _mapped(call, "customer.code", customer.get("code"))
     erp = client()
     found = erp.search_read("party.party", [("code", "=", code)], ["id", "code"], limit=1)
     if found:
@@ -68,7 +69,7 @@ def ensure_customer(call: Call) -> dict:
             address["country"] = countries[0]["id"]
     values: dict[str, Any] = {"name": customer.get("name") or code, "code": code, "addresses": [["create", [address]]]}
     if customer.get("phone"):
-        phone = _mapped("customer.phone", customer["phone"])
+        phone = _mapped(call, "customer.phone", customer["phone"])
         values["contact_mechanisms"] = [
             ["create", [{"type": "phone", "value": f"+{phone['country']} {phone['area']} {phone['number']}"}]]
         ]
@@ -85,7 +86,7 @@ def _price(value: Any, product: str) -> Decimal:
         ) from None
 
 
-def _sale_lines(erp: TrytonClient, lines: list[dict]) -> list[dict]:
+def _sale_lines(call: Call, erp: TrytonClient, lines: list[dict]) -> list[dict]:
     codes = sorted({str(line["product"]) for line in lines})
     products = {
         p["code"]: p
@@ -103,7 +104,7 @@ def _sale_lines(erp: TrytonClient, lines: list[dict]) -> list[dict]:
         product = products[str(line["product"])]
         unit = product["default_uom"]
         if line.get("unit"):
-            symbol = _mapped("line.unit", line["unit"])
+            symbol = _mapped(call, "line.unit", line["unit"])
             units = erp.search_read("product.uom", [("symbol", "=", symbol)], ["id"], limit=1)
             if not units:
                 raise BusinessError(f"unit {symbol!r} does not exist in the ERP", code="ERP_UNKNOWN_UNIT")
@@ -148,7 +149,7 @@ def create_sales_order(call: Call) -> dict:
             "reference": str(call.input.get("reference") or call.business_key or "")[:100],
             "description": str(call.input.get("description") or call.input.get("reference") or ""),
             "comment": marker,
-            "lines": [["create", _sale_lines(erp, call.input["lines"])]],
+            "lines": [["create", _sale_lines(call, erp, call.input["lines"])]],
         }
         if terms:
             values["payment_term"] = terms[0]["id"]

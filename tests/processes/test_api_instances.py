@@ -157,9 +157,11 @@ def test_a_failed_call_becomes_an_incident_that_operators_retry(people, settings
 
     connectors.register("test.echo", flaky)
     try:
-        from engine.jobs import run_due_work
-        from django.utils import timezone
         from datetime import timedelta
+
+        from django.utils import timezone
+
+        from engine.jobs import run_due_work
 
         body = start(people["analyst"]).json()
         people["manager"].post(f"/api/v1/tasks/{body['tasks'][0]['id']}/complete/", {"data": {}}, format="json")

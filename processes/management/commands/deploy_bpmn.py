@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from engine.deploy import DeployError, deploy
+from engine.deploy import DeployError, deploy, parse_mappings
 
 
 class Command(BaseCommand):
@@ -10,12 +10,15 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("file", type=Path)
+        parser.add_argument("--mappings", type=Path, help="field mappings (JSON) versioned with the process")
 
-    def handle(self, *args, file: Path, **options):
-        if not file.exists():
-            raise CommandError(f"{file}: no such file")
+    def handle(self, *args, file: Path, mappings: Path | None = None, **options):
+        for path in (file, mappings):
+            if path is not None and not path.exists():
+                raise CommandError(f"{path}: no such file")
         try:
-            deployment = deploy(file.read_bytes(), file.name)
+            deployment = deploy(file.read_bytes(), file.name,
+                                mappings=parse_mappings(mappings.read_bytes()) if mappings else None)
         except DeployError as exc:
             where = f" (element {exc.element_id})" if exc.element_id else ""
             where += f" (line {exc.line})" if exc.line else ""

@@ -1,3 +1,4 @@
+import json
 import os
 
 from django.conf import settings
@@ -41,8 +42,9 @@ class Command(BaseCommand):
             admin.save()
         token, _ = Token.objects.get_or_create(user=User.objects.get(username="analyst"))
         path = settings.BASE_DIR / "processes" / "bpmn" / "quote_to_cash.bpmn"
+        mappings = settings.BASE_DIR / "integrations" / "mappings" / "quote_to_cash.json"
         if path.exists():
-            deployment = deploy(path.read_bytes(), path.name)
+            deployment = deploy(path.read_bytes(), path.name, mappings=json.loads(mappings.read_text()))
             for definition in deployment.definitions:
                 self.stdout.write(f"Demo process: {definition.process_id} v{definition.version}")
         self.stdout.write(f"Demo users: {', '.join(DEMO_USERS)}, admin (password: demo)")
