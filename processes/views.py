@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import OuterRef, Subquery
 from django.http import HttpResponse
@@ -23,7 +24,7 @@ def definitions(request):
     bindings_text = ""
     if request.method == "POST":
         if not request.user.has_perm("engine.add_processdefinition"):
-            return render(request, "403.html", status=403)
+            raise PermissionDenied
         form = UploadForm(request.POST, request.FILES)
         bindings_text = request.POST.get("bindings", "")
         if form.is_valid():
@@ -64,10 +65,12 @@ def definition(request, pk: int):
     form = LaneRolesForm(request.POST or None, lanes=definition.lanes, initial_roles=definition.lane_roles)
     if request.method == "POST":
         if not can_edit:
-            return render(request, "403.html", status=403)
+            raise PermissionDenied
         if form.is_valid():
             definition.lane_roles = form.roles()
-            definition.warnings = lane_warnings(definition.lane_roles)
+            # Keep the file's own warnings (data stores, unknown operations); redo the lanes' ones.
+            file_warnings = [w for w in definition.warnings if not w.startswith("Lane ")]
+            definition.warnings = file_warnings + lane_warnings(definition.lane_roles)
             definition.save(update_fields=["lane_roles", "warnings"])
             messages.success(request, _("Lane roles saved"))
             return redirect("processes:definition", definition.pk)

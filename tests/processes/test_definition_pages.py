@@ -1,0 +1,42 @@
+"""The definition page: analysts map lanes to roles."""
+
+import pytest
+from django.contrib.auth.models import Group
+
+from engine.deploy import deploy
+from tests.conftest import BPMN_DIR
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def definition(roles):
+    return deploy((BPMN_DIR / "approval.bpmn").read_bytes(), "approval.bpmn").definitions[0]
+
+
+def test_an_analyst_maps_a_lane_to_another_role(definition, make_user, client):
+    client.force_login(make_user("analyst", "Analyst"))
+    Group.objects.create(name="Sales managers")
+    response = client.post(f"/processes/definitions/{definition.pk}/", {"lane_0": "Sales", "lane_1": "Sales managers"})
+    assert response.status_code == 302
+    definition.refresh_from_db()
+    assert definition.lane_roles == {"Sales": "Sales", "Manager": "Sales managers"}
+
+
+def test_a_lane_without_role_is_a_warning_and_other_warnings_stay(definition, make_user, client):
+    definition.warnings = ["Data store 'Archive' is ignored"]
+    definition.save()
+    client.force_login(make_user("analyst", "Analyst"))
+    client.post(f"/processes/definitions/{definition.pk}/", {"lane_0": "Sales", "lane_1": ""})
+    definition.refresh_from_db()
+    assert definition.warnings == ["Data store 'Archive' is ignored",
+                                   "Lane 'Manager' has no role: nobody can act on its tasks"]
+
+
+def test_approvers_see_the_roles_but_may_not_change_them(definition, make_user, client):
+    client.force_login(make_user("sales", "Sales"))
+    assert client.get(f"/processes/definitions/{definition.pk}/").status_code == 200
+    response = client.post(f"/processes/definitions/{definition.pk}/", {"lane_0": "", "lane_1": ""})
+    assert response.status_code == 403
+    definition.refresh_from_db()
+    assert definition.lane_roles == {"Sales": "Sales", "Manager": "Manager"}
