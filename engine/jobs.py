@@ -19,7 +19,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefi
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.util.task import TaskState
 
-from engine import connectors, signals
+from engine import connectors, signals, spiff
 from engine.models import HistoryEvent, Incident, Job, ProcessInstance
 from engine.runtime import record_event, to_json, write_instance
 
@@ -101,7 +101,7 @@ def apply_result(job: Job, output: dict) -> str:
     """Complete the waiting service task with `output` and advance the instance."""
 
     def change(instance, workflow):
-        task = workflow.get_task_from_id(job.task_id)
+        task = spiff.find_task(workflow, job.task_id)
         Job.objects.filter(pk=job.pk).update(state=Job.DONE, result=output, locked_until=None)
         if instance.state != ProcessInstance.ACTIVE or task is None or task.state != TaskState.STARTED:
             # Cancelled meanwhile (boundary timer, cancel): the result is kept on the job only.
@@ -134,7 +134,7 @@ def _business_error(job: Job, exc: connectors.BusinessError, now: datetime) -> s
     details = {"type": "BusinessError", "code": exc.code, "details": to_json(exc.details)}
 
     def change(instance, workflow):
-        task = workflow.get_task_from_id(job.task_id)
+        task = spiff.find_task(workflow, job.task_id)
         if task is None or task.state != TaskState.STARTED:
             return "ignored"
         code = bpmn_error_code(task.task_spec, exc.code)
@@ -189,7 +189,7 @@ def fire_timer(job: Job, now: datetime) -> str:
     """Fire a due timer event: the engine sees it as due and moves on."""
 
     def change(instance, workflow):
-        task = workflow.get_task_from_id(job.task_id)
+        task = spiff.find_task(workflow, job.task_id)
         Job.objects.filter(pk=job.pk).update(state=Job.DONE, locked_until=None)
         if task is None or task.state != TaskState.WAITING:
             return "ignored"

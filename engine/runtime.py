@@ -230,7 +230,7 @@ def advance(instance: ProcessInstance, workflow, with_rows: frozenset, user=None
     waiting = _waiting_tasks(workflow)
     now = tasks_with_rows(waiting)
     if instance.state == ProcessInstance.ACTIVE:
-        _sync_rows(instance, with_rows, now)
+        _sync_rows(instance, workflow, with_rows, now)
         if workflow.is_completed():
             instance.state = ProcessInstance.COMPLETED
             instance.ended_at = timezone.now()
@@ -292,13 +292,18 @@ def _is_timer(task) -> bool:
     return isinstance(getattr(task.task_spec, "event_definition", None), TimerEventDefinition)
 
 
-def _sync_rows(instance: ProcessInstance, before: frozenset, now: dict) -> None:
+def _sync_rows(instance: ProcessInstance, workflow, before: frozenset, now: dict) -> None:
     """Create rows for tasks that started waiting; close the rows of tasks that stopped."""
-    gone = before - now.keys()
-    if gone:
-        # Cancelled by a boundary event, a gateway or the instance ending; completed rows stay completed.
-        instance.human_tasks.filter(task_id__in=gone, state=HumanTask.OPEN).update(state=HumanTask.CANCELLED)
-        instance.jobs.filter(task_id__in=gone, state__in=[Job.PENDING, Job.RUNNING]).update(
+    gone = {task_id: spiff.find_task(workflow, task_id) for task_id in before - now.keys()}
+    # None: pruned from the tree. A completed call or timer was settled by the worker path
+    # that completed it (done, fired); anything else stopped waiting because it was cancelled.
+    users = [i for i, task in gone.items() if task is None or _is_user_task(task)]
+    calls = [i for i, task in gone.items() if task is None or not (
+        _is_user_task(task) or task.state == TaskState.COMPLETED)]
+    if users:
+        instance.human_tasks.filter(task_id__in=users, state=HumanTask.OPEN).update(state=HumanTask.CANCELLED)
+    if calls:
+        instance.jobs.filter(task_id__in=calls, state__in=[Job.PENDING, Job.RUNNING]).update(
             state=Job.CANCELLED, updated_at=timezone.now())
     for task_id, task in now.items():
         if task_id in before:
@@ -436,7 +441,7 @@ def complete_human_task(task: HumanTask, user, data: dict) -> ProcessInstance:
         row = HumanTask.objects.get(pk=task.pk)
         if row.state != HumanTask.OPEN:
             raise TaskNotOpen(f"Task {row.pk} is already {row.state}")
-        spiff_task = workflow.get_task_from_id(row.task_id)
+        spiff_task = spiff.find_task(workflow, row.task_id)
         if spiff_task is None or spiff_task.state != TaskState.READY:
             raise TaskNotOpen(f"Task {row.pk} is no longer waiting")
         spiff_task.set_data(**data)

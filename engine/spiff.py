@@ -23,6 +23,7 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.parser.task_spec import UserTaskParser as CamundaUserTaskParser
 from SpiffWorkflow.camunda.serializer.task_spec import UserTaskConverter as CamundaUserTaskConverter
 from SpiffWorkflow.camunda.specs.user_task import UserTask as CamundaUserTask
+from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.parser.task_spec import ServiceTaskParser as SpiffServiceTaskParser
 from SpiffWorkflow.spiff.parser.task_spec import SpiffTaskParser
@@ -185,3 +186,11 @@ def load_workflow(specs, state_json: str) -> BpmnWorkflow:
         _restoring_specs.reset(token)
     workflow.script_engine = SCRIPT_ENGINE
     return workflow
+
+
+def find_task(workflow: BpmnWorkflow, task_id):
+    """The task with this id, or None if it is not (or no longer) in the workflow."""
+    try:
+        return workflow.get_task_from_id(task_id)
+    except TaskNotFoundException:
+        return None
