@@ -4,19 +4,64 @@ from django.db.models import Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import generics, status
-from rest_framework.exceptions import PermissionDenied, ValidationError
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework import generics, parsers, status
+from rest_framework.exceptions import NotFound, ParseError, PermissionDenied, ValidationError
+from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from approvals import services as approvals
 from approvals.permissions import can_act, can_start, tasks_for_user
 from engine import jobs, runtime
-from engine.deploy import deploy
+from engine.deploy import deploy, parse_bindings, parse_mappings
 from engine.models import HumanTask, ProcessDefinition
 from processes import serializers as s
 from processes.services import incidents_for_user, instances_for_user
+
+
+class Pagination(LimitOffsetPagination):
+    """Pages of at most 500 rows; a `limit` or `offset` that is not a whole number gets a 400 naming it."""
+
+    max_limit = 500
+
+    def get_limit(self, request):
+        limit = _whole_number(request, self.limit_query_param, self.default_limit, minimum=1)
+        return min(limit, self.max_limit)
+
+    def get_offset(self, request):
+        return _whole_number(request, self.offset_query_param, 0, minimum=0)
+
+
+def _whole_number(request, name: str, default: int, minimum: int) -> int:
+    value = request.query_params.get(name)
+    if value is None or value == "":
+        return default
+    # int() refuses strings of more than 4300 digits; any number this long is past every page anyway.
+    number = (int(value) if len(value) <= 18 else 10**18) if value.isascii() and value.isdigit() else None
+    if number is None or number < minimum:
+        raise ValidationError({name: f"must be a whole number of at least {minimum}, not {value[:50]!r}"})
+    return number
+
+
+def query_param(request, name: str) -> str:
+    """A filter from the query string, "" if absent; a NUL character gets a 400 (PostgreSQL cannot compare it)."""
+    value = request.query_params.get(name, "")
+    if "\x00" in value:
+        raise ValidationError({name: "must not contain NUL characters"})
+    return value
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser, with a 400 instead of a 500 for JSON nested deeper than Python can parse."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError("JSON parse error - nested too deep")
+
+
+BODY_PARSERS = [JSONParser, parsers.FormParser, parsers.MultiPartParser]
 
 
 def require_perm(request, perm: str) -> None:
@@ -28,7 +73,8 @@ class DefinitionList(generics.ListCreateAPIView):
     """Deployed process definitions; POST a BPMN file (multipart `file`) to deploy."""
 
     serializer_class = s.DefinitionSerializer
-    parser_classes = [MultiPartParser, FormParser]
+    pagination_class = Pagination
+    parser_classes = [parsers.MultiPartParser, parsers.FormParser]
     queryset = ProcessDefinition.objects.order_by("process_id", "-version")
 
     @extend_schema(request=s.DefinitionUploadSerializer, responses={201: s.DefinitionSerializer})
@@ -41,7 +87,10 @@ class DefinitionList(generics.ListCreateAPIView):
         if upload.size > limit:
             return Response({"error": f"File is {upload.size} bytes; the limit is {limit} bytes (5 MB)",
                              "field": "file"}, status=status.HTTP_400_BAD_REQUEST)
-        deployment = deploy(upload.read(), upload.name or "upload.bpmn", request.user)
+        mappings_file = request.FILES.get("mappings")
+        deployment = deploy(upload.read(), upload.name or "upload.bpmn", request.user,
+                            bindings=parse_bindings(request.data.get("bindings")),
+                            mappings=parse_mappings(mappings_file.read(1024 * 1024) if mappings_file else None))
         data = s.DefinitionSerializer(deployment.definitions[0], context={"request": request}).data
         data["deployed"] = [{"process_id": d.process_id, "version": d.version, "id": d.pk}
                             for d in deployment.definitions]
@@ -68,9 +117,13 @@ class DefinitionBpmn(APIView):
 class StartInstance(APIView):
     """Start the latest version of a process. Header Idempotency-Key: the same key returns the same instance."""
 
+    parser_classes = BODY_PARSERS
+
     @extend_schema(request=s.StartSerializer, responses={201: s.InstanceSerializer, 200: s.InstanceSerializer},
                    parameters=[OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER)])
     def post(self, request, process_id):
+        if "\x00" in process_id:
+            raise NotFound(f"No process {process_id!r}")
         definition = runtime.latest_definition(process_id)
         if not can_start(request.user, definition):
             raise PermissionDenied(f"You may not start {process_id!r}")
@@ -79,6 +132,8 @@ class StartInstance(APIView):
         key = request.headers.get("Idempotency-Key") or None
         if key and len(key) > 255:
             raise ValidationError({"Idempotency-Key": "at most 255 characters"})
+        if key and "\x00" in key:
+            raise ValidationError({"Idempotency-Key": "must not contain NUL characters"})
         instance, created = runtime.start_instance(
             process_id, body.validated_data["variables"], body.validated_data["business_key"],
             user=request.user, idempotency_key=key)
@@ -91,6 +146,7 @@ class InstanceList(generics.ListAPIView):
     """Instances the caller may read; filters: state, process, business_key."""
 
     serializer_class = s.InstanceListSerializer
+    pagination_class = Pagination
 
     @extend_schema(parameters=[OpenApiParameter("state", str), OpenApiParameter("process", str),
                                OpenApiParameter("business_key", str)])
@@ -99,13 +155,13 @@ class InstanceList(generics.ListAPIView):
 
     def get_queryset(self):
         instances = instances_for_user(self.request.user)
-        params = self.request.query_params
-        if params.get("state"):
-            instances = instances.filter(state=params["state"])
-        if params.get("process"):
-            instances = instances.filter(definition__process_id=params["process"])
-        if params.get("business_key"):
-            instances = instances.filter(business_key=params["business_key"])
+        state, process, key = (query_param(self.request, name) for name in ("state", "process", "business_key"))
+        if state:
+            instances = instances.filter(state=state)
+        if process:
+            instances = instances.filter(definition__process_id=process)
+        if key:
+            instances = instances.filter(business_key=key)
         return instances.order_by("-id")
 
 
@@ -128,6 +184,8 @@ class InstanceHistory(generics.ListAPIView):
 
 
 class CancelInstance(APIView):
+    parser_classes = BODY_PARSERS
+
     @extend_schema(request=s.CancelSerializer, responses={200: s.InstanceSerializer})
     def post(self, request, pk):
         instance = get_object_or_404(instances_for_user(request.user), pk=pk)
@@ -142,6 +200,7 @@ class TaskList(generics.ListAPIView):
     """Open tasks the caller may act on."""
 
     serializer_class = s.TaskSerializer
+    pagination_class = Pagination
 
     def get_queryset(self):
         user = self.request.user
@@ -165,6 +224,8 @@ class ClaimTask(APIView):
 
 
 class CompleteTask(APIView):
+    parser_classes = BODY_PARSERS
+
     @extend_schema(request=s.CompleteSerializer, responses={200: s.InstanceSerializer})
     def post(self, request, pk):
         task = _task_for(request, pk)
@@ -178,11 +239,13 @@ class CompleteTask(APIView):
 
 class IncidentList(generics.ListAPIView):
     serializer_class = s.IncidentSerializer
+    pagination_class = Pagination
 
     def get_queryset(self):
         incidents = incidents_for_user(self.request.user)
-        if self.request.query_params.get("state"):
-            incidents = incidents.filter(state=self.request.query_params["state"])
+        state = query_param(self.request, "state")
+        if state:
+            incidents = incidents.filter(state=state)
         return incidents.order_by("-id")
 
 

@@ -1,5 +1,8 @@
 """How definitions, instances, tasks and incidents look over the API."""
 
+import math
+
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
@@ -23,7 +26,7 @@ class DefinitionUploadSerializer(serializers.Serializer):
 
 
 class TaskSerializer(serializers.ModelSerializer):
-    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     process_id = serializers.CharField(source="instance.definition.process_id", read_only=True)
     business_key = serializers.CharField(source="instance.business_key", read_only=True)
 
@@ -50,10 +53,12 @@ class InstanceSerializer(serializers.ModelSerializer):
         fields = ["id", "process_id", "version", "business_key", "state", "variables", "error", "tasks",
                   "incidents", "started_at", "ended_at"]
 
+    @extend_schema_field(TaskSerializer(many=True))
     def get_tasks(self, obj) -> list:
         tasks = obj.human_tasks.filter(state=HumanTask.OPEN)
         return TaskSerializer(tasks, many=True).data
 
+    @extend_schema_field(IncidentSerializer(many=True))
     def get_incidents(self, obj) -> list:
         return IncidentSerializer(obj.incidents.filter(state=Incident.OPEN), many=True).data
 
@@ -67,23 +72,56 @@ class InstanceListSerializer(serializers.ModelSerializer):
         fields = ["id", "process_id", "version", "business_key", "state", "started_at", "ended_at"]
 
 
-class StartSerializer(serializers.Serializer):
-    business_key = serializers.CharField(required=False, allow_blank=True, max_length=255, default="")
-    variables = serializers.JSONField(required=False, default=dict)
+MAX_DEPTH = 32
 
-    def validate_variables(self, value):
+
+class JSONObjectField(serializers.JSONField):
+    """A JSON object the engine can store: nested at most 32 levels, no NUL characters, only finite numbers."""
+
+    def to_internal_value(self, data):
+        try:
+            value = super().to_internal_value(data)
+        except RecursionError:
+            raise serializers.ValidationError(f"is nested too deep (at most {MAX_DEPTH} levels)")
+        except serializers.ValidationError:
+            # DRF only says "Value must be valid JSON."; say what is wrong where we can.
+            raise serializers.ValidationError(storage_problem(data) or "must be valid JSON")
         if not isinstance(value, dict):
             raise serializers.ValidationError("must be a JSON object")
+        problem = storage_problem(value)
+        if problem:
+            raise serializers.ValidationError(problem)
         return value
+
+
+def storage_problem(value, depth: int = 0) -> str | None:
+    """What keeps `value` from being stored as JSON (in PostgreSQL too), or None."""
+    if depth > MAX_DEPTH:
+        return f"is nested too deep (at most {MAX_DEPTH} levels)"
+    if isinstance(value, str):
+        return "must not contain NUL characters" if "\x00" in value else None
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"contains a number JSON cannot carry: {value}"
+    if isinstance(value, dict):
+        children = [*value.keys(), *value.values()]
+    elif isinstance(value, list):
+        children = value
+    else:
+        return None
+    for child in children:
+        problem = storage_problem(child, depth + 1)
+        if problem:
+            return problem
+    return None
+
+
+class StartSerializer(serializers.Serializer):
+    business_key = serializers.CharField(required=False, allow_blank=True, max_length=255, default="")
+    variables = JSONObjectField(required=False, default=dict)
 
 
 class CompleteSerializer(serializers.Serializer):
-    data = serializers.JSONField(required=False, default=dict)
-
-    def validate_data(self, value):
-        if not isinstance(value, dict):
-            raise serializers.ValidationError("must be a JSON object")
-        return value
+    data = JSONObjectField(required=False, default=dict)
 
 
 class CancelSerializer(serializers.Serializer):
@@ -91,7 +129,7 @@ class CancelSerializer(serializers.Serializer):
 
 
 class HistorySerializer(serializers.ModelSerializer):
-    user = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    user = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 
     class Meta:
         model = HistoryEvent
