@@ -262,6 +262,8 @@ def parse_bindings(text: str | None) -> dict[str, str] | None:
     example = '{"archiveInvoice": "erp.archive_invoice"}'
     try:
         bindings = json.loads(text)
+    except RecursionError:
+        raise DeployError(f"Bindings are nested too deeply; write an object such as {example}") from None
     except ValueError as exc:
         raise DeployError(f"Bindings are not valid JSON ({exc}); write an object such as {example}") from None
     if not isinstance(bindings, dict) or not all(isinstance(v, str) for v in bindings.values()):
@@ -275,6 +277,8 @@ def parse_mappings(raw: bytes | str | None) -> dict | None:
         return None
     try:
         mappings = json.loads(raw)
+    except RecursionError:
+        raise DeployError("Field mappings are nested too deeply") from None
     except ValueError as exc:
         raise DeployError(f"Field mappings are not valid JSON: {exc}") from None
     if not isinstance(mappings, dict):

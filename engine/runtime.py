@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -61,8 +62,22 @@ def record_event(instance: ProcessInstance, kind: str, element_id: str = "", ele
 
 
 def to_json(value: Any) -> Any:
-    """A JSON-safe copy of task data (dates and decimals become strings)."""
-    return json.loads(json.dumps(value, default=str))
+    """A JSON-safe copy of task data (dates, decimals and infinite numbers become strings)."""
+    try:
+        return json.loads(json.dumps(value, default=str, allow_nan=False))
+    except ValueError:
+        # A script computed inf or nan: no database column stores it as JSON.
+        return json.loads(json.dumps(_finite(value), default=str))
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 def check_variables(variables: Any, what: str = "variables") -> dict:
@@ -84,6 +99,10 @@ def check_variables(variables: Any, what: str = "variables") -> dict:
         elif isinstance(value, list):
             for i, item in enumerate(value):
                 walk(item, f"{path}[{i}]")
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise InvalidVariables(f"{path}: numbers must be finite, not {value}")
+        elif isinstance(value, str) and "\x00" in value:
+            raise InvalidVariables(f"{path}: text must not contain NUL characters")
         elif not isinstance(value, (str, int, float, bool, type(None))):
             raise InvalidVariables(f"{path}: unsupported value of type {type(value).__name__}")
 

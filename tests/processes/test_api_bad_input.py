@@ -71,8 +71,6 @@ def test_bindings_that_are_not_json_get_400(client):
     assert "Bindings are not valid JSON" in response.json()["error"]
 
 
-@pytest.mark.xfail(strict=True, raises=RecursionError,
-                   reason="engine/deploy.py parse_bindings catches ValueError but not RecursionError")
 def test_bindings_nested_1000_levels_deep_get_400(client):
     response = upload(client, "p.bpmn", bindings=nested(1000))
     assert response.status_code == 400
@@ -244,11 +242,30 @@ def test_a_nul_byte_in_a_filter_gets_400(client, url):
     assert "NUL" in json.dumps(response.json())
 
 
-def test_a_nul_byte_in_the_process_id_gets_404(client):
+def test_a_nul_byte_in_the_process_id_gets_400(client):
     response = client.post("/api/v1/processes/appr%00oval/instances/", {}, format="json")
-    assert response.status_code == 404
+    assert response.status_code == 400
+    assert "NUL" in response.json()["error"]
 
 
 def test_a_very_long_process_id_gets_404(client):
     response = client.post(f"/api/v1/processes/{'p' * 5000}/instances/", {}, format="json")
     assert response.status_code == 404
+
+
+def test_a_script_that_computes_infinity_does_not_break_the_instance(make_user, api_as):
+    from engine.deploy import deploy
+    from tests.conftest import BPMN_DIR
+
+    deploy((BPMN_DIR / "approval.bpmn").read_bytes(), "approval.bpmn")
+    client = api_as(make_user("analyst", "Analyst"))
+    response = client.post("/api/v1/processes/approval/instances/",
+                           {"variables": {"lines": [{"qty": 1e308, "price": 10}]}}, format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["variables"]["total"] == "inf"
+
+
+def test_a_nul_character_in_an_address_gets_400(make_user, client):
+    client.force_login(make_user("operator", "Operator"))
+    assert client.get("/processes/instances/?business_key=a%00b").status_code == 400
+    assert client.get("/start/no%00such/").status_code == 400
