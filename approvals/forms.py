@@ -21,6 +21,32 @@ from engine.runtime import InvalidVariables, check_variables, to_json
 VARIABLE = re.compile(r"^\$\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}$")
 
 
+
+class YesNoCheckbox(forms.CheckboxInput):
+    """A checkbox that passes an unknown answer on, instead of reading any text as yes."""
+
+    def value_from_datadict(self, data, files, name):
+        if name not in data:
+            return False
+        value = data.get(name)
+        if isinstance(value, str) and value.lower() not in YesNoField.ANSWERS:
+            return value
+        return super().value_from_datadict(data, files, name)
+
+
+class YesNoField(forms.BooleanField):
+    """A yes/no field: a ticked box, or over the API true/false; "maybe" is an error, not a yes."""
+
+    ANSWERS = {"true": True, "on": True, "1": True, "yes": True, "false": False, "0": False, "no": False, "": False}
+    widget = YesNoCheckbox
+
+    def to_python(self, value):
+        if value is None or isinstance(value, bool):
+            return bool(value)
+        if isinstance(value, str) and value.lower() in self.ANSWERS:
+            return self.ANSWERS[value.lower()]
+        raise ValidationError(_("Answer yes or no (true or false)."), code="invalid")
+
 def _int(value) -> int | None:
     try:
         return int(str(value).strip())
@@ -71,7 +97,7 @@ def make_field(field: dict, data: dict) -> forms.Field:
         options["required"] = False
         initial = options["initial"]
         options["initial"] = initial if isinstance(initial, bool) else str(initial).lower() == "true"
-        return forms.BooleanField(**options)
+        return YesNoField(**options)
     if kind == "date":
         return forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), **options)
     if kind in ("enum", "choice"):

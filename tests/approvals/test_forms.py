@@ -20,7 +20,7 @@ def credit_task(deploy_file, make_user):
 def test_field_types_map_to_django_fields(credit_task):
     form = task_form(credit_task)
     kinds = {name: type(field).__name__ for name, field in form.fields.items()}
-    assert kinds == {"limit": "IntegerField", "rating": "ChoiceField", "insured": "BooleanField",
+    assert kinds == {"limit": "IntegerField", "rating": "ChoiceField", "insured": "YesNoField",
                      "review_on": "DateField", "who": "CharField", "note": "CharField"}
     assert form.fields["limit"].required is True
     assert form.fields["note"].required is False
@@ -141,3 +141,18 @@ def test_start_page_is_closed_to_other_lanes(client, quote_process, demo_users):
     client.force_login(demo_users["warehouse"])
     assert b"quote_approval" not in client.get("/start/").content
     assert client.post("/start/quote_approval/", {"variables": "{}"}).status_code == 403
+
+
+def test_a_yes_no_field_refuses_an_answer_that_is_neither():
+    from django.core.exceptions import ValidationError
+
+    from approvals.forms import validate_submission
+    from engine.models import HumanTask
+
+    task = HumanTask(form={"fields": [{"id": "approved", "label": "Approved", "type": "boolean"}]})
+    assert validate_submission(task, {"approved": True}) == {"approved": True}
+    assert validate_submission(task, {"approved": "false"}) == {"approved": False}
+    assert validate_submission(task, {}) == {"approved": False}
+    with pytest.raises(ValidationError) as error:
+        validate_submission(task, {"approved": "maybe"})
+    assert "approved" in error.value.message_dict
