@@ -162,7 +162,10 @@ def write_instance(instance_id: int, change: Callable, *, user=None, attempts: i
     for attempt in range(attempts):
         try:
             with transaction.atomic():
-                instance = ProcessInstance.objects.select_related("definition").get(pk=instance_id)
+                # The row lock makes a concurrent writer wait and then see this write's result;
+                # the version check in _save() still guards databases without row locks.
+                instance = ProcessInstance.objects.select_for_update(of=("self",)).select_related(
+                    "definition").get(pk=instance_id)
                 workflow, with_rows = _live_workflows.take(instance)
                 state = {"with_rows": with_rows}
                 # Registered before advance() so it runs before the jobs this write dispatches on commit.
@@ -170,6 +173,11 @@ def write_instance(instance_id: int, change: Callable, *, user=None, attempts: i
                 result = change(instance, workflow)
                 state["with_rows"] = advance(instance, workflow, with_rows, user=user)
                 return result
+        except IntegrityError as exc:
+            # Two writers advanced the same state and created the same task rows: the same
+            # situation as a version conflict, met one statement earlier.
+            if attempt == attempts - 1:
+                raise Conflict(f"Instance {instance_id} was changed by someone else") from exc
         except Conflict:
             if attempt == attempts - 1:
                 raise
