@@ -47,10 +47,8 @@ def claim(job_id: int, now: datetime) -> Job | None:
         )
         if not taken:
             return None
-        # The worker needs the instance's key and mappings, not its (large) state or the BPMN.
-        job = (Job.objects.select_related("instance__definition")
-               .defer("instance__state_json", "instance__definition__bpmn_xml", "instance__definition__spec_json")
-               .get(pk=job_id))
+        # Not .defer(): on this join it costs more than reading the large columns.
+        job = Job.objects.select_related("instance__definition").get(pk=job_id)
         if job.kind == Job.SERVICE:
             # Recorded with the claim, before the call: if the worker dies, the attempt still shows.
             record_event(job.instance, HistoryEvent.SERVICE_ATTEMPT, job.element_id,
