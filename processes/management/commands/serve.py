@@ -54,7 +54,8 @@ class Command(BaseCommand):
                if erp else "")
         )
         try:
-            call_command("runserver", addr, use_reloader=False)
+            # Static files (htmx, bpmn-js, styles) are served by this same process.
+            call_command("runserver", addr, use_reloader=False, insecure_serving=True)
         finally:
             stop()
 
