@@ -1,7 +1,6 @@
 """REST API v1: thin views over engine.runtime, engine.jobs and approvals.services."""
 
 from django.db.models import Q
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, parsers, status
@@ -16,7 +15,7 @@ from engine import jobs, runtime
 from engine.deploy import deploy, parse_bindings, parse_mappings
 from engine.models import HumanTask, ProcessDefinition
 from processes import serializers as s
-from processes.services import incidents_for_user, instances_for_user
+from processes.services import bpmn_download, incidents_for_user, instances_for_user
 
 
 class Pagination(LimitOffsetPagination):
@@ -108,10 +107,7 @@ class DefinitionBpmn(APIView):
 
     @extend_schema(responses={(200, "application/xml"): bytes})
     def get(self, request, pk):
-        definition = get_object_or_404(ProcessDefinition, pk=pk)
-        response = HttpResponse(definition.bpmn_xml, content_type="application/xml; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="{definition.process_id}-v{definition.version}.bpmn"'
-        return response
+        return bpmn_download(get_object_or_404(ProcessDefinition, pk=pk))
 
 
 class StartInstance(APIView):

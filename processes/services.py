@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from django.db.models import Q, QuerySet
+from django.http import HttpResponse
 
 from approvals.permissions import tasks_for_user
-from engine.models import Incident, ProcessInstance
+from engine.models import Incident, ProcessDefinition, ProcessInstance
 from processes.roles import instances_visible_to_all
 
 
@@ -22,3 +23,10 @@ def instances_for_user(user) -> QuerySet[ProcessInstance]:
 def incidents_for_user(user) -> QuerySet[Incident]:
     """Incidents of the instances the user may read."""
     return Incident.objects.filter(instance__in=instances_for_user(user).values("pk")).select_related("instance")
+
+
+def bpmn_download(definition: ProcessDefinition) -> HttpResponse:
+    """The definition's BPMN file as deployed, as a download named after process and version."""
+    response = HttpResponse(definition.bpmn_xml, content_type="application/xml; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{definition.process_id}-v{definition.version}.bpmn"'
+    return response

@@ -5,7 +5,6 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import OuterRef, Subquery
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -14,7 +13,7 @@ from engine import jobs, runtime
 from engine.deploy import DeployError, deploy, lane_warnings, parse_bindings, parse_mappings
 from engine.models import HistoryEvent, HumanTask, Incident, Job, ProcessDefinition, ProcessInstance
 from processes.forms import CancelForm, LaneRolesForm, UploadForm
-from processes.services import incidents_for_user, instances_for_user
+from processes.services import bpmn_download, incidents_for_user, instances_for_user
 
 
 @login_required
@@ -83,10 +82,7 @@ def definition(request, pk: int):
 
 @login_required
 def definition_bpmn(request, pk: int):
-    definition = get_object_or_404(ProcessDefinition, pk=pk)
-    response = HttpResponse(definition.bpmn_xml, content_type="application/xml; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{definition.process_id}-v{definition.version}.bpmn"'
-    return response
+    return bpmn_download(get_object_or_404(ProcessDefinition, pk=pk))
 
 
 @login_required
