@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import ngettext
 
-from approvals.models import TaskNotification
+from approvals.models import TaskNotification, UserPreference
 from engine.models import HumanTask
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,9 @@ def send_pending_notifications(now: datetime) -> int:
 def _send(user, tasks: list[HumanTask]) -> None:
     base = getattr(settings, "LANEBRIDGE_BASE_URL", "").rstrip("/")
     items = [{"task": t, "url": base + reverse("approvals:task", args=[t.pk])} for t in tasks]
-    with translation.override(settings.LANGUAGE_CODE):
+    # In the language the user chose for the pages, else the site's.
+    preference = UserPreference.objects.filter(user=user).values_list("language", flat=True).first()
+    with translation.override(preference or settings.LANGUAGE_CODE):
         subject = ngettext("%(count)d new task in Lanebridge", "%(count)d new tasks in Lanebridge",
                           len(tasks)) % {"count": len(tasks)}
         body = render_to_string("approvals/email/new_tasks.txt", {"user": user, "items": items,

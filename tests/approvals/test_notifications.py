@@ -61,3 +61,15 @@ def test_the_command_sends_the_batch(start_quote, demo_users, capsys):
     call_command("send_task_notifications")
     assert len(mail.outbox) == 1
     assert "Sent 1 email" in capsys.readouterr().out
+
+
+def test_the_email_is_in_the_language_the_user_chose(start_quote, demo_users):
+    from django.contrib.auth.models import User
+
+    from approvals.models import UserPreference
+
+    UserPreference.objects.create(user=User.objects.get(username="manager"), language="zh-hans")
+    start_quote()
+    send_pending_notifications(timezone.now())
+    (message,) = mail.outbox
+    assert "Lanebridge" in message.subject and "new task" not in message.subject
