@@ -72,6 +72,9 @@ def call_service(job: Job, now: datetime) -> str:
     instance = job.instance
     try:
         operation = connectors.get_operation(job.operation)
+    except KeyError as exc:
+        return _give_up(job, str(exc.args[0]), {"type": "UnknownOperation"}, now)
+    try:
         missing = [key for key in operation.required if key not in job.input]
         if missing:
             raise connectors.BusinessError(
@@ -82,8 +85,6 @@ def call_service(job: Job, now: datetime) -> str:
             mappings=instance.definition.mappings,
         ))
         output = to_json(output if output is not None else {})
-    except KeyError as exc:
-        return _give_up(job, str(exc.args[0]), {"type": "UnknownOperation"}, now)
     except connectors.BusinessError as exc:
         return _business_error(job, exc, now)
     except Exception as exc:  # noqa: BLE001 - any other failure is retried, then an incident

@@ -94,6 +94,21 @@ def test_any_exception_is_retried_like_a_retryable_error(deployed, operation):
     assert Job.objects.get(instance=instance).state == Job.DONE
 
 
+def test_a_key_error_inside_an_operation_is_retried_not_taken_for_an_unknown_operation(deployed, operation):
+    calls: list = []
+    operation("test.flaky", flaky(calls, failures=1, exc=KeyError))
+    deployed(bpmn.service_process("test.flaky"))
+    instance, _ = start_instance("servicing", {})
+    now = timezone.now()
+
+    run_due_work(now=now)
+    run_due_work(now=now + timedelta(minutes=1))
+
+    assert len(calls) == 2
+    assert Job.objects.get(instance=instance).state == Job.DONE
+    assert not Incident.objects.filter(instance=instance).exists()
+
+
 def test_the_retry_count_comes_from_the_service_task(deployed, operation):
     calls: list = []
     operation("test.flaky", flaky(calls, failures=99))
