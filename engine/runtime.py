@@ -17,6 +17,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -167,11 +168,8 @@ def write_instance(instance_id: int, change: Callable, *, user=None, attempts: i
                 instance = ProcessInstance.objects.select_for_update(of=("self",)).select_related(
                     "definition").get(pk=instance_id)
                 workflow, with_rows = _live_workflows.take(instance)
-                state = {"with_rows": with_rows}
-                # Registered before advance() so it runs before the jobs this write dispatches on commit.
-                _live_workflows.keep_after_commit(instance, workflow, state)
                 result = change(instance, workflow)
-                state["with_rows"] = advance(instance, workflow, with_rows, user=user)
+                _advance_and_keep(instance, workflow, with_rows, user)
                 return result
         except IntegrityError as exc:
             # Two writers advanced the same state and created the same task rows: the same
@@ -182,6 +180,14 @@ def write_instance(instance_id: int, change: Callable, *, user=None, attempts: i
             if attempt == attempts - 1:
                 raise
     raise AssertionError("unreachable")
+
+
+def _advance_and_keep(instance: ProcessInstance, workflow, with_rows: frozenset, user) -> None:
+    """Advance and save the instance, and keep its workflow in memory once the write commits."""
+    state = {"with_rows": with_rows}
+    # Registered before advance() so it runs before the jobs this write dispatches on commit.
+    _live_workflows.keep_after_commit(instance, workflow, state)
+    state["with_rows"] = advance(instance, workflow, with_rows, user=user)
 
 
 def latest_definition(process_id: str) -> ProcessDefinition:
@@ -218,9 +224,7 @@ def start_instance(process_id: str, variables: dict | None = None, business_key:
             )
             record_event(instance, HistoryEvent.STARTED, user=user,
                          data={"variables": variables, "version": definition.version})
-            state = {"with_rows": frozenset()}
-            _live_workflows.keep_after_commit(instance, workflow, state)
-            state["with_rows"] = advance(instance, workflow, frozenset(), user=user)
+            _advance_and_keep(instance, workflow, frozenset(), user)
     except IntegrityError:
         if not idempotency_key:
             raise
@@ -412,9 +416,7 @@ def form_definition(task, extensions: dict) -> dict:
 
 
 def _create_service_job(instance: ProcessInstance, task) -> Job:
-    from django.conf import settings
-
-    from engine import jobs
+    from engine import jobs  # jobs imports this module
 
     spec = task.task_spec
     params = {name: value["value"] for name, value in spec.evaluate_params(task).items()}
@@ -436,7 +438,7 @@ def _create_service_job(instance: ProcessInstance, task) -> Job:
 
 def _create_timer_job(instance: ProcessInstance, task) -> Job:
     spec = task.task_spec
-    task.task_spec.event_definition.has_fired(task)  # fixes the due time in event_value
+    spec.event_definition.has_fired(task)  # fixes the due time in event_value
     value = task._get_internal_data("event_value")
     due_at = _timer_due(value)
     return Job.objects.create(
