@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from approvals import services as approvals
-from approvals.permissions import can_act, can_start, tasks_for_user
+from approvals.permissions import can_start, can_view, tasks_for_user
 from engine import jobs, runtime
 from engine.deploy import deploy, parse_bindings, parse_mappings
 from engine.models import HumanTask, ProcessDefinition
@@ -206,8 +206,9 @@ class TaskList(generics.ListAPIView):
 
 
 def _task_for(request, pk) -> HumanTask:
+    # Seeing is enough here: acting (claimed by a colleague, say) is checked by approvals.services.
     task = get_object_or_404(HumanTask.objects.select_related("instance"), pk=pk)
-    if not can_act(request.user, task) and task.completed_by_id != request.user.pk:
+    if not can_view(request.user, task):
         raise PermissionDenied("You may not act on this task")
     return task
 
