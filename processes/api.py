@@ -15,7 +15,7 @@ from engine import jobs, runtime
 from engine.deploy import deploy, parse_bindings, parse_mappings
 from engine.models import HumanTask, ProcessDefinition
 from processes import serializers as s
-from processes.services import bpmn_download, incidents_for_user, instances_for_user
+from processes.services import bpmn_download, filter_instances, incidents_for_user, instances_for_user
 
 
 class Pagination(LimitOffsetPagination):
@@ -150,15 +150,8 @@ class InstanceList(generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
-        instances = instances_for_user(self.request.user)
         state, process, key = (query_param(self.request, name) for name in ("state", "process", "business_key"))
-        if state:
-            instances = instances.filter(state=state)
-        if process:
-            instances = instances.filter(definition__process_id=process)
-        if key:
-            instances = instances.filter(business_key=key)
-        return instances.order_by("-id")
+        return filter_instances(instances_for_user(self.request.user), state, process, key)
 
 
 class InstanceDetail(generics.RetrieveAPIView):

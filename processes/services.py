@@ -20,6 +20,18 @@ def instances_for_user(user) -> QuerySet[ProcessInstance]:
     ).distinct()
 
 
+def filter_instances(instances: QuerySet[ProcessInstance], state: str = "", process: str = "",
+                     business_key: str = "") -> QuerySet[ProcessInstance]:
+    """Instances narrowed by the filters users have in the list page and the API; empty ones don't filter."""
+    if state:
+        instances = instances.filter(state=state)
+    if process:
+        instances = instances.filter(definition__process_id=process)
+    if business_key:
+        instances = instances.filter(business_key=business_key)
+    return instances.order_by("-id")
+
+
 def incidents_for_user(user) -> QuerySet[Incident]:
     """Incidents of the instances the user may read."""
     return Incident.objects.filter(instance__in=instances_for_user(user).values("pk")).select_related("instance")

@@ -13,7 +13,7 @@ from engine import jobs, runtime
 from engine.deploy import DeployError, deploy, lane_warnings, parse_bindings, parse_mappings
 from engine.models import HistoryEvent, HumanTask, Incident, Job, ProcessDefinition, ProcessInstance
 from processes.forms import CancelForm, LaneRolesForm, UploadForm
-from processes.services import bpmn_download, incidents_for_user, instances_for_user
+from processes.services import bpmn_download, filter_instances, incidents_for_user, instances_for_user
 
 
 @login_required
@@ -88,16 +88,10 @@ def definition_bpmn(request, pk: int):
 @login_required
 def instances(request):
     """Instances the user may read, filtered by state, process and business key."""
-    rows = instances_for_user(request.user).order_by("-id")
     state = request.GET.get("state", "")
     process = request.GET.get("process", "")
     key = request.GET.get("business_key", "").strip()
-    if state:
-        rows = rows.filter(state=state)
-    if process:
-        rows = rows.filter(definition__process_id=process)
-    if key:
-        rows = rows.filter(business_key=key)
+    rows = filter_instances(instances_for_user(request.user), state, process, key)
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
     processes = ProcessDefinition.objects.values_list("process_id", flat=True).distinct().order_by("process_id")
     return render(request, "processes/instances.html", {
