@@ -8,6 +8,8 @@ to the instance in a new short transaction through `write_instance`.
 from __future__ import annotations
 
 import logging
+import threading
+from collections import deque
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -26,10 +28,18 @@ from engine.runtime import record_event, to_json, write_instance
 log = logging.getLogger(__name__)
 
 
-def dispatch_after_commit(job: Job) -> None:
-    """Hand a due job to a worker once the transaction that created it commits."""
-    job_id = job.pk
-    transaction.on_commit(lambda: _send(job_id))
+def dispatch_after_commit(job: Job, *, fresh: bool = False) -> None:
+    """Hand a due job to a worker once the transaction that created it commits.
+
+    Without a broker the job runs in this process. `fresh` says the job was
+    just created, so the in-memory row is current and need not be read again.
+    """
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        item = job if fresh else job.pk
+        transaction.on_commit(lambda: _run_here(item))
+    else:
+        job_id = job.pk
+        transaction.on_commit(lambda: _send(job_id))
 
 
 def _send(job_id: int) -> None:
@@ -38,33 +48,66 @@ def _send(job_id: int) -> None:
     run_job_task.delay(job_id)
 
 
-def claim(job_id: int, now: datetime) -> Job | None:
-    """Take a due pending job for this worker; None if another worker has it."""
+_here = threading.local()
+
+
+def _run_here(item: Job | int) -> None:
+    # Jobs dispatched while one runs wait in a queue: a long chain of calls
+    # runs one after another instead of nesting a stack frame per call.
+    queue = getattr(_here, "queue", None)
+    if queue is not None:
+        queue.append(item)
+        return
+    _here.queue = queue = deque([item])
+    try:
+        while queue:
+            item = queue.popleft()
+            try:
+                if isinstance(item, Job):
+                    run_job(item.pk, job=item)
+                else:
+                    run_job(item)
+            except Exception:
+                # The job stays claimed; run_due_work takes it back when its lease runs out.
+                log.exception("job %s failed in process", getattr(item, "pk", item))
+    finally:
+        _here.queue = None
+
+
+def claim(job_id: int, now: datetime, job: Job | None = None) -> Job | None:
+    """Take a due pending job for this worker; None if another worker has it.
+
+    `job` is the row as this process just created it; without it the row is read.
+    """
     lease = timedelta(seconds=settings.LANEBRIDGE["JOB_LEASE_SECONDS"])
-    with transaction.atomic():
-        taken = Job.objects.filter(pk=job_id, state=Job.PENDING, due_at__lte=now).update(
-            state=Job.RUNNING, attempts=F("attempts") + 1, locked_until=now + lease, updated_at=now
-        )
-        if not taken:
-            return None
+    taken = Job.objects.filter(pk=job_id, state=Job.PENDING, due_at__lte=now).update(
+        state=Job.RUNNING, attempts=F("attempts") + 1, locked_until=now + lease, updated_at=now
+    )
+    if not taken:
+        return None
+    if job is None:
         # Not .defer(): on this join it costs more than reading the large columns.
-        job = Job.objects.select_related("instance__definition").get(pk=job_id)
-        if job.kind == Job.SERVICE:
-            # Recorded with the claim, before the call: if the worker dies, the attempt still shows.
-            record_event(job.instance, HistoryEvent.SERVICE_ATTEMPT, job.element_id,
-                         data={"operation": job.operation, "attempt": job.attempts, "input": job.input})
+        return Job.objects.select_related("instance__definition").get(pk=job_id)
+    job.state, job.attempts, job.locked_until, job.updated_at = Job.RUNNING, job.attempts + 1, now + lease, now
     return job
 
 
-def run_job(job_id: int, now: datetime | None = None) -> str:
+def run_job(job_id: int, now: datetime | None = None, job: Job | None = None) -> str:
     """Run one job if it is due and nobody else runs it; returns what happened."""
     now = now or timezone.now()
-    job = claim(job_id, now)
+    job = claim(job_id, now, job)
     if job is None:
         return "skipped"
     if job.kind == Job.TIMER:
         return fire_timer(job, now)
     return call_service(job, now)
+
+
+def _record_attempt(job: Job) -> None:
+    # Written with the attempt's outcome; an attempt cut short by a dead worker
+    # is written when its lease runs out (run_due_work).
+    record_event(job.instance, HistoryEvent.SERVICE_ATTEMPT, job.element_id,
+                 data={"operation": job.operation, "attempt": job.attempts, "input": job.input})
 
 
 def call_service(job: Job, now: datetime) -> str:
@@ -102,6 +145,7 @@ def apply_result(job: Job, output: dict) -> str:
     def change(instance, workflow):
         task = spiff.find_task(workflow, job.task_id)
         Job.objects.filter(pk=job.pk).update(state=Job.DONE, result=output, locked_until=None)
+        _record_attempt(job)
         if instance.state != ProcessInstance.ACTIVE or task is None or task.state != TaskState.STARTED:
             # Cancelled meanwhile (boundary timer, cancel): the result is kept on the job only.
             record_event(instance, HistoryEvent.SERVICE_RESULT, job.element_id,
@@ -135,6 +179,7 @@ def _business_error(job: Job, exc: connectors.BusinessError, now: datetime) -> s
     def change(instance, workflow):
         task = spiff.find_task(workflow, job.task_id)
         if task is None or task.state != TaskState.STARTED:
+            _record_attempt(job)
             return "ignored"
         code = bpmn_error_code(task.task_spec, exc.code)
         for boundary in workflow.get_tasks(state=TaskState.WAITING):
@@ -147,6 +192,7 @@ def _business_error(job: Job, exc: connectors.BusinessError, now: datetime) -> s
             payload = {"code": exc.code, "message": exc.message, "details": to_json(exc.details)}
             workflow.catch(BpmnEvent(event_definition, payload))
             Job.objects.filter(pk=job.pk).update(state=Job.DONE, last_error=exc.message, locked_until=None)
+            _record_attempt(job)
             record_event(instance, HistoryEvent.SERVICE_ERROR, job.element_id, data={
                 "operation": job.operation, "error": exc.message, "code": exc.code, "bpmn_code": code,
                 "handled_by": boundary.task_spec.bpmn_id})
@@ -166,6 +212,7 @@ def _retry_or_give_up(job: Job, message: str, details: dict, now: datetime) -> s
     with transaction.atomic():
         Job.objects.filter(pk=job.pk).update(
             state=Job.PENDING, due_at=now + timedelta(seconds=backoff), last_error=message, locked_until=None)
+        _record_attempt(job)
         record_event(job.instance, HistoryEvent.SERVICE_ERROR, job.element_id, data={
             "operation": job.operation, "attempt": job.attempts, "error": message,
             "retry_in_seconds": backoff, **details})
@@ -175,6 +222,7 @@ def _retry_or_give_up(job: Job, message: str, details: dict, now: datetime) -> s
 def _give_up(job: Job, message: str, details: dict, now: datetime) -> str:
     with transaction.atomic():
         Job.objects.filter(pk=job.pk).update(state=Job.FAILED, last_error=message, locked_until=None)
+        _record_attempt(job)
         incident = Incident.objects.create(
             instance=job.instance, job=job, element_id=job.element_id, message=message,
             details={"operation": job.operation, "input": job.input, "attempts": job.attempts, **details})
@@ -225,7 +273,7 @@ def retry_incident(incident: Incident, user=None) -> Incident:
 def run_due_work(now: datetime | None = None) -> int:
     """Take back jobs of dead workers and run or dispatch every due job; returns how many."""
     now = now or timezone.now()
-    Job.objects.filter(state=Job.RUNNING, locked_until__lt=now).update(state=Job.PENDING, locked_until=None)
+    _take_back_lost_jobs(now)
     due = list(Job.objects.filter(state=Job.PENDING, due_at__lte=now).values_list("pk", flat=True)[:500])
     if settings.CELERY_TASK_ALWAYS_EAGER:
         for job_id in due:
@@ -236,3 +284,19 @@ def run_due_work(now: datetime | None = None) -> int:
         for job_id in due:
             run_job_task.delay(job_id)
     return len(due)
+
+
+def _take_back_lost_jobs(now: datetime) -> None:
+    """Make jobs whose worker died (lease ran out) pending again, and say so in the history."""
+    lost = Job.objects.filter(state=Job.RUNNING, locked_until__lt=now).select_related("instance")
+    for job in lost:
+        with transaction.atomic():
+            if not Job.objects.filter(pk=job.pk, state=Job.RUNNING, locked_until__lt=now).update(
+                    state=Job.PENDING, locked_until=None):
+                continue
+            if job.kind == Job.SERVICE:
+                _record_attempt(job)
+                record_event(job.instance, HistoryEvent.SERVICE_ERROR, job.element_id, data={
+                    "operation": job.operation, "attempt": job.attempts,
+                    "error": "The worker stopped during the call; it is tried again.", "type": "WorkerLost"})
+            log.warning("job %s of instance %s taken back from a dead worker", job.pk, job.instance_id)

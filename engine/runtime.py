@@ -8,6 +8,7 @@ once: one wins, the other retries on fresh state or gets `Conflict`.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import math
@@ -18,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
@@ -112,39 +113,36 @@ def check_variables(variables: Any, what: str = "variables") -> dict:
 
 
 class LiveWorkflows:
-    """Workflows kept in memory after a committed write, keyed by instance and version.
+    """Instances and their workflows kept in memory after a committed write, by instance id.
 
-    A write whose row still has the cached version skips deserializing the
-    state. The version check keeps it safe across processes, and an entry is
-    taken out while in use and only put back after its transaction commits,
+    A write that finds its instance here skips deserializing the state. The
+    version saved with each entry keeps it safe across processes, and an entry
+    is taken out while in use and only put back after its transaction commits,
     so a rolled-back change never leaks into a later write.
     """
 
     def __init__(self, size: int = 256):
         self.size = size
-        self.entries: OrderedDict[int, tuple[int, object, frozenset]] = OrderedDict()
+        self.entries: OrderedDict[int, tuple[ProcessInstance, object, frozenset]] = OrderedDict()
         self.lock = threading.Lock()
 
-    def take(self, instance: ProcessInstance) -> tuple[object, frozenset]:
-        """The instance's workflow and the ids of its tasks that have rows (human tasks, jobs)."""
+    def take(self, instance_id: int) -> tuple[ProcessInstance, object, frozenset] | None:
+        """The kept (instance, workflow, ids of its tasks that have rows), taken out; None if absent."""
         with self.lock:
-            version, workflow, with_rows = self.entries.pop(instance.pk, (None, None, None))
-        if version == instance.version:
-            return workflow, with_rows
-        workflow = spiff.load_workflow(specs_for(instance.definition), instance.state_json)
-        return workflow, frozenset(tasks_with_rows(_waiting_tasks(workflow)))
+            return self.entries.pop(instance_id, None)
 
     def keep_after_commit(self, instance: ProcessInstance, workflow, state: dict) -> None:
-        """Cache the workflow once the transaction commits, under the version it was saved with."""
+        """Keep the workflow once the transaction commits, with a copy of the instance as saved."""
 
         def keep():
-            # Read when the commit happened: advance() has bumped the version by then.
-            key, version = instance.pk, instance.version
+            # Copied when the commit happened: advance() has bumped the version by then.
+            saved = copy.copy(instance)
             with self.lock:
-                if self.entries.get(key, (-1, None, None))[0] > version:
+                kept = self.entries.get(saved.pk)
+                if kept is not None and kept[0].version > saved.version:
                     return
-                self.entries[key] = (version, workflow, state["with_rows"])
-                self.entries.move_to_end(key)
+                self.entries[saved.pk] = (saved, workflow, state["with_rows"])
+                self.entries.move_to_end(saved.pk)
                 while len(self.entries) > self.size:
                     self.entries.popitem(last=False)
 
@@ -152,6 +150,12 @@ class LiveWorkflows:
 
 
 _live_workflows = LiveWorkflows()
+
+
+def forget_live_workflows() -> None:
+    """Drop every kept workflow: needed when the database is replaced under a running process (restore, tests)."""
+    with _live_workflows.lock:
+        _live_workflows.entries.clear()
 
 
 def write_instance(instance_id: int, change: Callable, *, user=None, attempts: int = 3):
@@ -163,11 +167,7 @@ def write_instance(instance_id: int, change: Callable, *, user=None, attempts: i
     for attempt in range(attempts):
         try:
             with transaction.atomic():
-                # The row lock makes a concurrent writer wait and then see this write's result;
-                # the version check in _save() still guards databases without row locks.
-                instance = ProcessInstance.objects.select_for_update(of=("self",)).select_related(
-                    "definition").get(pk=instance_id)
-                workflow, with_rows = _live_workflows.take(instance)
+                instance, workflow, with_rows = _load(instance_id, trust_kept=attempt == 0)
                 result = change(instance, workflow)
                 _advance_and_keep(instance, workflow, with_rows, user)
                 return result
@@ -180,6 +180,22 @@ def write_instance(instance_id: int, change: Callable, *, user=None, attempts: i
             if attempt == attempts - 1:
                 raise
     raise AssertionError("unreachable")
+
+
+def _load(instance_id: int, trust_kept: bool) -> tuple[ProcessInstance, object, frozenset]:
+    kept = _live_workflows.take(instance_id)
+    if kept is not None and trust_kept and not connection.features.has_select_for_update:
+        # SQLite: this transaction already holds the database's write lock (BEGIN IMMEDIATE),
+        # and the version check in _save() turns a kept copy that is out of date into a Conflict.
+        return kept
+    # The row lock makes a concurrent writer wait and then see this write's result;
+    # the version check in _save() still guards databases without row locks.
+    instance = ProcessInstance.objects.select_for_update(of=("self",)).select_related("definition").get(
+        pk=instance_id)
+    if kept is not None and kept[0].version == instance.version:
+        return instance, kept[1], kept[2]
+    workflow = spiff.load_workflow(specs_for(instance.definition), instance.state_json)
+    return instance, workflow, frozenset(tasks_with_rows(_waiting_tasks(workflow)))
 
 
 def _advance_and_keep(instance: ProcessInstance, workflow, with_rows: frozenset, user) -> None:
@@ -229,7 +245,7 @@ def start_instance(process_id: str, variables: dict | None = None, business_key:
         if not idempotency_key:
             raise
         return ProcessInstance.objects.get(started_by=starter, idempotency_key=idempotency_key), False
-    instance.refresh_from_db()
+    instance.refresh_from_db()  # jobs run in this process after commit may have moved it on
     return instance, True
 
 
@@ -297,14 +313,16 @@ def _current_data(workflow, waiting: list) -> dict:
 
 
 def _save(instance: ProcessInstance, workflow) -> None:
+    instance.updated_at = timezone.now()
+    instance.state_json = spiff.dump_workflow(workflow)
     updated = ProcessInstance.objects.filter(pk=instance.pk, version=instance.version).update(
-        state_json=spiff.dump_workflow(workflow),
+        state_json=instance.state_json,
         state=instance.state,
         variables=instance.variables,
         error=instance.error,
         ended_at=instance.ended_at,
         version=F("version") + 1,
-        updated_at=timezone.now(),
+        updated_at=instance.updated_at,
     )
     if updated != 1:
         raise Conflict(f"Instance {instance.pk} was changed by someone else")
@@ -358,7 +376,9 @@ def _create_human_task(instance: ProcessInstance, task) -> HumanTask:
     groups = extensions.get("camunda:candidateGroups") or properties.get("candidateGroups") or ""
     candidate_groups = [g.strip() for g in groups.split(",") if g.strip()]
     if not candidate_groups and spec.lane:
-        role = instance.definition.lane_roles.get(spec.lane, spec.lane)
+        # Read now: analysts change lane roles while instances run.
+        lane_roles = ProcessDefinition.objects.values_list("lane_roles", flat=True).get(pk=instance.definition_id)
+        role = lane_roles.get(spec.lane, spec.lane)
         candidate_groups = [role] if role else []
     assignee_name = extensions.get("camunda:assignee") or properties.get("assignee")
     assignee = None
@@ -432,7 +452,7 @@ def _create_service_job(instance: ProcessInstance, task) -> Job:
         backoff_seconds=spec.retry_backoff_base or settings.LANEBRIDGE["RETRY_BACKOFF_SECONDS"],
         due_at=timezone.now(),
     )
-    jobs.dispatch_after_commit(job)
+    jobs.dispatch_after_commit(job, fresh=True)
     return job
 
 
@@ -481,9 +501,9 @@ def complete_human_task(task: HumanTask, user, data: dict) -> ProcessInstance:
         )
         record_event(instance, HistoryEvent.TASK_COMPLETED, row.element_id, row.name, user=user,
                      data={"task": row.pk, "data": data})
-        return instance
 
     write_instance(task.instance_id, change, user=user)
+    # Read again: jobs run in this process after commit may have moved it on.
     return ProcessInstance.objects.get(pk=task.instance_id)
 
 

@@ -78,19 +78,13 @@ def ids_at_start(instance: ProcessInstance) -> list[tuple[str, str]]:
     return pairs
 
 
-def record(instance_id: int, pairs: Iterable[tuple[str, str]], job: Job | None = None) -> int:
-    """Write (kind, value) pairs for an instance; already recorded ones are left alone. Returns how many were new."""
+def record(instance_id: int, pairs: Iterable[tuple[str, str]], job: Job | None = None) -> None:
+    """Write (kind, value) pairs for an instance; ids it already has are left alone."""
     rows = {(kind, value): ExternalId(instance_id=instance_id, kind=kind, value=value,
                                       value_normalized=normalize(value), job=job)
             for kind, value in pairs}
-    if not rows:
-        return 0
-    known = set(ExternalId.objects.filter(instance_id=instance_id, kind__in={k for k, _ in rows},
-                                          value__in={v for _, v in rows}).values_list("kind", "value"))
-    new = [row for key, row in rows.items() if key not in known]
-    # ignore_conflicts covers a concurrent writer between the read above and this insert.
-    ExternalId.objects.bulk_create(new, ignore_conflicts=True)
-    return len(new)
+    # One statement: the unique constraint, not a read before, keeps an id recorded once.
+    ExternalId.objects.bulk_create(rows.values(), ignore_conflicts=True)
 
 
 @dataclass

@@ -21,6 +21,15 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, t
         default.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("db") / "test.sqlite3")
 
 
+@pytest.fixture(autouse=True)
+def _forget_live_workflows():
+    """Each test's database is rolled back and reuses instance ids: workflows kept in memory must not outlive it."""
+    from engine.runtime import forget_live_workflows
+
+    yield
+    forget_live_workflows()
+
+
 @pytest.fixture
 def roles(db):
     """The product roles and the demo lane roles as groups."""
