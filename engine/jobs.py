@@ -27,6 +27,10 @@ from engine.runtime import record_event, to_json, write_instance
 
 log = logging.getLogger(__name__)
 
+# A job claimed with the write that created it runs without checking its row
+# again if it starts within this time; later it is checked (cancelled, taken back).
+FRESH_CLAIM = timedelta(seconds=1)
+
 
 def dispatch_after_commit(job: Job, *, fresh: bool = False) -> None:
     """Hand a due job to a worker once the transaction that created it commits.
@@ -74,12 +78,31 @@ def _run_here(item: Job | int) -> None:
         _here.queue = None
 
 
+def claim_new(job: Job, now: datetime) -> None:
+    """Mark a job that is being created as claimed by this process (saved with it)."""
+    job.state, job.attempts, job.locked_until, job.updated_at = Job.RUNNING, job.attempts + 1, now + _lease(), now
+
+
+def _lease() -> timedelta:
+    return timedelta(seconds=settings.LANEBRIDGE["JOB_LEASE_SECONDS"])
+
+
 def claim(job_id: int, now: datetime, job: Job | None = None) -> Job | None:
     """Take a due pending job for this worker; None if another worker has it.
 
-    `job` is the row as this process just created it; without it the row is read.
+    `job` is the row as this process just created it (claimed with it, or
+    pending); without it the row is read.
     """
-    lease = timedelta(seconds=settings.LANEBRIDGE["JOB_LEASE_SECONDS"])
+    lease = _lease()
+    if job is not None and job.state == Job.RUNNING:
+        if now - job.updated_at < FRESH_CLAIM:
+            return job
+        # It waited in this process's queue behind other calls: renew the lease, unless the job
+        # was cancelled meanwhile, or its lease ran out and another worker took it.
+        renewed = Job.objects.filter(pk=job.pk, state=Job.RUNNING, locked_until=job.locked_until).update(
+            locked_until=now + lease, updated_at=now)
+        job.locked_until = now + lease
+        return job if renewed else None
     taken = Job.objects.filter(pk=job_id, state=Job.PENDING, due_at__lte=now).update(
         state=Job.RUNNING, attempts=F("attempts") + 1, locked_until=now + lease, updated_at=now
     )
@@ -88,7 +111,7 @@ def claim(job_id: int, now: datetime, job: Job | None = None) -> Job | None:
     if job is None:
         # Not .defer(): on this join it costs more than reading the large columns.
         return Job.objects.select_related("instance__definition").get(pk=job_id)
-    job.state, job.attempts, job.locked_until, job.updated_at = Job.RUNNING, job.attempts + 1, now + lease, now
+    claim_new(job, now)
     return job
 
 

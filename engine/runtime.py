@@ -20,7 +20,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
 from django.utils import timezone
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.exceptions import WorkflowException
@@ -164,12 +163,13 @@ def write_instance(instance_id: int, change: Callable, *, user=None, attempts: i
     Returns what `change` returns. On a version conflict the whole write is
     rolled back and tried again on fresh state; after `attempts` it raises Conflict.
     """
+    runs_jobs_here = _runs_jobs_here()
     for attempt in range(attempts):
         try:
             with transaction.atomic():
                 instance, workflow, with_rows = _load(instance_id, trust_kept=attempt == 0)
                 result = change(instance, workflow)
-                _advance_and_keep(instance, workflow, with_rows, user)
+                _advance_and_keep(instance, workflow, with_rows, user, runs_jobs_here)
                 return result
         except IntegrityError as exc:
             # Two writers advanced the same state and created the same task rows: the same
@@ -198,12 +198,18 @@ def _load(instance_id: int, trust_kept: bool) -> tuple[ProcessInstance, object, 
     return instance, workflow, frozenset(tasks_with_rows(_waiting_tasks(workflow)))
 
 
-def _advance_and_keep(instance: ProcessInstance, workflow, with_rows: frozenset, user) -> None:
+def _runs_jobs_here() -> bool:
+    # Jobs run in this process (no broker), and the write about to start commits on its own,
+    # not inside a caller's transaction: its jobs will run right after that commit.
+    return settings.CELERY_TASK_ALWAYS_EAGER and transaction.get_autocommit()
+
+
+def _advance_and_keep(instance: ProcessInstance, workflow, with_rows: frozenset, user, runs_jobs_here: bool) -> None:
     """Advance and save the instance, and keep its workflow in memory once the write commits."""
     state = {"with_rows": with_rows}
     # Registered before advance() so it runs before the jobs this write dispatches on commit.
     _live_workflows.keep_after_commit(instance, workflow, state)
-    state["with_rows"] = advance(instance, workflow, with_rows, user=user)
+    state["with_rows"] = advance(instance, workflow, with_rows, user=user, claim_jobs=runs_jobs_here)
 
 
 def latest_definition(process_id: str) -> ProcessDefinition:
@@ -228,6 +234,7 @@ def start_instance(process_id: str, variables: dict | None = None, business_key:
         existing = ProcessInstance.objects.filter(started_by=starter, idempotency_key=idempotency_key).first()
         if existing:
             return existing, False
+    runs_jobs_here = _runs_jobs_here()
     try:
         with transaction.atomic():
             workflow = spiff.new_workflow(specs_for(definition), variables)
@@ -240,7 +247,7 @@ def start_instance(process_id: str, variables: dict | None = None, business_key:
             )
             record_event(instance, HistoryEvent.STARTED, user=user,
                          data={"variables": variables, "version": definition.version})
-            _advance_and_keep(instance, workflow, frozenset(), user)
+            _advance_and_keep(instance, workflow, frozenset(), user, runs_jobs_here)
     except IntegrityError:
         if not idempotency_key:
             raise
@@ -260,13 +267,16 @@ def tasks_with_rows(waiting: list) -> dict:
             or (_is_timer(t) and t.state == TaskState.WAITING)}
 
 
-def advance(instance: ProcessInstance, workflow, with_rows: frozenset, user=None) -> frozenset:
+def advance(instance: ProcessInstance, workflow, with_rows: frozenset, user=None, claim_jobs: bool = False
+            ) -> frozenset:
     """Run the engine until every path waits, sync the query tables and save.
 
     `with_rows` are the ids of the tasks that had rows before this write; the
-    rows change only for tasks that appeared or went away. Must be called inside
-    a transaction; raises Conflict if the instance row changed since it was
-    loaded. Returns the ids of the tasks that have rows now.
+    rows change only for tasks that appeared or went away. With `claim_jobs`
+    the service jobs it creates are claimed for this process as they are
+    created. Must be called inside a transaction; raises Conflict if the
+    instance row changed since it was loaded. Returns the ids of the tasks
+    that have rows now.
     """
     if instance.state == ProcessInstance.ACTIVE:
         try:
@@ -277,7 +287,7 @@ def advance(instance: ProcessInstance, workflow, with_rows: frozenset, user=None
     waiting = _waiting_tasks(workflow)
     now = tasks_with_rows(waiting)
     if instance.state == ProcessInstance.ACTIVE:
-        _sync_rows(instance, workflow, with_rows, now)
+        _sync_rows(instance, workflow, with_rows, now, claim_jobs)
         if workflow.is_completed():
             instance.state = ProcessInstance.COMPLETED
             instance.ended_at = timezone.now()
@@ -315,13 +325,15 @@ def _current_data(workflow, waiting: list) -> dict:
 def _save(instance: ProcessInstance, workflow) -> None:
     instance.updated_at = timezone.now()
     instance.state_json = spiff.dump_workflow(workflow)
+    # A plain number, not F("version") + 1: the filter already pins the old value, and an
+    # expression costs more to build than the rest of the statement.
     updated = ProcessInstance.objects.filter(pk=instance.pk, version=instance.version).update(
         state_json=instance.state_json,
         state=instance.state,
         variables=instance.variables,
         error=instance.error,
         ended_at=instance.ended_at,
-        version=F("version") + 1,
+        version=instance.version + 1,
         updated_at=instance.updated_at,
     )
     if updated != 1:
@@ -341,7 +353,7 @@ def _is_timer(task) -> bool:
     return isinstance(getattr(task.task_spec, "event_definition", None), TimerEventDefinition)
 
 
-def _sync_rows(instance: ProcessInstance, workflow, before: frozenset, now: dict) -> None:
+def _sync_rows(instance: ProcessInstance, workflow, before: frozenset, now: dict, claim_jobs: bool) -> None:
     """Create rows for tasks that started waiting; close the rows of tasks that stopped."""
     gone = {task_id: spiff.find_task(workflow, task_id) for task_id in before - now.keys()}
     # None: pruned from the tree. A completed call or timer was settled by the worker path
@@ -364,7 +376,7 @@ def _sync_rows(instance: ProcessInstance, workflow, before: frozenset, now: dict
                                "candidate_groups": human_task.candidate_groups})
             signals.human_task_created.send(sender=HumanTask, task=human_task)
         elif _is_call(task):
-            _create_service_job(instance, task)
+            _create_service_job(instance, task, claim_jobs)
         else:
             _create_timer_job(instance, task)
 
@@ -435,12 +447,12 @@ def form_definition(task, extensions: dict) -> dict:
             "schema": (extensions.get("properties") or {}).get("formJsonSchemaFilename")}
 
 
-def _create_service_job(instance: ProcessInstance, task) -> Job:
+def _create_service_job(instance: ProcessInstance, task, claim: bool) -> Job:
     from engine import jobs  # jobs imports this module
 
     spec = task.task_spec
     params = {name: value["value"] for name, value in spec.evaluate_params(task).items()}
-    job = Job.objects.create(
+    job = Job(
         instance=instance,
         kind=Job.SERVICE,
         task_id=task.id,
@@ -452,6 +464,10 @@ def _create_service_job(instance: ProcessInstance, task) -> Job:
         backoff_seconds=spec.retry_backoff_base or settings.LANEBRIDGE["RETRY_BACKOFF_SECONDS"],
         due_at=timezone.now(),
     )
+    if claim:
+        # Saves this process a separate claim after the commit, one transaction per call.
+        jobs.claim_new(job, job.due_at)
+    job.save(force_insert=True)
     jobs.dispatch_after_commit(job, fresh=True)
     return job
 
