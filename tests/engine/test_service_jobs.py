@@ -217,6 +217,12 @@ def test_a_job_of_a_dead_worker_is_taken_back_and_called_again_with_the_same_key
     assert (job.state, job.attempts) == (Job.DONE, 2)
     assert [c.idempotency_key for c in calls] == [job.idempotency_key]
     assert instance.human_tasks.get().element_id == "after"
+    # The attempt the dead worker never finished is in the history, and says what happened.
+    events = list(instance.history.exclude(kind__in=[HistoryEvent.STARTED, HistoryEvent.TASK_READY]))
+    assert [(e.kind, e.data.get("attempt")) for e in events] == [
+        (HistoryEvent.SERVICE_ATTEMPT, 1), (HistoryEvent.SERVICE_ERROR, 1),
+        (HistoryEvent.SERVICE_ATTEMPT, 2), (HistoryEvent.SERVICE_RESULT, None)]
+    assert events[1].data["type"] == "WorkerLost"
 
 
 def test_a_running_job_whose_lease_is_still_valid_is_left_alone(deployed, operation):

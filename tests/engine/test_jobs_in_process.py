@@ -1,0 +1,126 @@
+"""Without a broker, jobs run in the process that wrote them, right after the write commits.
+
+These tests commit for real (transactional_db): what they check happens at commit.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from engine import jobs
+from engine.models import HistoryEvent, Job, ProcessInstance
+from engine.runtime import cancel_instance, start_instance
+from tests.engine import bpmn
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def looping_process(times: int) -> bytes:
+    """start → call `test.count` → n += 1 → back to the call while n < times → end."""
+    body = (
+        bpmn.start_event()
+        + bpmn.script_task("init", "n = 0")
+        + bpmn.service_task("call", "test.count", {"n": "n"})
+        + bpmn.script_task("next", "n = n + 1")
+        + bpmn.exclusive_gateway("again", default="done")
+        + bpmn.end_event()
+        + bpmn.flow("f1", "start", "init")
+        + bpmn.flow("f2", "init", "call")
+        + bpmn.flow("f3", "call", "next")
+        + bpmn.flow("f4", "next", "again")
+        + bpmn.flow("loop", "again", "call", f"n < {times}")
+        + bpmn.flow("done", "again", "end")
+    )
+    return bpmn.definitions("looping", body)
+
+
+def parallel_calls_process() -> bytes:
+    """start → fork → calls `first` and `second` at once → join → end."""
+    body = (
+        bpmn.start_event()
+        + '    <bpmn:parallelGateway id="fork" />\n'
+        + bpmn.service_task("first", "test.first")
+        + bpmn.service_task("second", "test.second")
+        + '    <bpmn:parallelGateway id="join" />\n'
+        + bpmn.end_event()
+        + bpmn.flow("f1", "start", "fork")
+        + bpmn.flow("f2", "fork", "first")
+        + bpmn.flow("f3", "fork", "second")
+        + bpmn.flow("f4", "first", "join")
+        + bpmn.flow("f5", "second", "join")
+        + bpmn.flow("f6", "join", "end")
+    )
+    return bpmn.definitions("parallel", body)
+
+
+def test_a_write_claims_its_calls_in_the_same_commit(deployed, operation):
+    seen = []
+
+    def call(c):
+        job = Job.objects.get(idempotency_key=c.idempotency_key)
+        seen.append((job.state, job.attempts))
+        return {"ok": True}
+
+    operation("test.flaky", call)
+    deployed(bpmn.service_process("test.flaky"))
+
+    instance, _ = start_instance("servicing", {})
+
+    # During the call the job was already ours: no second worker could take it.
+    assert seen == [(Job.RUNNING, 1)]
+    job = Job.objects.get(instance=instance)
+    assert (job.state, job.attempts, job.locked_until) == (Job.DONE, 1, None)
+    kinds = list(instance.history.values_list("kind", flat=True))
+    assert kinds == [HistoryEvent.STARTED, HistoryEvent.SERVICE_ATTEMPT, HistoryEvent.SERVICE_RESULT,
+                     HistoryEvent.TASK_READY]
+
+
+def test_a_long_chain_of_calls_runs_one_after_another(deployed, operation):
+    calls = []
+    operation("test.count", lambda c: calls.append(c.input["n"]) or {"n": c.input["n"]})
+    deployed(looping_process(300))
+
+    instance, _ = start_instance("looping", {})
+
+    # Each call is dispatched by the commit of the one before; they must not nest.
+    assert instance.state == ProcessInstance.COMPLETED, instance.error
+    assert calls == list(range(300))
+    assert set(instance.jobs.values_list("state", "attempts")) == {(Job.DONE, 1)}
+
+
+def test_a_claimed_call_that_waited_is_not_made_once_its_instance_was_cancelled(deployed, operation, monkeypatch):
+    # Every queued call counts as having waited, so its row is checked before the call.
+    monkeypatch.setattr(jobs, "FRESH_CLAIM", timedelta(0))
+    made = []
+
+    def first(c):
+        made.append("first")
+        # Someone cancels the instance while `second` waits behind this call.
+        cancel_instance(ProcessInstance.objects.get(pk=c.instance_id))
+        return {}
+
+    operation("test.first", first)
+    operation("test.second", lambda c: made.append("second") or {})
+    deployed(parallel_calls_process())
+
+    instance, _ = start_instance("parallel", {})
+
+    assert made == ["first"]
+    assert instance.state == ProcessInstance.CANCELLED
+    assert instance.jobs.get(element_id="second").state == Job.CANCELLED
+
+
+def test_a_claimed_call_that_waited_renews_its_lease_and_runs(deployed, operation, monkeypatch):
+    monkeypatch.setattr(jobs, "FRESH_CLAIM", timedelta(0))
+    made = []
+    operation("test.first", lambda c: made.append("first") or {})
+    operation("test.second", lambda c: made.append("second") or {})
+    deployed(parallel_calls_process())
+
+    instance, _ = start_instance("parallel", {})
+
+    assert sorted(made) == ["first", "second"]
+    assert instance.state == ProcessInstance.COMPLETED
+    assert set(instance.jobs.values_list("state", "attempts")) == {(Job.DONE, 1)}
