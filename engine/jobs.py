@@ -23,7 +23,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine import connectors, signals, spiff
 from engine.models import HistoryEvent, Incident, Job, ProcessInstance
-from engine.runtime import record_event, to_json, write_instance
+from engine.runtime import history_event, record_event, to_json, write_instance
 
 log = logging.getLogger(__name__)
 
@@ -126,11 +126,14 @@ def run_job(job_id: int, now: datetime | None = None, job: Job | None = None) ->
     return call_service(job, now)
 
 
-def _record_attempt(job: Job) -> None:
-    # Written with the attempt's outcome; an attempt cut short by a dead worker
-    # is written when its lease runs out (run_due_work).
-    record_event(job.instance, HistoryEvent.SERVICE_ATTEMPT, job.element_id,
-                 data={"operation": job.operation, "attempt": job.attempts, "input": job.input})
+def _record_attempt(job: Job, outcome: HistoryEvent | None = None) -> None:
+    """Write the attempt and its outcome, in one statement.
+
+    An attempt cut short by a dead worker is written when its lease runs out (run_due_work).
+    """
+    attempt = history_event(job.instance, HistoryEvent.SERVICE_ATTEMPT, job.element_id,
+                            data={"operation": job.operation, "attempt": job.attempts, "input": job.input})
+    HistoryEvent.objects.bulk_create([attempt] if outcome is None else [attempt, outcome])
 
 
 def call_service(job: Job, now: datetime) -> str:
@@ -168,16 +171,16 @@ def apply_result(job: Job, output: dict) -> str:
     def change(instance, workflow):
         task = spiff.find_task(workflow, job.task_id)
         Job.objects.filter(pk=job.pk).update(state=Job.DONE, result=output, locked_until=None)
-        _record_attempt(job)
         if instance.state != ProcessInstance.ACTIVE or task is None or task.state != TaskState.STARTED:
             # Cancelled meanwhile (boundary timer, cancel): the result is kept on the job only.
-            record_event(instance, HistoryEvent.SERVICE_RESULT, job.element_id,
-                         data={"operation": job.operation, "output": output, "ignored": True})
+            _record_attempt(job, history_event(instance, HistoryEvent.SERVICE_RESULT, job.element_id, data={
+                "operation": job.operation, "output": output, "ignored": True}))
             return "ignored"
         task.data[task.task_spec.result_variable] = output
         task.complete()
-        record_event(instance, HistoryEvent.SERVICE_RESULT, job.element_id, task.task_spec.bpmn_name or "",
-                     data={"operation": job.operation, "output": output})
+        _record_attempt(job, history_event(instance, HistoryEvent.SERVICE_RESULT, job.element_id,
+                                           task.task_spec.bpmn_name or "",
+                                           data={"operation": job.operation, "output": output}))
         signals.service_result_applied.send(sender=Job, job=job, output=output, operation=job.operation)
         return "done"
 
@@ -215,10 +218,9 @@ def _business_error(job: Job, exc: connectors.BusinessError, now: datetime) -> s
             payload = {"code": exc.code, "message": exc.message, "details": to_json(exc.details)}
             workflow.catch(BpmnEvent(event_definition, payload))
             Job.objects.filter(pk=job.pk).update(state=Job.DONE, last_error=exc.message, locked_until=None)
-            _record_attempt(job)
-            record_event(instance, HistoryEvent.SERVICE_ERROR, job.element_id, data={
+            _record_attempt(job, history_event(instance, HistoryEvent.SERVICE_ERROR, job.element_id, data={
                 "operation": job.operation, "error": exc.message, "code": exc.code, "bpmn_code": code,
-                "handled_by": boundary.task_spec.bpmn_id})
+                "handled_by": boundary.task_spec.bpmn_id}))
             return "error_boundary"
         return None
 
@@ -235,22 +237,20 @@ def _retry_or_give_up(job: Job, message: str, details: dict, now: datetime) -> s
     with transaction.atomic():
         Job.objects.filter(pk=job.pk).update(
             state=Job.PENDING, due_at=now + timedelta(seconds=backoff), last_error=message, locked_until=None)
-        _record_attempt(job)
-        record_event(job.instance, HistoryEvent.SERVICE_ERROR, job.element_id, data={
+        _record_attempt(job, history_event(job.instance, HistoryEvent.SERVICE_ERROR, job.element_id, data={
             "operation": job.operation, "attempt": job.attempts, "error": message,
-            "retry_in_seconds": backoff, **details})
+            "retry_in_seconds": backoff, **details}))
     return "retry"
 
 
 def _give_up(job: Job, message: str, details: dict, now: datetime) -> str:
     with transaction.atomic():
         Job.objects.filter(pk=job.pk).update(state=Job.FAILED, last_error=message, locked_until=None)
-        _record_attempt(job)
         incident = Incident.objects.create(
             instance=job.instance, job=job, element_id=job.element_id, message=message,
             details={"operation": job.operation, "input": job.input, "attempts": job.attempts, **details})
-        record_event(job.instance, HistoryEvent.INCIDENT, job.element_id, data={
-            "incident": incident.pk, "operation": job.operation, "error": message, "attempts": job.attempts})
+        _record_attempt(job, history_event(job.instance, HistoryEvent.INCIDENT, job.element_id, data={
+            "incident": incident.pk, "operation": job.operation, "error": message, "attempts": job.attempts}))
     log.warning("incident %s on instance %s: %s", incident.pk, job.instance_id, message)
     return "incident"
 
@@ -318,8 +318,7 @@ def _take_back_lost_jobs(now: datetime) -> None:
                     state=Job.PENDING, locked_until=None):
                 continue
             if job.kind == Job.SERVICE:
-                _record_attempt(job)
-                record_event(job.instance, HistoryEvent.SERVICE_ERROR, job.element_id, data={
+                _record_attempt(job, history_event(job.instance, HistoryEvent.SERVICE_ERROR, job.element_id, data={
                     "operation": job.operation, "attempt": job.attempts,
-                    "error": "The worker stopped during the call; it is tried again.", "type": "WorkerLost"})
+                    "error": "The worker stopped during the call; it is tried again.", "type": "WorkerLost"}))
             log.warning("job %s of instance %s taken back from a dead worker", job.pk, job.instance_id)

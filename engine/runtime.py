@@ -55,7 +55,15 @@ class InstanceNotActive(Exception):
 def record_event(instance: ProcessInstance, kind: str, element_id: str = "", element_name: str = "",
                  user=None, data: dict | None = None) -> HistoryEvent:
     """Append one history event to an instance."""
-    return HistoryEvent.objects.create(
+    event = history_event(instance, kind, element_id, element_name, user, data)
+    event.save(force_insert=True)
+    return event
+
+
+def history_event(instance: ProcessInstance, kind: str, element_id: str = "", element_name: str = "",
+                  user=None, data: dict | None = None) -> HistoryEvent:
+    """A history event not saved yet, for writing several in one statement (bulk_create)."""
+    return HistoryEvent(
         instance=instance, kind=kind, element_id=element_id or "", element_name=element_name or "",
         user=user if user is not None and getattr(user, "is_authenticated", False) else None,
         data=to_json(data or {}),
@@ -65,10 +73,35 @@ def record_event(instance: ProcessInstance, kind: str, element_id: str = "", ele
 def to_json(value: Any) -> Any:
     """A JSON-safe copy of task data (dates, decimals and infinite numbers become strings)."""
     try:
+        # Plain data, the usual case, is copied without the round trip through text.
+        return _copy_plain(value)
+    except TypeError:
+        pass
+    try:
         return json.loads(json.dumps(value, default=str, allow_nan=False))
     except ValueError:
         # A script computed inf or nan: no database column stores it as JSON.
         return json.loads(json.dumps(_finite(value), default=str))
+
+
+def _copy_plain(value: Any) -> Any:
+    # Raises TypeError for anything JSON would write differently from what it holds.
+    if isinstance(value, str) or value is None or isinstance(value, (bool, int)):
+        return value
+    if isinstance(value, float):
+        if math.isfinite(value):
+            return value
+        raise TypeError("not a finite number")
+    if isinstance(value, dict):
+        copy = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise TypeError("key is not text")
+            copy[key] = _copy_plain(item)
+        return copy
+    if isinstance(value, list):
+        return [_copy_plain(item) for item in value]
+    raise TypeError(type(value).__name__)
 
 
 def _finite(value: Any) -> Any:
@@ -130,6 +163,12 @@ class LiveWorkflows:
         with self.lock:
             return self.entries.pop(instance_id, None)
 
+    def latest(self, instance_id: int) -> ProcessInstance | None:
+        """A copy of the instance as the last write in this process saved it; None if none is kept."""
+        with self.lock:
+            kept = self.entries.get(instance_id)
+        return copy.copy(kept[0]) if kept is not None else None
+
     def keep_after_commit(self, instance: ProcessInstance, workflow, state: dict) -> None:
         """Keep the workflow once the transaction commits, with a copy of the instance as saved."""
 
@@ -149,6 +188,13 @@ class LiveWorkflows:
 
 
 _live_workflows = LiveWorkflows()
+
+
+def _latest(instance_id: int) -> ProcessInstance:
+    # After a write, jobs run in this process on commit may have moved the instance on:
+    # the copy kept by the last write here is that state, else the row is read.
+    kept = _live_workflows.latest(instance_id)
+    return kept if kept is not None else ProcessInstance.objects.get(pk=instance_id)
 
 
 def forget_live_workflows() -> None:
@@ -252,8 +298,7 @@ def start_instance(process_id: str, variables: dict | None = None, business_key:
         if not idempotency_key:
             raise
         return ProcessInstance.objects.get(started_by=starter, idempotency_key=idempotency_key), False
-    instance.refresh_from_db()  # jobs run in this process after commit may have moved it on
-    return instance, True
+    return _latest(instance.pk), True
 
 
 def _waiting_tasks(workflow) -> list:
@@ -286,13 +331,14 @@ def advance(instance: ProcessInstance, workflow, with_rows: frozenset, user=None
     # One walk of the task tree serves the syncs and the variables snapshot.
     waiting = _waiting_tasks(workflow)
     now = tasks_with_rows(waiting)
+    completed = workflow.is_completed()
     if instance.state == ProcessInstance.ACTIVE:
         _sync_rows(instance, workflow, with_rows, now, claim_jobs)
-        if workflow.is_completed():
+        if completed:
             instance.state = ProcessInstance.COMPLETED
             instance.ended_at = timezone.now()
             record_event(instance, HistoryEvent.COMPLETED)
-    instance.variables = to_json(_current_data(workflow, waiting))
+    instance.variables = to_json(dict(workflow.data) if completed else _current_data(workflow, waiting))
     _save(instance, workflow)
     return frozenset(now)
 
@@ -312,8 +358,6 @@ def _fail(instance: ProcessInstance, exc: WorkflowException) -> None:
 
 
 def _current_data(workflow, waiting: list) -> dict:
-    if workflow.is_completed():
-        return dict(workflow.data)
     data: dict = {}
     for task in waiting:
         data.update(task.data)
@@ -503,24 +547,23 @@ def complete_human_task(task: HumanTask, user, data: dict) -> ProcessInstance:
     data = check_variables(data, "data")
 
     def change(instance, workflow):
-        row = HumanTask.objects.get(pk=task.pk)
-        if row.state != HumanTask.OPEN:
-            raise TaskNotOpen(f"Task {row.pk} is already {row.state}")
-        spiff_task = spiff.find_task(workflow, row.task_id)
+        # Closing the row only if it is still open is also the check that it is.
+        if not HumanTask.objects.filter(pk=task.pk, state=HumanTask.OPEN).update(
+                state=HumanTask.COMPLETED, completed_at=timezone.now(), completed_by=user,
+                submitted_data=to_json(data)):
+            state = HumanTask.objects.filter(pk=task.pk).values_list("state", flat=True).first()
+            raise TaskNotOpen(f"Task {task.pk} is already {state}")
+        # task_id, element_id and name never change after the row is created.
+        spiff_task = spiff.find_task(workflow, task.task_id)
         if spiff_task is None or spiff_task.state != TaskState.READY:
-            raise TaskNotOpen(f"Task {row.pk} is no longer waiting")
+            raise TaskNotOpen(f"Task {task.pk} is no longer waiting")
         spiff_task.set_data(**data)
         spiff_task.run()
-        HumanTask.objects.filter(pk=row.pk).update(
-            state=HumanTask.COMPLETED, completed_at=timezone.now(), completed_by=user,
-            submitted_data=to_json(data),
-        )
-        record_event(instance, HistoryEvent.TASK_COMPLETED, row.element_id, row.name, user=user,
-                     data={"task": row.pk, "data": data})
+        record_event(instance, HistoryEvent.TASK_COMPLETED, task.element_id, task.name, user=user,
+                     data={"task": task.pk, "data": data})
 
     write_instance(task.instance_id, change, user=user)
-    # Read again: jobs run in this process after commit may have moved it on.
-    return ProcessInstance.objects.get(pk=task.instance_id)
+    return _latest(task.instance_id)
 
 
 def cancel_instance(instance: ProcessInstance, user=None, reason: str = "") -> ProcessInstance:
