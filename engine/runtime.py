@@ -176,6 +176,10 @@ class LiveWorkflows:
             # Copied when the commit happened: advance() has bumped the version by then.
             saved = copy.copy(instance)
             with self.lock:
+                if saved.state != ProcessInstance.ACTIVE:
+                    # Ended: nothing will write to it again, so it would only take memory.
+                    self.entries.pop(saved.pk, None)
+                    return
                 kept = self.entries.get(saved.pk)
                 if kept is not None and kept[0].version > saved.version:
                     return
