@@ -217,8 +217,15 @@ def write_instance(instance_id: int, change: Callable, *, user=None, attempts: i
     for attempt in range(attempts):
         try:
             with transaction.atomic():
-                instance, workflow, with_rows = _load(instance_id, trust_kept=attempt == 0)
-                result = change(instance, workflow)
+                instance, workflow, with_rows, trusted = _load(instance_id, trust_kept=attempt == 0)
+                try:
+                    result = change(instance, workflow)
+                except Exception:
+                    # A refusal (task not open...) reached on a kept copy that another process's
+                    # write made out of date is no answer: try again on fresh state.
+                    if trusted and not _is_current(instance):
+                        raise Conflict(f"Instance {instance_id} was changed by someone else") from None
+                    raise
                 _advance_and_keep(instance, workflow, with_rows, user, runs_jobs_here)
                 return result
         except IntegrityError as exc:
@@ -232,20 +239,25 @@ def write_instance(instance_id: int, change: Callable, *, user=None, attempts: i
     raise AssertionError("unreachable")
 
 
-def _load(instance_id: int, trust_kept: bool) -> tuple[ProcessInstance, object, frozenset]:
+def _is_current(instance: ProcessInstance) -> bool:
+    return ProcessInstance.objects.filter(pk=instance.pk, version=instance.version).exists()
+
+
+def _load(instance_id: int, trust_kept: bool) -> tuple[ProcessInstance, object, frozenset, bool]:
+    """The instance, its workflow, the ids of its tasks with rows, and whether they were trusted unread."""
     kept = _live_workflows.take(instance_id)
     if kept is not None and trust_kept and not connection.features.has_select_for_update:
         # SQLite: this transaction already holds the database's write lock (BEGIN IMMEDIATE),
         # and the version check in _save() turns a kept copy that is out of date into a Conflict.
-        return kept
+        return (*kept, True)
     # The row lock makes a concurrent writer wait and then see this write's result;
     # the version check in _save() still guards databases without row locks.
     instance = ProcessInstance.objects.select_for_update(of=("self",)).select_related("definition").get(
         pk=instance_id)
     if kept is not None and kept[0].version == instance.version:
-        return instance, kept[1], kept[2]
+        return instance, kept[1], kept[2], False
     workflow = spiff.load_workflow(specs_for(instance.definition), instance.state_json)
-    return instance, workflow, frozenset(tasks_with_rows(_waiting_tasks(workflow)))
+    return instance, workflow, frozenset(tasks_with_rows(_waiting_tasks(workflow))), False
 
 
 def _runs_jobs_here() -> bool:
