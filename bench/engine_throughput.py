@@ -7,8 +7,11 @@ of similar size if that file is missing) with the same restricted script engine 
 ERP/CRM operations:
 
 * full stack: `engine.runtime.start_instance` → complete the manager's approval → service jobs run
-  after each commit (Celery eager) → complete the follow-up task → the last service call → done;
+  in process right after each commit → complete the follow-up task → the last service call → done;
   every step is a database transaction with history, human-task and job rows and a version check.
+
+The two sides alternate in rounds (``--rounds``), so a busy moment of a shared machine falls on
+both; the ratio of the totals is the figure, with the spread of the per-round ratios beside it.
 * raw SpiffWorkflow: the spec is parsed once; each instance is run by completing user tasks and
   service tasks directly, and at every wait point the whole workflow is serialized *with* its spec
   (the library's default converter) and written to a SQLite table (WAL, one commit per write).
