@@ -320,5 +320,6 @@ def _take_back_lost_jobs(now: datetime) -> None:
             if job.kind == Job.SERVICE:
                 _record_attempt(job, history_event(job.instance, HistoryEvent.SERVICE_ERROR, job.element_id, data={
                     "operation": job.operation, "attempt": job.attempts,
-                    "error": "The worker stopped during the call; it is tried again.", "type": "WorkerLost"}))
+                    "error": "No result within the job's lease: the worker stopped or the call hung. "
+                             "The call is tried again.", "type": "WorkerLost"}))
             log.warning("job %s of instance %s taken back from a dead worker", job.pk, job.instance_id)

@@ -93,12 +93,12 @@ def _copy_plain(value: Any) -> Any:
             return value
         raise TypeError("not a finite number")
     if isinstance(value, dict):
-        copy = {}
+        plain = {}
         for key, item in value.items():
             if not isinstance(key, str):
                 raise TypeError("key is not text")
-            copy[key] = _copy_plain(item)
-        return copy
+            plain[key] = _copy_plain(item)
+        return plain
     if isinstance(value, list):
         return [_copy_plain(item) for item in value]
     raise TypeError(type(value).__name__)
