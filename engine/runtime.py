@@ -8,12 +8,9 @@ once: one wins, the other retries on fresh state or gets `Conflict`.
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 import math
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,7 +22,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from engine import signals, spiff
+from engine import live, signals, spiff
 from engine.deploy import specs_for
 from engine.models import HistoryEvent, HumanTask, Incident, Job, ProcessDefinition, ProcessInstance
 
@@ -144,67 +141,11 @@ def check_variables(variables: Any, what: str = "variables") -> dict:
     return variables
 
 
-class LiveWorkflows:
-    """Instances and their workflows kept in memory after a committed write, by instance id.
-
-    A write that finds its instance here skips deserializing the state. The
-    version saved with each entry keeps it safe across processes, and an entry
-    is taken out while in use and only put back after its transaction commits,
-    so a rolled-back change never leaks into a later write.
-    """
-
-    def __init__(self, size: int = 256):
-        self.size = size
-        self.entries: OrderedDict[int, tuple[ProcessInstance, object, frozenset]] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def take(self, instance_id: int) -> tuple[ProcessInstance, object, frozenset] | None:
-        """The kept (instance, workflow, ids of its tasks that have rows), taken out; None if absent."""
-        with self.lock:
-            return self.entries.pop(instance_id, None)
-
-    def latest(self, instance_id: int) -> ProcessInstance | None:
-        """A copy of the instance as the last write in this process saved it; None if none is kept."""
-        with self.lock:
-            kept = self.entries.get(instance_id)
-        return copy.copy(kept[0]) if kept is not None else None
-
-    def keep_after_commit(self, instance: ProcessInstance, workflow, state: dict) -> None:
-        """Keep the workflow once the transaction commits, with a copy of the instance as saved."""
-
-        def keep():
-            # Copied when the commit happened: advance() has bumped the version by then.
-            saved = copy.copy(instance)
-            with self.lock:
-                if saved.state != ProcessInstance.ACTIVE:
-                    # Ended: nothing will write to it again, so it would only take memory.
-                    self.entries.pop(saved.pk, None)
-                    return
-                kept = self.entries.get(saved.pk)
-                if kept is not None and kept[0].version > saved.version:
-                    return
-                self.entries[saved.pk] = (saved, workflow, state["with_rows"])
-                self.entries.move_to_end(saved.pk)
-                while len(self.entries) > self.size:
-                    self.entries.popitem(last=False)
-
-        transaction.on_commit(keep)
-
-
-_live_workflows = LiveWorkflows()
-
-
 def _latest(instance_id: int) -> ProcessInstance:
     # After a write, jobs run in this process on commit may have moved the instance on:
     # the copy kept by the last write here is that state, else the row is read.
-    kept = _live_workflows.latest(instance_id)
+    kept = live.workflows.latest(instance_id)
     return kept if kept is not None else ProcessInstance.objects.get(pk=instance_id)
-
-
-def forget_live_workflows() -> None:
-    """Drop every kept workflow: needed when the database is replaced under a running process (restore, tests)."""
-    with _live_workflows.lock:
-        _live_workflows.entries.clear()
 
 
 def write_instance(instance_id: int, change: Callable, *, user=None, attempts: int = 3):
@@ -245,7 +186,7 @@ def _is_current(instance: ProcessInstance) -> bool:
 
 def _load(instance_id: int, trust_kept: bool) -> tuple[ProcessInstance, object, frozenset, bool]:
     """The instance, its workflow, the ids of its tasks with rows, and whether they were trusted unread."""
-    kept = _live_workflows.take(instance_id)
+    kept = live.workflows.take(instance_id)
     if kept is not None and trust_kept and not connection.features.has_select_for_update:
         # SQLite: this transaction already holds the database's write lock (BEGIN IMMEDIATE),
         # and the version check in _save() turns a kept copy that is out of date into a Conflict.
@@ -270,7 +211,7 @@ def _advance_and_keep(instance: ProcessInstance, workflow, with_rows: frozenset,
     """Advance and save the instance, and keep its workflow in memory once the write commits."""
     state = {"with_rows": with_rows}
     # Registered before advance() so it runs before the jobs this write dispatches on commit.
-    _live_workflows.keep_after_commit(instance, workflow, state)
+    live.workflows.keep_after_commit(instance, workflow, state)
     state["with_rows"] = advance(instance, workflow, with_rows, user=user, claim_jobs=runs_jobs_here)
 
 

@@ -24,10 +24,10 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, t
 @pytest.fixture(autouse=True)
 def _forget_live_workflows():
     """Each test's database is rolled back and reuses instance ids: workflows kept in memory must not outlive it."""
-    from engine.runtime import forget_live_workflows
+    from engine import live
 
     yield
-    forget_live_workflows()
+    live.forget()
 
 
 @pytest.fixture

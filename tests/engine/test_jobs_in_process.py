@@ -129,19 +129,19 @@ def test_a_claimed_call_that_waited_renews_its_lease_and_runs(deployed, operatio
 
 
 def test_a_refusal_reached_on_an_outdated_kept_workflow_is_retried_on_fresh_state(deployed):
-    from engine import runtime
+    from engine import live
     from engine.models import HumanTask
     from engine.runtime import complete_human_task
 
     deployed(bpmn.user_task_process(tasks=("review", "sign_off")))
     instance, _ = start_instance("reviewing", {})
-    kept, _, with_rows = runtime._live_workflows.entries[instance.pk]
+    kept, _, with_rows = live.workflows.entries[instance.pk]
     kept = copy.copy(kept)  # the write below updates the kept instance in place
     complete_human_task(instance.human_tasks.get(element_id="review"), None, {"approved": True})
     # As if another process had written that last step: this one still keeps the older state,
     # in which `sign_off` has not been reached yet.
     older = spiff.load_workflow(specs_for(kept.definition), kept.state_json)
-    runtime._live_workflows.entries[instance.pk] = (kept, older, with_rows)
+    live.workflows.entries[instance.pk] = (kept, older, with_rows)
 
     after = complete_human_task(instance.human_tasks.get(element_id="sign_off"), None, {"approved": True})
 
