@@ -99,10 +99,11 @@ def claim(job_id: int, now: datetime, job: Job | None = None) -> Job | None:
             return job
         # It waited in this process's queue behind other calls: renew the lease, unless the job
         # was cancelled meanwhile, or its lease ran out and another worker took it.
-        renewed = Job.objects.filter(pk=job.pk, state=Job.RUNNING, locked_until=job.locked_until).update(
-            locked_until=now + lease, updated_at=now)
+        if not Job.objects.filter(pk=job.pk, state=Job.RUNNING, locked_until=job.locked_until).update(
+                locked_until=now + lease, updated_at=now):
+            return None
         job.locked_until = now + lease
-        return job if renewed else None
+        return job
     taken = Job.objects.filter(pk=job_id, state=Job.PENDING, due_at__lte=now).update(
         state=Job.RUNNING, attempts=F("attempts") + 1, locked_until=now + lease, updated_at=now
     )

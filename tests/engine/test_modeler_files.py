@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -46,7 +47,9 @@ EXPECTED: dict[str, tuple[str, str] | None] = {
     "C.9.2.bpmn": ("CallActivity_RequestDocument", "multi-instance"),
 }
 
-needs_files = pytest.mark.skipif(not FOLDER.is_dir(), reason=f"MIWG reference files not found in {FOLDER}")
+# A developer without the shared folder may skip these; in CI a missing folder fails them instead.
+needs_files = pytest.mark.skipif(not FOLDER.is_dir() and not os.environ.get("CI"),
+                                 reason=f"MIWG reference files not found in {FOLDER}")
 
 
 def line_of(content: bytes, needle: str) -> int:
