@@ -21,7 +21,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefi
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.util.task import TaskState
 
-from engine import connectors, signals, spiff
+from engine import connectors, rows, signals, spiff
 from engine.models import HistoryEvent, Incident, Job, ProcessInstance
 from engine.runtime import history_event, record_event, to_json, write_instance
 
@@ -134,7 +134,7 @@ def _record_attempt(job: Job, outcome: HistoryEvent | None = None) -> None:
     """
     attempt = history_event(job.instance, HistoryEvent.SERVICE_ATTEMPT, job.element_id,
                             data={"operation": job.operation, "attempt": job.attempts, "input": job.input})
-    HistoryEvent.objects.bulk_create([attempt] if outcome is None else [attempt, outcome])
+    rows.insert([attempt] if outcome is None else [attempt, outcome])
 
 
 def call_service(job: Job, now: datetime) -> str:
@@ -171,7 +171,7 @@ def apply_result(job: Job, output: dict) -> str:
 
     def change(instance, workflow):
         task = spiff.find_task(workflow, job.task_id)
-        Job.objects.filter(pk=job.pk).update(state=Job.DONE, result=output, locked_until=None)
+        rows.update(Job, {"pk": job.pk}, {"state": Job.DONE, "result": output, "locked_until": None})
         if instance.state != ProcessInstance.ACTIVE or task is None or task.state != TaskState.STARTED:
             # Cancelled meanwhile (boundary timer, cancel): the result is kept on the job only.
             _record_attempt(job, history_event(instance, HistoryEvent.SERVICE_RESULT, job.element_id, data={

@@ -22,7 +22,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from engine import live, signals, spiff
+from engine import live, rows, signals, spiff
 from engine.deploy import specs_for
 from engine.models import HistoryEvent, HumanTask, Incident, Job, ProcessDefinition, ProcessInstance
 
@@ -53,7 +53,7 @@ def record_event(instance: ProcessInstance, kind: str, element_id: str = "", ele
                  user=None, data: dict | None = None) -> HistoryEvent:
     """Append one history event to an instance."""
     event = history_event(instance, kind, element_id, element_name, user, data)
-    event.save(force_insert=True)
+    rows.insert([event])
     return event
 
 
@@ -326,17 +326,15 @@ def _current_data(workflow, waiting: list) -> dict:
 def _save(instance: ProcessInstance, workflow) -> None:
     instance.updated_at = timezone.now()
     instance.state_json = spiff.dump_workflow(workflow)
-    # A plain number, not F("version") + 1: the filter already pins the old value, and an
-    # expression costs more to build than the rest of the statement.
-    updated = ProcessInstance.objects.filter(pk=instance.pk, version=instance.version).update(
-        state_json=instance.state_json,
-        state=instance.state,
-        variables=instance.variables,
-        error=instance.error,
-        ended_at=instance.ended_at,
-        version=instance.version + 1,
-        updated_at=instance.updated_at,
-    )
+    updated = rows.update(ProcessInstance, {"pk": instance.pk, "version": instance.version}, {
+        "state_json": instance.state_json,
+        "state": instance.state,
+        "variables": instance.variables,
+        "error": instance.error,
+        "ended_at": instance.ended_at,
+        "version": instance.version + 1,
+        "updated_at": instance.updated_at,
+    })
     if updated != 1:
         raise Conflict(f"Instance {instance.pk} was changed by someone else")
     instance.version += 1
@@ -357,15 +355,17 @@ def _is_timer(task) -> bool:
 def _sync_rows(instance: ProcessInstance, workflow, before: frozenset, now: dict, claim_jobs: bool) -> None:
     """Create rows for tasks that started waiting; close the rows of tasks that stopped."""
     gone = {task_id: spiff.find_task(workflow, task_id) for task_id in before - now.keys()}
-    # None: pruned from the tree. A completed call or timer was settled by the worker path
-    # that completed it (done, fired); anything else stopped waiting because it was cancelled.
-    users = [i for i, task in gone.items() if task is None or _is_user_task(task)]
-    calls = [i for i, task in gone.items() if task is None or not (
-        _is_user_task(task) or task.state == TaskState.COMPLETED)]
+    # None: pruned from the tree. A completed task was settled by the path that completed it
+    # (complete_human_task, a call's result, a timer firing); anything else stopped waiting
+    # because it was cancelled.
+    cancelled = {i: task for i, task in gone.items() if task is None or task.state != TaskState.COMPLETED}
+    users = [i for i, task in cancelled.items() if task is None or _is_user_task(task)]
+    calls = [i for i, task in cancelled.items() if task is None or not _is_user_task(task)]
     if users:
-        instance.human_tasks.filter(task_id__in=users, state=HumanTask.OPEN).update(state=HumanTask.CANCELLED)
+        HumanTask.objects.filter(instance=instance, task_id__in=users, state=HumanTask.OPEN).update(
+            state=HumanTask.CANCELLED)
     if calls:
-        instance.jobs.filter(task_id__in=calls, state__in=[Job.PENDING, Job.RUNNING]).update(
+        Job.objects.filter(instance=instance, task_id__in=calls, state__in=[Job.PENDING, Job.RUNNING]).update(
             state=Job.CANCELLED, updated_at=timezone.now())
     for task_id, task in now.items():
         if task_id in before:
@@ -401,7 +401,7 @@ def _create_human_task(instance: ProcessInstance, task) -> HumanTask:
         assignee = get_user_model().objects.filter(username=assignee_name).first()
     due = extensions.get("camunda:dueDate") or properties.get("dueDate")
     priority = extensions.get("camunda:priority") or properties.get("priority") or 50
-    return HumanTask.objects.create(
+    human_task = HumanTask(
         instance=instance,
         task_id=task.id,
         element_id=spec.bpmn_id,
@@ -415,6 +415,8 @@ def _create_human_task(instance: ProcessInstance, task) -> HumanTask:
         priority=int(priority) if str(priority).lstrip("-").isdigit() else 50,
         due_at=_due_at(due),
     )
+    rows.insert([human_task], return_pk=True)
+    return human_task
 
 
 def _due_at(value: str | None) -> datetime | None:
@@ -468,7 +470,7 @@ def _create_service_job(instance: ProcessInstance, task, claim: bool) -> Job:
     if claim:
         # Saves this process a separate claim after the commit, one transaction per call.
         jobs.claim_new(job, job.due_at)
-    job.save(force_insert=True)
+    rows.insert([job], return_pk=True)
     jobs.dispatch_after_commit(job, fresh=True)
     return job
 
@@ -478,11 +480,13 @@ def _create_timer_job(instance: ProcessInstance, task) -> Job:
     spec.event_definition.has_fired(task)  # fixes the due time in event_value
     value = task._get_internal_data("event_value")
     due_at = _timer_due(value)
-    return Job.objects.create(
+    job = Job(
         instance=instance, kind=Job.TIMER, task_id=task.id, element_id=spec.bpmn_id,
         idempotency_key=f"lanebridge-{instance.pk}-{task.id}", due_at=due_at or timezone.now(),
         input={"event_value": to_json(value)},
     )
+    rows.insert([job], return_pk=True)
+    return job
 
 
 def _timer_due(value) -> datetime | None:
@@ -505,9 +509,9 @@ def complete_human_task(task: HumanTask, user, data: dict) -> ProcessInstance:
 
     def change(instance, workflow):
         # Closing the row only if it is still open is also the check that it is.
-        if not HumanTask.objects.filter(pk=task.pk, state=HumanTask.OPEN).update(
-                state=HumanTask.COMPLETED, completed_at=timezone.now(), completed_by=user,
-                submitted_data=to_json(data)):
+        if not rows.update(HumanTask, {"pk": task.pk, "state": HumanTask.OPEN}, {
+                "state": HumanTask.COMPLETED, "completed_at": timezone.now(),
+                "completed_by": getattr(user, "pk", None), "submitted_data": to_json(data)}):
             state = HumanTask.objects.filter(pk=task.pk).values_list("state", flat=True).first()
             raise TaskNotOpen(f"Task {task.pk} is already {state}")
         # task_id, element_id and name never change after the row is created.

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import QuerySet
 
+from engine import rows as engine_rows
 from engine.models import Job, ProcessInstance
 from integrations.models import ExternalId
 
@@ -84,7 +85,7 @@ def record(instance_id: int, pairs: Iterable[tuple[str, str]], job: Job | None =
                                       value_normalized=normalize(value), job=job)
             for kind, value in pairs}
     # One statement: the unique constraint, not a read before, keeps an id recorded once.
-    ExternalId.objects.bulk_create(rows.values(), ignore_conflicts=True)
+    engine_rows.insert(list(rows.values()), ignore_conflicts=True)
 
 
 @dataclass
