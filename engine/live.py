@@ -26,6 +26,8 @@ class LiveWorkflows:
     def __init__(self, size: int = 256):
         self.size = size
         self.entries: OrderedDict[int, tuple[ProcessInstance, object, frozenset]] = OrderedDict()
+        # Instances that ended here, without their workflows: only `latest()` reads them.
+        self.ended: OrderedDict[int, ProcessInstance] = OrderedDict()
         self.lock = threading.Lock()
 
     def take(self, instance_id: int) -> tuple[ProcessInstance, object, frozenset] | None:
@@ -37,7 +39,8 @@ class LiveWorkflows:
         """A copy of the instance as the last write in this process saved it; None if none is kept."""
         with self.lock:
             kept = self.entries.get(instance_id)
-        return copy.copy(kept[0]) if kept is not None else None
+            saved = kept[0] if kept is not None else self.ended.get(instance_id)
+        return copy.copy(saved) if saved is not None else None
 
     def keep_after_commit(self, instance: ProcessInstance, workflow, state: dict) -> None:
         """Keep the workflow once the transaction commits, with a copy of the instance as saved."""
@@ -47,8 +50,11 @@ class LiveWorkflows:
             saved = copy.copy(instance)
             with self.lock:
                 if saved.state != ProcessInstance.ACTIVE:
-                    # Ended: nothing will write to it again, so it would only take memory.
+                    # Ended: nothing will write to it again, so its workflow would only take memory.
                     self.entries.pop(saved.pk, None)
+                    self.ended[saved.pk] = saved
+                    while len(self.ended) > self.size // 4:
+                        self.ended.popitem(last=False)
                     return
                 kept = self.entries.get(saved.pk)
                 if kept is not None and kept[0].version > saved.version:
@@ -68,3 +74,4 @@ def forget() -> None:
     """Drop every kept workflow: needed when the database is replaced under a running process (restore, tests)."""
     with workflows.lock:
         workflows.entries.clear()
+        workflows.ended.clear()

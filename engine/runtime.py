@@ -217,7 +217,9 @@ def _advance_and_keep(instance: ProcessInstance, workflow, with_rows: frozenset,
 
 def latest_definition(process_id: str) -> ProcessDefinition:
     """The newest deployed version of a process, or ProcessNotFound."""
-    definition = ProcessDefinition.objects.filter(process_id=process_id).order_by("-version").first()
+    # The XML and the spec are large and rarely needed: the spec comes from the cache.
+    definition = (ProcessDefinition.objects.filter(process_id=process_id).order_by("-version")
+                  .defer("bpmn_xml", "spec_json").first())
     if definition is None:
         raise ProcessNotFound(f"No process with id {process_id!r} is deployed")
     return definition
