@@ -61,11 +61,12 @@ def insert(objs: Sequence[Model], *, ignore_conflicts: bool = False, return_pk: 
     rows = [[f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields] for obj in objs]
     # As the ORM does: a failed statement inside atomic() leaves the transaction to roll back.
     with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
-        if return_pk:
-            cursor.execute(sql, rows[0])
-            objs[0].pk = cursor.fetchone()[0]
-        else:
+        if len(rows) > 1:
             cursor.executemany(sql, rows)
+        else:
+            cursor.execute(sql, rows[0])
+            if return_pk:
+                objs[0].pk = cursor.fetchone()[0]
     for obj in objs:
         obj._state.adding = False
         obj._state.db = using

@@ -147,3 +147,22 @@ def test_a_refusal_reached_on_an_outdated_kept_workflow_is_retried_on_fresh_stat
 
     assert after.state == ProcessInstance.COMPLETED
     assert set(instance.human_tasks.values_list("state", flat=True)) == {HumanTask.COMPLETED}
+
+
+def test_the_last_completion_answers_with_the_ended_instance_as_stored(deployed, operation):
+    from engine.runtime import complete_human_task
+
+    operation("test.ship", lambda c: {"shipment_id": 7})
+    deployed(bpmn.chain("shipping", bpmn.user_task("review"), bpmn.service_task("ship", "test.ship")))
+    instance, _ = start_instance("shipping", {})
+    task = instance.human_tasks.get()
+
+    # The call after the task ends the instance; the answer is that ended instance, not the one
+    # the task's own write saved.
+    returned = complete_human_task(task, None, {"approved": True})
+
+    stored = ProcessInstance.objects.get(pk=instance.pk)
+    assert returned.state == stored.state == ProcessInstance.COMPLETED
+    assert (returned.version, returned.variables, returned.ended_at) == (
+        stored.version, stored.variables, stored.ended_at)
+    assert returned.variables["result"] == {"shipment_id": 7}
