@@ -7,8 +7,9 @@ from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.mail import send_mail
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
@@ -20,17 +21,20 @@ from engine.models import HumanTask
 log = logging.getLogger(__name__)
 
 
-def recipients(task: HumanTask):
-    """Who hears about a task: its assignee if it has one, else the members of its candidate groups."""
+def recipients(task: HumanTask, groups: list[Group]) -> QuerySet:
+    """Ids of who hears about a task: its assignee if it has one, else the members of `groups`, its candidates."""
     users = get_user_model().objects.filter(is_active=True).exclude(email="")
     if task.assignee_id:
-        return users.filter(pk=task.assignee_id)
-    return users.filter(groups__name__in=task.candidate_groups).distinct()
+        return users.filter(pk=task.assignee_id).values_list("pk", flat=True)
+    return users.filter(groups__in=groups).values_list("pk", flat=True).distinct()
 
 
-def queue_notifications(task: HumanTask) -> int:
-    """Record a pending notification for every recipient of a new task; returns how many."""
-    rows = [TaskNotification(user=user, task=task) for user in recipients(task)]
+def queue_notifications(task: HumanTask, groups: list[Group]) -> int:
+    """Record a pending notification for every recipient of a new task; returns how many.
+
+    `groups` are the task's candidate groups, as `grant_task_permissions` found them.
+    """
+    rows = [TaskNotification(user_id=user_id, task=task) for user_id in recipients(task, groups)]
     TaskNotification.objects.bulk_create(rows, ignore_conflicts=True)
     return len(rows)
 

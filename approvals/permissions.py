@@ -13,12 +13,14 @@ from engine.models import HumanTask, ProcessDefinition
 ACT = "engine.act_on_humantask"
 
 
-def grant_task_permissions(task: HumanTask) -> None:
-    """Give the task's candidate groups (and its assignee) the right to act on it."""
-    for group in Group.objects.filter(name__in=task.candidate_groups):
-        assign_perm(ACT, group, task)
+def grant_task_permissions(task: HumanTask) -> list[Group]:
+    """Give the task's candidate groups (and its assignee) the right to act on it; returns those groups."""
+    groups = list(Group.objects.filter(name__in=task.candidate_groups))
+    if groups:
+        assign_perm(ACT, groups, task)  # one insert for all the groups
     if task.assignee_id:
         assign_perm(ACT, task.assignee, task)
+    return groups
 
 
 def grant_user(task: HumanTask, user) -> None:

@@ -9,6 +9,6 @@ from engine.signals import human_task_created
 
 @receiver(human_task_created)
 def on_human_task_created(sender, task, **kwargs) -> None:
-    grant_task_permissions(task)
+    groups = grant_task_permissions(task)
     # Only a row now; the email goes out in a batch (send_task_notifications).
-    queue_notifications(task)
+    queue_notifications(task, groups)

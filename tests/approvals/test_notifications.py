@@ -73,3 +73,24 @@ def test_the_email_is_in_the_language_the_user_chose(start_quote, demo_users):
     send_pending_notifications(timezone.now())
     (message,) = mail.outbox
     assert "Lanebridge" in message.subject and "new task" not in message.subject
+
+
+def test_a_task_for_several_groups_reaches_each_member_once(db, make_user):
+    from approvals.permissions import can_act
+    from engine.deploy import deploy
+    from engine.models import HumanTask
+    from engine.runtime import start_instance
+    from tests.engine import bpmn
+
+    both = make_user("both", "Manager", "Finance")
+    manager, finance = make_user("manager", "Manager"), make_user("finance", "Finance")
+    sales = make_user("sales", "Sales")
+    task_xml = '    <bpmn:userTask id="check" name="Check" camunda:candidateGroups="Manager, Finance" />\n'
+    deploy(bpmn.chain("checking", task_xml), "checking.bpmn")
+
+    instance, _ = start_instance("checking", {})
+
+    task = HumanTask.objects.get(instance=instance)
+    assert sorted(TaskNotification.objects.filter(task=task).values_list("user__username", flat=True)) == [
+        "both", "finance", "manager"]
+    assert [can_act(u, task) for u in (both, manager, finance, sales)] == [True, True, True, False]
