@@ -11,7 +11,7 @@ the ORM itself does. They send no model signals, like `QuerySet.update()` and
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from django.db import connections, router, transaction
 from django.db.models import Model, Q
@@ -44,7 +44,7 @@ def insert(objs: Sequence[Model], *, ignore_conflicts: bool = False, return_pk: 
     meta = model._meta
     fields = [f for f in meta.local_concrete_fields if not (f.primary_key and f.db_returning)]
     if return_pk and (len(objs) != 1 or not connection.features.can_return_columns_from_insert):
-        # Not worth a second code path: the ORM knows every database's way.
+        # Not worth a second code path: the ORM knows every database's way (and sends save()'s signals).
         for obj in objs:
             obj.save(force_insert=True, using=using)
         return
@@ -103,8 +103,3 @@ def update(model: type[Model], where: dict, values: dict) -> int:
     with transaction.mark_for_rollback_on_error(using), connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
-
-
-def compiled() -> Iterable[str]:
-    """The statements compiled so far (for tests and curious readers)."""
-    return list(_compiled.values())

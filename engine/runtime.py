@@ -59,7 +59,7 @@ def record_event(instance: ProcessInstance, kind: str, element_id: str = "", ele
 
 def history_event(instance: ProcessInstance, kind: str, element_id: str = "", element_name: str = "",
                   user=None, data: dict | None = None) -> HistoryEvent:
-    """A history event not saved yet, for writing several in one statement (bulk_create)."""
+    """A history event not saved yet, for writing several in one statement (`rows.insert`)."""
     return HistoryEvent(
         instance=instance, kind=kind, element_id=element_id or "", element_name=element_name or "",
         user=user if user is not None and getattr(user, "is_authenticated", False) else None,
