@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "processes",
     "integrations",
     "approvals",
+    "accounts",
 ]
 
 MIDDLEWARE = [

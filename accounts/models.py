@@ -1,0 +1,1 @@
+"""Identity rows: API tokens and the audit log."""
