@@ -11,8 +11,8 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.AddField(
-            model_name='job',
-            name='claimed_by',
+            model_name='processinstance',
+            name='outcome',
             field=models.CharField(blank=True, max_length=255),
         ),
     ]
