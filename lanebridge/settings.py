@@ -186,6 +186,11 @@ LANEBRIDGE = {
     "REST_CONNECTORS": [p for p in os.environ.get("LANEBRIDGE_REST_CONNECTORS", "").split(",") if p],
 }
 
+# Monitoring. The address pages are served at, for links in emails and alerts (no trailing slash).
+LANEBRIDGE_BASE_URL = os.environ.get("LANEBRIDGE_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# GET /metrics needs "Authorization: Bearer <this>"; unset, the endpoint answers 404.
+LANEBRIDGE_METRICS_TOKEN = os.environ.get("LANEBRIDGE_METRICS_TOKEN", "")
+
 # The local ERP and CRM (Tryton); a real deployment points these elsewhere.
 TRYTON_PORT = int(os.environ.get("TRYTON_PORT", "8001"))
 ERP_URL = os.environ.get("ERP_URL", f"http://127.0.0.1:{TRYTON_PORT}")
