@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ldap
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django_auth_ldap.backend import LDAPBackend as AuthLDAPBackend
 from django_auth_ldap.config import (
     ActiveDirectoryGroupType,
@@ -69,6 +69,13 @@ class LDAPBackend(AuthLDAPBackend):
     @property
     def default_settings(self) -> dict:
         return auth_ldap_settings(settings.LANEBRIDGE_LDAP)
+
+    def get_or_build_user(self, username, ldap_user):
+        user, built = super().get_or_build_user(username, ldap_user)
+        # A local account keeps its own password: the directory must not take it over.
+        if not built and user.has_usable_password():
+            raise PermissionDenied("a local account of that name exists")
+        return user, built
 
     def authenticate_ldap_user(self, ldap_user, password):
         user = super().authenticate_ldap_user(ldap_user, password)

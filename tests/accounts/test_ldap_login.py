@@ -80,6 +80,17 @@ def test_a_local_account_still_logs_in_while_the_directory_is_on(client, ldap_on
     assert roles_of("local-admin") == {"Operator"}
 
 
+def test_a_directory_password_never_opens_a_local_account_of_the_same_name(client, ldap_on: Directory, make_user):
+    make_user("mei", "Auditor")
+    ldap_on.add_person("mei", "mei-pass", groups=["sales"])
+
+    response = client.post(LOGIN, {"username": "mei", "password": "mei-pass"})
+
+    assert response.status_code == 200
+    assert roles_of("mei") == {"Auditor"}
+    assert client.post(LOGIN, {"username": "mei", "password": "demo"}).status_code == 302
+
+
 def test_people_found_through_a_dn_template_log_in_without_a_service_account(client, ldap_on: Directory, settings):
     settings.LANEBRIDGE_LDAP = {
         "SERVER_URI": ldap_on.uri,
