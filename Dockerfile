@@ -10,9 +10,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     LANEBRIDGE_WEB_BIND=0.0.0.0:8000 \
     TRYTON_TEMPLATE_DIR=/var/lib/lanebridge/tryton-template
 
-# gettext compiles the translations; npm fetches the page assets (bpmn-js, htmx) at build time only.
+# gettext compiles the translations; npm fetches the page assets (bpmn-js, htmx) at build time only;
+# python-ldap (LDAP sign-on) is built against OpenLDAP's and SASL's headers.
 RUN apt-get update -qq \
-    && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gettext npm \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+       gettext npm gcc libc6-dev libldap2-dev libsasl2-dev \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app
