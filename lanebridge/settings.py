@@ -151,8 +151,9 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
-STATIC_ROOT.mkdir(exist_ok=True)  # WhiteNoise serves it (empty until `collectstatic`) and warns if it is missing
+STATIC_ROOT = Path(os.environ.get("LANEBRIDGE_STATIC_ROOT", VAR_DIR / "static"))
+# WhiteNoise serves it (empty until `collectstatic`) and warns if it is missing.
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").exists() else []
 # With LANEBRIDGE_STATIC_MANIFEST=1 (the container image, after `collectstatic`), files get hashed names, are
 # compressed and cached for a year. Without it they are served straight from the apps' folders, no step needed.
@@ -226,6 +227,7 @@ LANEBRIDGE_METRICS_TOKEN = os.environ.get("LANEBRIDGE_METRICS_TOKEN", "")
 
 # The local ERP and CRM (Tryton); a real deployment points these elsewhere.
 TRYTON_PORT = int(os.environ.get("TRYTON_PORT", "8001"))
+TRYTON_HOST = os.environ.get("TRYTON_HOST", "127.0.0.1")
 ERP_URL = os.environ.get("ERP_URL", f"http://127.0.0.1:{TRYTON_PORT}")
 ERP_DATABASE = os.environ.get("ERP_DATABASE", "erp")
 ERP_USER = os.environ.get("ERP_USER", "admin")
