@@ -17,11 +17,10 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.util.task import TaskState
 
-from engine import connectors, rows, signals, spiff
+from engine import connectors, rows, signals, spiff, timers
 from engine.models import HistoryEvent, Incident, Job, ProcessInstance
 from engine.runtime import history_event, record_event, to_json, write_instance
 
@@ -264,11 +263,9 @@ def fire_timer(job: Job, now: datetime) -> str:
         Job.objects.filter(pk=job.pk).update(state=Job.DONE, locked_until=None)
         if task is None or task.state != TaskState.WAITING:
             return "ignored"
-        definition = task.task_spec.event_definition
-        if not isinstance(definition, CycleTimerEventDefinition):
-            # Our clock decided it is due; tell SpiffWorkflow's clock the same.
-            task._set_internal_data(event_value="1970-01-01T00:00:00+00:00")
-        workflow.refresh_timers()
+        next_round = timers.fire(workflow, task)
+        if next_round is not None:
+            Job.objects.filter(pk=job.pk).update(state=Job.PENDING, due_at=next_round, attempts=0)
         record_event(instance, HistoryEvent.TIMER_FIRED, job.element_id, task.task_spec.bpmn_name or "")
         return "fired"
 

@@ -3,6 +3,7 @@
 * one parser that reads both ``spiffworkflow:*`` and Camunda's user-task
   attributes (form data, assignee, candidate groups, due date, priority);
 * a service task that waits for a worker instead of calling inline;
+* timers written as plain ISO 8601 (see ``engine.timers``);
 * a serializer that stores instance state without the process spec, which is
   stored once per definition version and cached per process;
 * the restricted script engine (see ``engine.scripts``).
@@ -31,8 +32,10 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.serializer.task_spec import ServiceTaskConverter
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask as SpiffServiceTask
 
+from engine import timers
 from engine.scripts import SCRIPT_ENGINE
 
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 # Camunda attributes on a user task that SpiffWorkflow does not read.
@@ -103,6 +106,13 @@ class BpmnParser(SpiffBpmnParser):
     def __init__(self):
         # Camunda's form parser looks its prefix up in the parser's namespaces.
         super().__init__(namespaces={**DEFAULT_NSMAP, "spiffworkflow": SPIFF_NS, "camunda": CAMUNDA_NS})
+
+    def add_bpmn_xml(self, bpmn, filename=None):
+        """Add a file, with its timers' plain ISO 8601 text turned into the expressions SpiffWorkflow evaluates."""
+        for tag in (timers.DURATION, timers.DATE, timers.CYCLE):
+            for element in bpmn.iterfind(f".//{{{BPMN_NS}}}timerEventDefinition/{{{BPMN_NS}}}{tag}"):
+                element.text = timers.as_expression(element.text or "")
+        super().add_bpmn_xml(bpmn, filename)
 
 
 # The spec objects of the workflow being restored; set by load_workflow().
