@@ -212,6 +212,16 @@ class Pool:
         self._all.discard(worker)
         worker.kill()
 
+    def busy(self) -> int:
+        """How many workers are running a script now."""
+        with self._changed:
+            return len(self._all) - len(self._idle)
+
+    def pids(self) -> set[int]:
+        """The process ids of this pool's workers."""
+        with self._changed:
+            return {worker.process.pid for worker in self._all}
+
     def close(self) -> None:
         """Stop the idle workers (at exit; busy ones stop when their script ends)."""
         with self._changed:
