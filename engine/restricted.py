@@ -80,6 +80,27 @@ def compile_script(source: str, mode: str) -> tuple:
     return result.code, frozenset(n for n in names if not n.startswith("_"))
 
 
+# An expression made of these only reads variables, compares them and combines the answers: no calls, no loops,
+# no arithmetic that could build a huge number or text. Its time and memory are bounded by the data's size.
+BOUNDED_NODES = (
+    ast.Expression, ast.Name, ast.Load, ast.Constant, ast.Subscript, ast.Slice, ast.Compare, ast.Eq, ast.NotEq,
+    ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.Is, ast.IsNot, ast.BoolOp, ast.And, ast.Or, ast.UnaryOp, ast.Not,
+    ast.USub, ast.UAdd, ast.IfExp,
+)
+# Bounds the repeats of even those: `a == a == a ...` compares the data once per term.
+MAX_BOUNDED_NODES = 32
+
+
+@lru_cache(maxsize=2048)
+def is_bounded(source: str) -> bool:
+    """True if the expression `source` only reads, compares and combines variables (see BOUNDED_NODES)."""
+    try:
+        nodes = list(ast.walk(ast.parse(source, mode="eval")))
+    except SyntaxError:
+        return False
+    return len(nodes) <= MAX_BOUNDED_NODES and all(isinstance(node, BOUNDED_NODES) for node in nodes)
+
+
 def check_script(source: str, mode: str = "exec") -> str | None:
     """Return an error message if `source` would be rejected, else None."""
     try:

@@ -13,6 +13,7 @@ from django.db import connection, connections
 from engine import sandbox
 from engine.deploy import deploy
 from engine.models import HistoryEvent, Incident, ProcessInstance
+from engine.restricted import is_bounded
 from engine.runtime import complete_human_task, start_instance
 from engine.scripts import SCRIPT_ENGINE, ScriptLimitExceeded, ScriptTimeout
 from tests.engine import bpmn
@@ -217,3 +218,15 @@ def test_a_forked_process_runs_scripts_in_workers_of_its_own():
 def test_a_script_that_cannot_be_stored_fails_naming_the_variable():
     with pytest.raises(ScriptLimitExceeded, match="loop cannot be stored"):
         SCRIPT_ENGINE.environment.execute("loop = []\nloop.append(loop)", {}, {})
+
+
+@pytest.mark.parametrize("expression", ['decision == "approve"', 'sale["sale_id"]', "opportunity_id is not None",
+                                        "total > threshold and not rejected", "-amount", "lines[1:]", '"PT24H"'])
+def test_an_expression_that_only_reads_and_compares_is_evaluated_without_a_worker(expression):
+    assert is_bounded(expression)
+
+
+@pytest.mark.parametrize("expression", ["9 ** (9 ** 9)", '"x" * 10 ** 9', "sum(range(10 ** 12))", "a + b",
+                                        "[x for x in lines]", "x in text", " == ".join(["a"] * 40)])
+def test_an_expression_that_could_compute_or_build_anything_goes_to_a_worker(expression):
+    assert not is_bounded(expression)
