@@ -8,7 +8,10 @@ to the instance in a new short transaction through `write_instance`.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
+import time
 from collections import deque
 from datetime import datetime, timedelta
 
@@ -77,9 +80,19 @@ def _run_here(item: Job | int) -> None:
         _here.queue = None
 
 
+_HOST = socket.gethostname()
+
+
+def this_process() -> str:
+    """How a job names the process that claimed it: "host:pid"."""
+    # Read at each call: gunicorn and Celery fork their workers after this module is imported.
+    return f"{_HOST}:{os.getpid()}"
+
+
 def claim_new(job: Job, now: datetime) -> None:
     """Mark a job that is being created as claimed by this process (saved with it)."""
     job.state, job.attempts, job.locked_until, job.updated_at = Job.RUNNING, job.attempts + 1, now + _lease(), now
+    job.claimed_by = this_process()
 
 
 def _lease() -> timedelta:
@@ -104,7 +117,8 @@ def claim(job_id: int, now: datetime, job: Job | None = None) -> Job | None:
         job.locked_until = now + lease
         return job
     taken = Job.objects.filter(pk=job_id, state=Job.PENDING, due_at__lte=now).update(
-        state=Job.RUNNING, attempts=F("attempts") + 1, locked_until=now + lease, updated_at=now
+        state=Job.RUNNING, attempts=F("attempts") + 1, locked_until=now + lease, updated_at=now,
+        claimed_by=this_process(),
     )
     if not taken:
         return None
@@ -131,8 +145,11 @@ def _record_attempt(job: Job, outcome: HistoryEvent | None = None) -> None:
 
     An attempt cut short by a dead worker is written when its lease runs out (run_due_work).
     """
-    attempt = history_event(job.instance, HistoryEvent.SERVICE_ATTEMPT, job.element_id,
-                            data={"operation": job.operation, "attempt": job.attempts, "input": job.input})
+    data = {"operation": job.operation, "attempt": job.attempts, "input": job.input}
+    # How long the connector took, for the latency metrics (set by call_service; absent for lost attempts).
+    if getattr(job, "call_seconds", None) is not None:
+        data["seconds"] = job.call_seconds
+    attempt = history_event(job.instance, HistoryEvent.SERVICE_ATTEMPT, job.element_id, data=data)
     rows.insert([attempt] if outcome is None else [attempt, outcome])
 
 
@@ -143,11 +160,13 @@ def call_service(job: Job, now: datetime) -> str:
         operation = connectors.get_operation(job.operation)
     except KeyError as exc:
         return _give_up(job, str(exc.args[0]), {"type": "UnknownOperation"}, now)
+    started = None  # no call made yet: a missing input fails before it
     try:
         missing = [key for key in operation.required if key not in job.input]
         if missing:
             raise connectors.BusinessError(
                 f"{job.operation}: missing input {', '.join(missing)}", code="MISSING_INPUT")
+        started = time.monotonic()
         output = operation.func(connectors.Call(
             operation=job.operation, input=job.input, idempotency_key=job.idempotency_key,
             instance_id=instance.pk, business_key=instance.business_key, element_id=job.element_id,
@@ -155,14 +174,21 @@ def call_service(job: Job, now: datetime) -> str:
         ))
         output = to_json(output if output is not None else {})
     except connectors.BusinessError as exc:
+        job.call_seconds = _seconds_since(started)
         return _business_error(job, exc, now)
     except Exception as exc:  # noqa: BLE001 - any other failure is retried, then an incident
+        job.call_seconds = _seconds_since(started)
         retryable = getattr(exc, "retryable", True)
         details = {"type": type(exc).__name__, "details": to_json(getattr(exc, "details", None))}
         if not retryable:
             return _give_up(job, str(exc), details, now)
         return _retry_or_give_up(job, str(exc), details, now)
+    job.call_seconds = _seconds_since(started)
     return apply_result(job, output)
+
+
+def _seconds_since(started: float | None) -> float | None:
+    return None if started is None else round(time.monotonic() - started, 6)
 
 
 def apply_result(job: Job, output: dict) -> str:
@@ -170,7 +196,9 @@ def apply_result(job: Job, output: dict) -> str:
 
     def change(instance, workflow):
         task = spiff.find_task(workflow, job.task_id)
-        rows.update(Job, {"pk": job.pk}, {"state": Job.DONE, "result": output, "locked_until": None})
+        # updated_at: when the call finished, which the reports count as leaving the task.
+        rows.update(Job, {"pk": job.pk}, {"state": Job.DONE, "result": output, "locked_until": None,
+                                          "updated_at": timezone.now()})
         if instance.state != ProcessInstance.ACTIVE or task is None or task.state != TaskState.STARTED:
             # Cancelled meanwhile (boundary timer, cancel): the result is kept on the job only.
             _record_attempt(job, history_event(instance, HistoryEvent.SERVICE_RESULT, job.element_id, data={
@@ -217,7 +245,8 @@ def _business_error(job: Job, exc: connectors.BusinessError, now: datetime) -> s
             event_definition = type(definition)(definition.name, code=code)
             payload = {"code": exc.code, "message": exc.message, "details": to_json(exc.details)}
             workflow.catch(BpmnEvent(event_definition, payload))
-            Job.objects.filter(pk=job.pk).update(state=Job.DONE, last_error=exc.message, locked_until=None)
+            Job.objects.filter(pk=job.pk).update(state=Job.DONE, last_error=exc.message, locked_until=None,
+                                                 updated_at=timezone.now())
             _record_attempt(job, history_event(instance, HistoryEvent.SERVICE_ERROR, job.element_id, data={
                 "operation": job.operation, "error": exc.message, "code": exc.code, "bpmn_code": code,
                 "handled_by": boundary.task_spec.bpmn_id}))
@@ -260,7 +289,7 @@ def fire_timer(job: Job, now: datetime) -> str:
 
     def change(instance, workflow):
         task = spiff.find_task(workflow, job.task_id)
-        Job.objects.filter(pk=job.pk).update(state=Job.DONE, locked_until=None)
+        Job.objects.filter(pk=job.pk).update(state=Job.DONE, locked_until=None, updated_at=timezone.now())
         if task is None or task.state != TaskState.WAITING:
             return "ignored"
         next_round = timers.fire(workflow, task)
@@ -294,6 +323,7 @@ def retry_incident(incident: Incident, user=None) -> Incident:
 def run_due_work(now: datetime | None = None) -> int:
     """Take back jobs of dead workers and run or dispatch every due job; returns how many."""
     now = now or timezone.now()
+    take_back_jobs_of_dead_processes()
     _take_back_lost_jobs(now)
     due = list(Job.objects.filter(state=Job.PENDING, due_at__lte=now).values_list("pk", flat=True)[:500])
     if settings.CELERY_TASK_ALWAYS_EAGER:
@@ -307,17 +337,53 @@ def run_due_work(now: datetime | None = None) -> int:
     return len(due)
 
 
+def take_back_jobs_of_dead_processes() -> int:
+    """Make the running jobs claimed by processes of this machine that are gone pending again; returns how many.
+
+    Run at start-up (and by the scheduler): a killed server's calls run again at once
+    instead of after their lease. Processes of other machines are left to the lease.
+    """
+    prefix = f"{_HOST}:"
+    claimed = Job.objects.filter(state=Job.RUNNING, claimed_by__startswith=prefix).values_list("claimed_by", flat=True)
+    dead = {name for name in set(claimed) if not _is_running(name.removeprefix(prefix))}
+    if not dead:
+        return 0
+    return _take_back(Job.objects.filter(state=Job.RUNNING, claimed_by__in=dead),
+                      "The process running the call stopped. The call is tried again.")
+
+
+def _is_running(pid: str) -> bool:
+    """Whether process `pid` of this machine still runs (a zombie does not)."""
+    try:
+        os.kill(int(pid), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True  # it exists, under another user
+    try:
+        with open(f"/proc/{int(pid)}/stat") as stat:
+            return stat.read().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return True  # no /proc: trust kill()
+
+
 def _take_back_lost_jobs(now: datetime) -> None:
     """Make jobs whose worker died (lease ran out) pending again, and say so in the history."""
-    lost = Job.objects.filter(state=Job.RUNNING, locked_until__lt=now).select_related("instance")
-    for job in lost:
+    _take_back(Job.objects.filter(state=Job.RUNNING, locked_until__lt=now),
+               "No result within the job's lease: the worker stopped or the call hung. The call is tried again.")
+
+
+def _take_back(running, reason: str) -> int:
+    """Make each job of `running` pending again unless it changed meanwhile; returns how many."""
+    taken = 0
+    for job in running.select_related("instance"):
         with transaction.atomic():
-            if not Job.objects.filter(pk=job.pk, state=Job.RUNNING, locked_until__lt=now).update(
-                    state=Job.PENDING, locked_until=None):
+            if not running.filter(pk=job.pk, claimed_by=job.claimed_by).update(state=Job.PENDING, locked_until=None):
                 continue
+            taken += 1
             if job.kind == Job.SERVICE:
                 _record_attempt(job, history_event(job.instance, HistoryEvent.SERVICE_ERROR, job.element_id, data={
-                    "operation": job.operation, "attempt": job.attempts,
-                    "error": "No result within the job's lease: the worker stopped or the call hung. "
-                             "The call is tried again.", "type": "WorkerLost"}))
-            log.warning("job %s of instance %s taken back from a dead worker", job.pk, job.instance_id)
+                    "operation": job.operation, "attempt": job.attempts, "error": reason, "type": "WorkerLost"}))
+            log.warning("job %s of instance %s taken back from %s: %s",
+                        job.pk, job.instance_id, job.claimed_by or "a dead worker", reason)
+    return taken

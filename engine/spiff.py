@@ -20,6 +20,7 @@ from SpiffWorkflow.bpmn.parser.BpmnParser import DEFAULT_NSMAP, full_tag
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
+from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.parser.task_spec import UserTaskParser as CamundaUserTaskParser
 from SpiffWorkflow.camunda.serializer.task_spec import UserTaskConverter as CamundaUserTaskConverter
@@ -31,6 +32,7 @@ from SpiffWorkflow.spiff.parser.task_spec import SpiffTaskParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.serializer.task_spec import ServiceTaskConverter
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask as SpiffServiceTask
+from SpiffWorkflow.util.task import TaskState
 
 from engine import timers
 from engine.scripts import SCRIPT_ENGINE
@@ -204,3 +206,14 @@ def find_task(workflow: BpmnWorkflow, task_id):
         return workflow.get_task_from_id(task_id)
     except TaskNotFoundException:
         return None
+
+
+def end_event_reached(workflow: BpmnWorkflow) -> tuple[str, str] | None:
+    """(id, name) of the top-level end event the workflow completed at last, or None."""
+    # workflow.tasks holds the top-level process only: a subprocess's end is not the outcome.
+    ended = [t for t in workflow.tasks.values()
+             if isinstance(t.task_spec, EndEvent) and t.state == TaskState.COMPLETED]
+    if not ended:
+        return None
+    spec = max(ended, key=lambda t: t.last_state_change).task_spec
+    return spec.bpmn_id, spec.bpmn_name or spec.bpmn_id
