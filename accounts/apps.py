@@ -6,3 +6,6 @@ class AccountsConfig(AppConfig):
 
     default_auto_field = "django.db.models.BigAutoField"
     name = "accounts"
+
+    def ready(self) -> None:
+        from accounts import receivers  # noqa: F401  (connects the audit log's receivers)

@@ -16,7 +16,7 @@ ROLES: dict[str, list[str]] = {
     ],
     "Auditor": [
         "engine.view_processdefinition", "engine.view_processinstance", "engine.view_incident",
-        "engine.view_historyevent",
+        "engine.view_historyevent", "accounts.view_auditevent",
     ],
 }
 DEMO_LANE_ROLES = ["Sales", "Manager", "Finance", "Warehouse"]
