@@ -38,6 +38,8 @@ INSTALLED_APPS = [
     "guardian",
     "axes",
     "engine",
+    # Before processes: its roles grant monitoring's permission, created by this app's migrate.
+    "monitoring",
     "processes",
     "integrations",
     "approvals",
