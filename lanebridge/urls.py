@@ -15,5 +15,6 @@ urlpatterns = [
     path("api/v1/", include("integrations.api_urls")),
     path("api/v1/", include("monitoring.api_urls")),
     path("processes/", include("processes.urls")),
+    path("", include("monitoring.urls")),
     path("", include("approvals.urls")),
 ]

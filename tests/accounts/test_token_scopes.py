@@ -102,3 +102,24 @@ def test_a_write_that_declares_no_scope_refuses_every_scoped_token_but_not_an_un
     assert post(Declared, "messages:send").status_code == 200
     assert post(Declared, "signals:send").data == {"error": "This token lacks the scope messages:send",
                                                    "scope": "messages:send"}
+
+
+def test_every_api_view_checks_token_scopes():
+    """A view that sets its own permission_classes must keep TokenScopes, or scoped tokens pass it unchecked."""
+    from django.urls import get_resolver
+    from django.urls.resolvers import URLResolver
+
+    from accounts.permissions import TokenScopes
+
+    def views(resolver, prefix=""):
+        for pattern in resolver.url_patterns:
+            if isinstance(pattern, URLResolver):
+                yield from views(pattern, prefix + str(pattern.pattern))
+            else:
+                yield prefix + str(pattern.pattern), getattr(pattern.callback, "cls", None)
+
+    api_views = [(route, cls) for route, cls in views(get_resolver()) if route.startswith("api/v1/") and cls]
+    assert len(api_views) > 10
+    unchecked = [route for route, cls in api_views
+                 if not any(isinstance(permission, TokenScopes) for permission in cls().get_permissions())]
+    assert unchecked == []
