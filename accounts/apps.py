@@ -8,4 +8,4 @@ class AccountsConfig(AppConfig):
     name = "accounts"
 
     def ready(self) -> None:
-        from accounts import receivers  # noqa: F401  (connects the audit log's receivers)
+        from accounts import checks, receivers  # noqa: F401  (registers the sign-on checks, the audit receivers)
