@@ -34,7 +34,7 @@ from SpiffWorkflow.spiff.serializer.task_spec import ServiceTaskConverter
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask as SpiffServiceTask
 from SpiffWorkflow.util.task import TaskState
 
-from engine import timers
+from engine import prune, timers
 from engine.scripts import SCRIPT_ENGINE
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -178,7 +178,7 @@ def load_specs(spec_json: str):
 def new_workflow(specs, variables: dict) -> BpmnWorkflow:
     """A fresh workflow with `variables` seeded where tasks can see them."""
     spec, subprocess_specs = specs
-    workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=SCRIPT_ENGINE)
+    workflow = prune.new_workflow(spec, subprocess_specs, SCRIPT_ENGINE)
     # wf.data is not visible to tasks: seed the start task's data instead.
     workflow.get_tasks()[0].data.update(deepcopy(variables))
     return workflow
