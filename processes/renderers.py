@@ -16,3 +16,12 @@ class JSONRenderer(renderers.JSONRenderer):
         except UnicodeEncodeError:
             self.ensure_ascii = True
             return super().render(data, accepted_media_type, renderer_context)
+
+
+class BrowsableAPIRenderer(renderers.BrowsableAPIRenderer):
+    """DRF's HTML pages for the API, without code highlighting's inline <style>, which the CSP refuses."""
+
+    def get_context(self, data, accepted_media_type, renderer_context):
+        context = super().get_context(data, accepted_media_type, renderer_context)
+        context["code_style"] = None
+        return context
