@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import deque
 from datetime import datetime, timedelta
 
@@ -17,11 +18,10 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.util.task import TaskState
 
-from engine import connectors, rows, signals, spiff
+from engine import connectors, rows, signals, spiff, timers
 from engine.models import HistoryEvent, Incident, Job, ProcessInstance
 from engine.runtime import history_event, record_event, to_json, write_instance
 
@@ -132,8 +132,11 @@ def _record_attempt(job: Job, outcome: HistoryEvent | None = None) -> None:
 
     An attempt cut short by a dead worker is written when its lease runs out (run_due_work).
     """
-    attempt = history_event(job.instance, HistoryEvent.SERVICE_ATTEMPT, job.element_id,
-                            data={"operation": job.operation, "attempt": job.attempts, "input": job.input})
+    data = {"operation": job.operation, "attempt": job.attempts, "input": job.input}
+    # How long the connector took, for the latency metrics (set by call_service; absent for lost attempts).
+    if getattr(job, "call_seconds", None) is not None:
+        data["seconds"] = job.call_seconds
+    attempt = history_event(job.instance, HistoryEvent.SERVICE_ATTEMPT, job.element_id, data=data)
     rows.insert([attempt] if outcome is None else [attempt, outcome])
 
 
@@ -144,11 +147,13 @@ def call_service(job: Job, now: datetime) -> str:
         operation = connectors.get_operation(job.operation)
     except KeyError as exc:
         return _give_up(job, str(exc.args[0]), {"type": "UnknownOperation"}, now)
+    started = None  # no call made yet: a missing input fails before it
     try:
         missing = [key for key in operation.required if key not in job.input]
         if missing:
             raise connectors.BusinessError(
                 f"{job.operation}: missing input {', '.join(missing)}", code="MISSING_INPUT")
+        started = time.monotonic()
         output = operation.func(connectors.Call(
             operation=job.operation, input=job.input, idempotency_key=job.idempotency_key,
             instance_id=instance.pk, business_key=instance.business_key, element_id=job.element_id,
@@ -156,14 +161,21 @@ def call_service(job: Job, now: datetime) -> str:
         ))
         output = to_json(output if output is not None else {})
     except connectors.BusinessError as exc:
+        job.call_seconds = _seconds_since(started)
         return _business_error(job, exc, now)
     except Exception as exc:  # noqa: BLE001 - any other failure is retried, then an incident
+        job.call_seconds = _seconds_since(started)
         retryable = getattr(exc, "retryable", True)
         details = {"type": type(exc).__name__, "details": to_json(getattr(exc, "details", None))}
         if not retryable:
             return _give_up(job, str(exc), details, now)
         return _retry_or_give_up(job, str(exc), details, now)
+    job.call_seconds = _seconds_since(started)
     return apply_result(job, output)
+
+
+def _seconds_since(started: float | None) -> float | None:
+    return None if started is None else round(time.monotonic() - started, 6)
 
 
 def apply_result(job: Job, output: dict) -> str:
@@ -171,7 +183,9 @@ def apply_result(job: Job, output: dict) -> str:
 
     def change(instance, workflow):
         task = spiff.find_task(workflow, job.task_id)
-        rows.update(Job, {"pk": job.pk}, {"state": Job.DONE, "result": output, "locked_until": None})
+        # updated_at: when the call finished, which the reports count as leaving the task.
+        rows.update(Job, {"pk": job.pk}, {"state": Job.DONE, "result": output, "locked_until": None,
+                                          "updated_at": timezone.now()})
         if instance.state != ProcessInstance.ACTIVE or task is None or task.state != TaskState.STARTED:
             # Cancelled meanwhile (boundary timer, cancel): the result is kept on the job only.
             _record_attempt(job, history_event(instance, HistoryEvent.SERVICE_RESULT, job.element_id, data={
@@ -218,7 +232,8 @@ def _business_error(job: Job, exc: connectors.BusinessError, now: datetime) -> s
             event_definition = type(definition)(definition.name, code=code)
             payload = {"code": exc.code, "message": exc.message, "details": to_json(exc.details)}
             workflow.catch(BpmnEvent(event_definition, payload))
-            Job.objects.filter(pk=job.pk).update(state=Job.DONE, last_error=exc.message, locked_until=None)
+            Job.objects.filter(pk=job.pk).update(state=Job.DONE, last_error=exc.message, locked_until=None,
+                                                 updated_at=timezone.now())
             _record_attempt(job, history_event(instance, HistoryEvent.SERVICE_ERROR, job.element_id, data={
                 "operation": job.operation, "error": exc.message, "code": exc.code, "bpmn_code": code,
                 "handled_by": boundary.task_spec.bpmn_id}))
@@ -261,14 +276,12 @@ def fire_timer(job: Job, now: datetime) -> str:
 
     def change(instance, workflow):
         task = spiff.find_task(workflow, job.task_id)
-        Job.objects.filter(pk=job.pk).update(state=Job.DONE, locked_until=None)
+        Job.objects.filter(pk=job.pk).update(state=Job.DONE, locked_until=None, updated_at=timezone.now())
         if task is None or task.state != TaskState.WAITING:
             return "ignored"
-        definition = task.task_spec.event_definition
-        if not isinstance(definition, CycleTimerEventDefinition):
-            # Our clock decided it is due; tell SpiffWorkflow's clock the same.
-            task._set_internal_data(event_value="1970-01-01T00:00:00+00:00")
-        workflow.refresh_timers()
+        next_round = timers.fire(workflow, task)
+        if next_round is not None:
+            Job.objects.filter(pk=job.pk).update(state=Job.PENDING, due_at=next_round, attempts=0)
         record_event(instance, HistoryEvent.TIMER_FIRED, job.element_id, task.task_spec.bpmn_name or "")
         return "fired"
 

@@ -47,6 +47,8 @@ class ProcessInstance(models.Model):
     state_json = models.TextField(blank=True)
     variables = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
+    # The name of the end event reached ("Quote rejected"); empty while running or if it ended otherwise.
+    outcome = models.CharField(max_length=255, blank=True)
     # Optimistic lock: every write checks and bumps it.
     version = models.PositiveIntegerField(default=0)
     # NULL, not "", so the unique constraint ignores instances started without a key.

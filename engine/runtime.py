@@ -314,7 +314,9 @@ def advance(instance: ProcessInstance, workflow, with_rows: frozenset, user=None
         if completed:
             instance.state = ProcessInstance.COMPLETED
             instance.ended_at = timezone.now()
-            record_event(instance, HistoryEvent.COMPLETED)
+            # The end event's name says how it ended ("Quote rejected", "Order delivered").
+            end_id, instance.outcome = spiff.end_event_reached(workflow) or ("", "")
+            record_event(instance, HistoryEvent.COMPLETED, end_id, instance.outcome)
     instance.variables = to_json(dict(workflow.data) if completed else _current_data(workflow, waiting))
     _save(instance, workflow)
     return frozenset(now)
@@ -352,6 +354,7 @@ def _save(instance: ProcessInstance, workflow) -> None:
         "variables": instance.variables,
         "error": instance.error,
         "ended_at": instance.ended_at,
+        "outcome": instance.outcome,
         "version": instance.version + 1,
         "updated_at": instance.updated_at,
     })

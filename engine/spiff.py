@@ -3,6 +3,7 @@
 * one parser that reads both ``spiffworkflow:*`` and Camunda's user-task
   attributes (form data, assignee, candidate groups, due date, priority);
 * a service task that waits for a worker instead of calling inline;
+* timers written as plain ISO 8601 (see ``engine.timers``);
 * a serializer that stores instance state without the process spec, which is
   stored once per definition version and cached per process;
 * the restricted script engine (see ``engine.scripts``).
@@ -19,6 +20,7 @@ from SpiffWorkflow.bpmn.parser.BpmnParser import DEFAULT_NSMAP, full_tag
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
+from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.parser.task_spec import UserTaskParser as CamundaUserTaskParser
 from SpiffWorkflow.camunda.serializer.task_spec import UserTaskConverter as CamundaUserTaskConverter
@@ -30,9 +32,12 @@ from SpiffWorkflow.spiff.parser.task_spec import SpiffTaskParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.serializer.task_spec import ServiceTaskConverter
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask as SpiffServiceTask
+from SpiffWorkflow.util.task import TaskState
 
+from engine import timers
 from engine.scripts import SCRIPT_ENGINE
 
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 # Camunda attributes on a user task that SpiffWorkflow does not read.
@@ -103,6 +108,13 @@ class BpmnParser(SpiffBpmnParser):
     def __init__(self):
         # Camunda's form parser looks its prefix up in the parser's namespaces.
         super().__init__(namespaces={**DEFAULT_NSMAP, "spiffworkflow": SPIFF_NS, "camunda": CAMUNDA_NS})
+
+    def add_bpmn_xml(self, bpmn, filename=None):
+        """Add a file, with its timers' plain ISO 8601 text turned into the expressions SpiffWorkflow evaluates."""
+        for tag in (timers.DURATION, timers.DATE, timers.CYCLE):
+            for element in bpmn.iterfind(f".//{{{BPMN_NS}}}timerEventDefinition/{{{BPMN_NS}}}{tag}"):
+                element.text = timers.as_expression(element.text or "")
+        super().add_bpmn_xml(bpmn, filename)
 
 
 # The spec objects of the workflow being restored; set by load_workflow().
@@ -194,3 +206,14 @@ def find_task(workflow: BpmnWorkflow, task_id):
         return workflow.get_task_from_id(task_id)
     except TaskNotFoundException:
         return None
+
+
+def end_event_reached(workflow: BpmnWorkflow) -> tuple[str, str] | None:
+    """(id, name) of the top-level end event the workflow completed at last, or None."""
+    # workflow.tasks holds the top-level process only: a subprocess's end is not the outcome.
+    ended = [t for t in workflow.tasks.values()
+             if isinstance(t.task_spec, EndEvent) and t.state == TaskState.COMPLETED]
+    if not ended:
+        return None
+    spec = max(ended, key=lambda t: t.last_state_change).task_spec
+    return spec.bpmn_id, spec.bpmn_name or spec.bpmn_id

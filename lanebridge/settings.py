@@ -40,6 +40,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "guardian",
     "engine",
+    # Before processes: its roles grant monitoring's permission, created by this app's migrate.
+    "monitoring",
     "processes",
     "integrations",
     "approvals",

@@ -14,6 +14,7 @@ urlpatterns = [
          name="swagger-ui"),
     path("api/v1/", include("processes.api_urls")),
     path("api/v1/", include("integrations.api_urls")),
+    path("api/v1/", include("monitoring.api_urls")),
     path("processes/", include("processes.urls")),
     path("", include("approvals.urls")),
 ]
