@@ -8,6 +8,8 @@ to the instance in a new short transaction through `write_instance`.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 import time
 from collections import deque
@@ -78,9 +80,19 @@ def _run_here(item: Job | int) -> None:
         _here.queue = None
 
 
+_HOST = socket.gethostname()
+
+
+def this_process() -> str:
+    """How a job names the process that claimed it: "host:pid"."""
+    # Read at each call: gunicorn and Celery fork their workers after this module is imported.
+    return f"{_HOST}:{os.getpid()}"
+
+
 def claim_new(job: Job, now: datetime) -> None:
     """Mark a job that is being created as claimed by this process (saved with it)."""
     job.state, job.attempts, job.locked_until, job.updated_at = Job.RUNNING, job.attempts + 1, now + _lease(), now
+    job.claimed_by = this_process()
 
 
 def _lease() -> timedelta:
@@ -105,7 +117,8 @@ def claim(job_id: int, now: datetime, job: Job | None = None) -> Job | None:
         job.locked_until = now + lease
         return job
     taken = Job.objects.filter(pk=job_id, state=Job.PENDING, due_at__lte=now).update(
-        state=Job.RUNNING, attempts=F("attempts") + 1, locked_until=now + lease, updated_at=now
+        state=Job.RUNNING, attempts=F("attempts") + 1, locked_until=now + lease, updated_at=now,
+        claimed_by=this_process(),
     )
     if not taken:
         return None
@@ -310,6 +323,7 @@ def retry_incident(incident: Incident, user=None) -> Incident:
 def run_due_work(now: datetime | None = None) -> int:
     """Take back jobs of dead workers and run or dispatch every due job; returns how many."""
     now = now or timezone.now()
+    take_back_jobs_of_dead_processes()
     _take_back_lost_jobs(now)
     due = list(Job.objects.filter(state=Job.PENDING, due_at__lte=now).values_list("pk", flat=True)[:500])
     if settings.CELERY_TASK_ALWAYS_EAGER:
@@ -323,17 +337,53 @@ def run_due_work(now: datetime | None = None) -> int:
     return len(due)
 
 
+def take_back_jobs_of_dead_processes() -> int:
+    """Make the running jobs claimed by processes of this machine that are gone pending again; returns how many.
+
+    Run at start-up (and by the scheduler): a killed server's calls run again at once
+    instead of after their lease. Processes of other machines are left to the lease.
+    """
+    prefix = f"{_HOST}:"
+    claimed = Job.objects.filter(state=Job.RUNNING, claimed_by__startswith=prefix).values_list("claimed_by", flat=True)
+    dead = {name for name in set(claimed) if not _is_running(name.removeprefix(prefix))}
+    if not dead:
+        return 0
+    return _take_back(Job.objects.filter(state=Job.RUNNING, claimed_by__in=dead),
+                      "The process running the call stopped. The call is tried again.")
+
+
+def _is_running(pid: str) -> bool:
+    """Whether process `pid` of this machine still runs (a zombie does not)."""
+    try:
+        os.kill(int(pid), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True  # it exists, under another user
+    try:
+        with open(f"/proc/{int(pid)}/stat") as stat:
+            return stat.read().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return True  # no /proc: trust kill()
+
+
 def _take_back_lost_jobs(now: datetime) -> None:
     """Make jobs whose worker died (lease ran out) pending again, and say so in the history."""
-    lost = Job.objects.filter(state=Job.RUNNING, locked_until__lt=now).select_related("instance")
-    for job in lost:
+    _take_back(Job.objects.filter(state=Job.RUNNING, locked_until__lt=now),
+               "No result within the job's lease: the worker stopped or the call hung. The call is tried again.")
+
+
+def _take_back(running, reason: str) -> int:
+    """Make each job of `running` pending again unless it changed meanwhile; returns how many."""
+    taken = 0
+    for job in running.select_related("instance"):
         with transaction.atomic():
-            if not Job.objects.filter(pk=job.pk, state=Job.RUNNING, locked_until__lt=now).update(
-                    state=Job.PENDING, locked_until=None):
+            if not running.filter(pk=job.pk, claimed_by=job.claimed_by).update(state=Job.PENDING, locked_until=None):
                 continue
+            taken += 1
             if job.kind == Job.SERVICE:
                 _record_attempt(job, history_event(job.instance, HistoryEvent.SERVICE_ERROR, job.element_id, data={
-                    "operation": job.operation, "attempt": job.attempts,
-                    "error": "No result within the job's lease: the worker stopped or the call hung. "
-                             "The call is tried again.", "type": "WorkerLost"}))
-            log.warning("job %s of instance %s taken back from a dead worker", job.pk, job.instance_id)
+                    "operation": job.operation, "attempt": job.attempts, "error": reason, "type": "WorkerLost"}))
+            log.warning("job %s of instance %s taken back from %s: %s",
+                        job.pk, job.instance_id, job.claimed_by or "a dead worker", reason)
+    return taken

@@ -128,6 +128,8 @@ class Job(models.Model):
     due_at = models.DateTimeField(db_index=True)
     # A running job whose lease passed belongs to a dead worker and is taken again.
     locked_until = models.DateTimeField(null=True, blank=True)
+    # "host:pid" of the process that claimed it last, so a restart can take back a dead process's jobs at once.
+    claimed_by = models.CharField(max_length=255, blank=True)
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

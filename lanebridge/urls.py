@@ -3,10 +3,14 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from accounts import sso
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/", include("accounts.urls")),
+    path("oidc/", include(sso.urlpatterns)),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     # The split view serves its start-up script as a file (?script), as the Content-Security-Policy requires.
@@ -16,5 +20,6 @@ urlpatterns = [
     path("api/v1/", include("integrations.api_urls")),
     path("api/v1/", include("monitoring.api_urls")),
     path("processes/", include("processes.urls")),
+    path("", include("monitoring.urls")),
     path("", include("approvals.urls")),
 ]
