@@ -22,7 +22,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from engine import live, rows, signals, spiff
+from engine import live, prune, rows, signals, spiff
 from engine.deploy import specs_for
 from engine.models import HistoryEvent, HumanTask, Incident, Job, ProcessDefinition, ProcessInstance
 
@@ -284,7 +284,7 @@ def advance(instance: ProcessInstance, workflow, with_rows: frozenset, user=None
     """
     if instance.state == ProcessInstance.ACTIVE:
         try:
-            workflow.do_engine_steps()
+            prune.run_engine(workflow)
         except WorkflowException as exc:
             _fail(instance, exc)
     # One walk of the task tree serves the syncs and the variables snapshot.

@@ -4,6 +4,7 @@
   attributes (form data, assignee, candidate groups, due date, priority);
 * a service task that waits for a worker instead of calling inline;
 * timers written as plain ISO 8601 (see ``engine.timers``);
+* multi-instance user tasks, Camunda's and BPMN's (see ``engine.multi_instance``);
 * a serializer that stores instance state without the process spec, which is
   stored once per definition version and cached per process;
 * the restricted script engine (see ``engine.scripts``).
@@ -34,7 +35,7 @@ from SpiffWorkflow.spiff.serializer.task_spec import ServiceTaskConverter
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask as SpiffServiceTask
 from SpiffWorkflow.util.task import TaskState
 
-from engine import timers
+from engine import multi_instance, prune, timers
 from engine.scripts import SCRIPT_ENGINE
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -84,6 +85,12 @@ class ServiceTaskParser(SpiffServiceTaskParser):
 
 class UserTaskParser(CamundaUserTaskParser):
     """Camunda's form parser plus spiff extensions and Camunda's assignment attributes."""
+
+    PARALLEL_MI_CLASS = multi_instance.ParallelUserTasks
+    SEQUENTIAL_MI_CLASS = multi_instance.SequentialUserTasks
+
+    def _add_multiinstance_task(self, loop_characteristics):
+        multi_instance.add_multi_instance(self, loop_characteristics)
 
     def parse_extensions(self, node=None):
         node = self.node if node is None else node
@@ -147,6 +154,7 @@ def _serializer_config() -> dict:
     config = deepcopy(SPIFF_CONFIG)
     config[CamundaUserTask] = CamundaUserTaskConverter
     config[WaitingServiceTask] = ServiceTaskConverter
+    config.update(multi_instance.CONVERTERS)
     return config
 
 
@@ -178,7 +186,7 @@ def load_specs(spec_json: str):
 def new_workflow(specs, variables: dict) -> BpmnWorkflow:
     """A fresh workflow with `variables` seeded where tasks can see them."""
     spec, subprocess_specs = specs
-    workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=SCRIPT_ENGINE)
+    workflow = prune.new_workflow(spec, subprocess_specs, SCRIPT_ENGINE)
     # wf.data is not visible to tasks: seed the start task's data instead.
     workflow.get_tasks()[0].data.update(deepcopy(variables))
     return workflow

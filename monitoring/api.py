@@ -10,6 +10,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.permissions import TokenScopes
 from engine.models import ProcessInstance
 from monitoring import exports, reports, tables
 from monitoring.access import CanMonitor
@@ -23,7 +24,7 @@ class IgnoreFormatParameter(DefaultContentNegotiation):
 
 
 class MonitoringView(APIView):
-    permission_classes = [IsAuthenticated, CanMonitor]
+    permission_classes = [IsAuthenticated, TokenScopes, CanMonitor]
     content_negotiation_class = IgnoreFormatParameter
 
 

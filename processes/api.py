@@ -71,6 +71,7 @@ def require_perm(request, perm: str) -> None:
 class DefinitionList(generics.ListCreateAPIView):
     """Deployed process definitions; POST a BPMN file (multipart `file`) to deploy."""
 
+    required_scope = "definitions:deploy"
     serializer_class = s.DefinitionSerializer
     pagination_class = Pagination
     parser_classes = [parsers.MultiPartParser, parsers.FormParser]
@@ -113,6 +114,8 @@ class DefinitionBpmn(APIView):
 class StartInstance(APIView):
     """Start the latest version of a process. Header Idempotency-Key: the same key returns the same instance."""
 
+    required_scope = "instances:start"
+    scope_narrowed_by = "process_id"  # a token may hold instances:start:<process id>
     parser_classes = BODY_PARSERS
 
     @extend_schema(request=s.StartSerializer, responses={201: s.InstanceSerializer, 200: s.InstanceSerializer},
@@ -173,6 +176,7 @@ class InstanceHistory(generics.ListAPIView):
 
 
 class CancelInstance(APIView):
+    required_scope = "instances:cancel"
     parser_classes = BODY_PARSERS
 
     @extend_schema(request=s.CancelSerializer, responses={200: s.InstanceSerializer})
@@ -207,6 +211,8 @@ def _task_for(request, pk) -> HumanTask:
 
 
 class ClaimTask(APIView):
+    required_scope = "tasks:claim"
+
     @extend_schema(request=None, responses={200: s.TaskSerializer})
     def post(self, request, pk):
         task = approvals.claim_task(_task_for(request, pk), request.user)
@@ -214,6 +220,7 @@ class ClaimTask(APIView):
 
 
 class CompleteTask(APIView):
+    required_scope = "tasks:complete"
     parser_classes = BODY_PARSERS
 
     @extend_schema(request=s.CompleteSerializer, responses={200: s.InstanceSerializer})
@@ -240,6 +247,8 @@ class IncidentList(generics.ListAPIView):
 
 
 class RetryIncident(APIView):
+    required_scope = "incidents:retry"
+
     @extend_schema(request=None, responses={200: s.IncidentSerializer})
     def post(self, request, pk):
         incident = get_object_or_404(incidents_for_user(request.user), pk=pk)

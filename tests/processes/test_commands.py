@@ -5,7 +5,7 @@ from io import StringIO
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
-from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
 from engine.models import ProcessDefinition
 from tests.conftest import BPMN_DIR
@@ -53,8 +53,13 @@ def test_setup_demo_creates_roles_users_token_and_the_demo_process(settings):
     manager = User.objects.get(username="manager")
     assert manager.check_password("demo")
     assert list(manager.groups.values_list("name", flat=True)) == ["Manager"]
-    assert Token.objects.get(user__username="analyst").key in out
+    token = out.split("API token for analyst: ")[1].split()[0]
+    client = APIClient(HTTP_AUTHORIZATION=f"Token {token}")
+    assert client.get("/api/v1/definitions/").status_code == 200
     assert ProcessDefinition.objects.get(process_id="quote_to_cash").lanes == [
         "Sales", "Manager", "Finance", "Warehouse"]
-    run("setup_demo")  # a second run changes nothing
+    again = run("setup_demo")  # a second run changes nothing but the analyst's demo token
     assert User.objects.filter(username="manager").count() == 1
+    assert client.get("/api/v1/definitions/").status_code == 401
+    new_token = again.split("API token for analyst: ")[1].split()[0]
+    assert APIClient(HTTP_AUTHORIZATION=f"Token {new_token}").get("/api/v1/definitions/").status_code == 200
