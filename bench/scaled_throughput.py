@@ -40,7 +40,7 @@ SKIP_TASKS = {"Task_EscalatedApproval"}  # opened by a timer only when an approv
 PREPARE = """
 from django.contrib.auth.models import Group, User
 from django.core.management import call_command
-from rest_framework.authtoken.models import Token
+from accounts.tokens import create_token
 from engine.deploy import deploy
 from processes.roles import DEMO_LANE_ROLES, ensure_roles
 call_command("migrate", verbosity=0)
@@ -50,7 +50,7 @@ for name in DEMO_LANE_ROLES:
 user = User.objects.create_user("bench", password="bench")
 user.groups.add(*Group.objects.filter(name__in=["Analyst", *DEMO_LANE_ROLES]))
 deploy(open({process!r}, "rb").read(), "quote_to_cash.bpmn")
-print("TOKEN", Token.objects.create(user=user).key)
+print("TOKEN", create_token(user, "bench")[1])
 """
 
 

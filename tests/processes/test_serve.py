@@ -33,7 +33,7 @@ MANAGE = str(settings.BASE_DIR / "manage.py")
 SETUP = """
 from django.contrib.auth.models import Group, User
 from django.core.management import call_command
-from rest_framework.authtoken.models import Token
+from accounts.tokens import create_token
 from engine.deploy import deploy
 from processes.roles import ensure_roles
 from tests.engine import bpmn
@@ -43,7 +43,7 @@ deploy(bpmn.service_process("test.hang_once", process_id="hanging"), "hanging.bp
 ensure_roles()
 user = User.objects.create_user("analyst", password="pw")
 user.groups.add(Group.objects.get(name="Analyst"))
-print("TOKEN", Token.objects.create(user=user).key)
+print("TOKEN", create_token(user, "serve tests")[1])
 """
 
 

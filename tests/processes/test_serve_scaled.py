@@ -7,8 +7,8 @@ import signal
 
 import pytest
 import requests
-from rest_framework.authtoken.models import Token
 
+from accounts.tokens import create_token
 from engine.deploy import deploy
 from engine.models import HumanTask
 from lanebridge.celery import app
@@ -24,7 +24,7 @@ def test_a_killed_celery_worker_comes_back_and_runs_the_calls_of_instances_start
     require_scaled_setup()
     app.control.purge()
     deploy(bpmn.service_process("test.echo", {"amount": "amount"}), "servicing.bpmn")
-    token = Token.objects.create(user=make_user("analyst", "Analyst")).key
+    _, token = create_token(make_user("analyst", "Analyst"), "serve tests")
     env = {**os.environ, "DATABASE_URL": database_url(), "LANEBRIDGE_VAR": str(tmp_path),
            "LANEBRIDGE_WEB_WORKERS": "1", "PYTHONUNBUFFERED": "1"}
     served = Served(env, free_port())
