@@ -236,6 +236,12 @@ CELERY_BEAT_SCHEDULE = {
 LANEBRIDGE = {
     "MAX_BPMN_BYTES": 5 * 1024 * 1024,
     "SCRIPT_TIMEOUT_SECONDS": float(os.environ.get("LANEBRIDGE_SCRIPT_TIMEOUT", "2")),
+    # Scripts run in a pool of worker processes per server process, each with a memory limit.
+    "SCRIPT_WORKERS": int(os.environ.get("LANEBRIDGE_SCRIPT_WORKERS", "2")),
+    "SCRIPT_MEMORY_MB": int(os.environ.get("LANEBRIDGE_SCRIPT_MEMORY_MB", "256")),
+    # Largest variable, and largest set of variables of one instance, as stored (JSON bytes).
+    "MAX_VALUE_BYTES": int(os.environ.get("LANEBRIDGE_MAX_VALUE_BYTES", str(1024 * 1024))),
+    "MAX_INSTANCE_BYTES": int(os.environ.get("LANEBRIDGE_MAX_INSTANCE_BYTES", str(5 * 1024 * 1024))),
     "DEFAULT_RETRIES": 3,
     "RETRY_BACKOFF_SECONDS": float(os.environ.get("LANEBRIDGE_RETRY_BACKOFF", "2")),
     "JOB_LEASE_SECONDS": int(os.environ.get("LANEBRIDGE_JOB_LEASE", "300")),

@@ -32,14 +32,14 @@ MANAGE = str(settings.BASE_DIR / "manage.py")
 SETUP = """
 from django.contrib.auth.models import Group, User
 from django.core.management import call_command
-from rest_framework.authtoken.models import Token
+from accounts.tokens import create_token
 from processes.roles import ensure_roles
 call_command("migrate", verbosity=0)
 call_command("deploy_bpmn", {bpmn!r})
 ensure_roles()
 user = User.objects.create_user("analyst", password="pw")
 user.groups.add(Group.objects.get(name="Analyst"))
-print("TOKEN", Token.objects.create(user=user).key)
+print("TOKEN", create_token(user)[1])
 """
 
 
