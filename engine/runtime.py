@@ -156,7 +156,36 @@ def check_variables(variables: Any, what: str = "variables") -> dict:
             raise InvalidVariables(f"{path}: unsupported value of type {type(value).__name__}")
 
     walk(variables, what)
+    check_sizes(variables, what)
     return variables
+
+
+def check_sizes(variables: dict, what: str = "variables") -> None:
+    """Raise InvalidVariables if a variable, or all of them, is larger than stored variables may be."""
+    limit = settings.LANEBRIDGE["MAX_VALUE_BYTES"]
+    for key, value in variables.items():
+        size = _stored_bytes(value, f"{what}.{key}")
+        if size > limit:
+            raise InvalidVariables(f"{what}.{key}: {size} bytes, more than the limit of {limit} bytes per value "
+                                   "(LANEBRIDGE_MAX_VALUE_BYTES)")
+    check_total_size(variables, what)
+
+
+def check_total_size(variables: dict, what: str = "variables") -> None:
+    """Raise InvalidVariables if `variables` together are larger than one instance's variables may be."""
+    limit = settings.LANEBRIDGE["MAX_INSTANCE_BYTES"]
+    total = sum(_stored_bytes(value, f"{what}.{key}") for key, value in variables.items())
+    if total > limit:
+        raise InvalidVariables(f"{what}: the variables would come to {total} bytes, more than the limit of {limit} "
+                               "bytes per instance (LANEBRIDGE_MAX_INSTANCE_BYTES)")
+
+
+def _stored_bytes(value: Any, path: str) -> int:
+    # The size of the value as stored: ASCII JSON.
+    try:
+        return len(json.dumps(value, default=str))
+    except ValueError:
+        raise InvalidVariables(f"{path}: a number too large to store") from None
 
 
 def _latest(instance_id: int) -> ProcessInstance:
@@ -309,8 +338,9 @@ def advance(instance: ProcessInstance, workflow, with_rows: frozenset, user=None
     waiting = _waiting_tasks(workflow)
     now = tasks_with_rows(waiting)
     completed = workflow.is_completed()
+    inputs = _call_inputs(instance, now, with_rows) if instance.state == ProcessInstance.ACTIVE else {}
     if instance.state == ProcessInstance.ACTIVE:
-        _sync_rows(instance, workflow, with_rows, now, claim_jobs)
+        _sync_rows(instance, workflow, with_rows, now, claim_jobs, inputs)
         if completed:
             instance.state = ProcessInstance.COMPLETED
             instance.ended_at = timezone.now()
@@ -320,6 +350,19 @@ def advance(instance: ProcessInstance, workflow, with_rows: frozenset, user=None
     instance.variables = to_json(dict(workflow.data) if completed else _current_data(workflow, waiting))
     _save(instance, workflow)
     return frozenset(now)
+
+
+def _call_inputs(instance: ProcessInstance, now: dict, before: frozenset) -> dict:
+    """The evaluated parameters of the calls that started waiting; a failed expression fails the instance.
+
+    Evaluated before any row of this step is written, so a failure leaves none behind.
+    """
+    try:
+        return {task_id: {name: value["value"] for name, value in task.task_spec.evaluate_params(task).items()}
+                for task_id, task in now.items() if task_id not in before and _is_call(task)}
+    except WorkflowException as exc:
+        _fail(instance, exc)
+        return {}
 
 
 def _fail(instance: ProcessInstance, exc: WorkflowException) -> None:
@@ -375,7 +418,8 @@ def _is_timer(task) -> bool:
     return isinstance(getattr(task.task_spec, "event_definition", None), TimerEventDefinition)
 
 
-def _sync_rows(instance: ProcessInstance, workflow, before: frozenset, now: dict, claim_jobs: bool) -> None:
+def _sync_rows(instance: ProcessInstance, workflow, before: frozenset, now: dict, claim_jobs: bool,
+               inputs: dict) -> None:
     """Create rows for tasks that started waiting; close the rows of tasks that stopped."""
     gone = {task_id: spiff.find_task(workflow, task_id) for task_id in before - now.keys()}
     # None: pruned from the tree. A completed task was settled by the path that completed it
@@ -400,7 +444,7 @@ def _sync_rows(instance: ProcessInstance, workflow, before: frozenset, now: dict
                                "candidate_groups": human_task.candidate_groups})
             signals.human_task_created.send(sender=HumanTask, task=human_task)
         elif _is_call(task):
-            _create_service_job(instance, task, claim_jobs)
+            _create_service_job(instance, task, claim_jobs, inputs[task_id])
         else:
             _create_timer_job(instance, task)
 
@@ -473,11 +517,10 @@ def form_definition(task, extensions: dict) -> dict:
             "schema": (extensions.get("properties") or {}).get("formJsonSchemaFilename")}
 
 
-def _create_service_job(instance: ProcessInstance, task, claim: bool) -> Job:
+def _create_service_job(instance: ProcessInstance, task, claim: bool, params: dict) -> Job:
     from engine import jobs  # jobs imports this module
 
     spec = task.task_spec
-    params = {name: value["value"] for name, value in spec.evaluate_params(task).items()}
     job = Job(
         instance=instance,
         kind=Job.SERVICE,
@@ -541,6 +584,7 @@ def complete_human_task(task: HumanTask, user, data: dict) -> ProcessInstance:
         spiff_task = spiff.find_task(workflow, task.task_id)
         if spiff_task is None or spiff_task.state != TaskState.READY:
             raise TaskNotOpen(f"Task {task.pk} is no longer waiting")
+        check_total_size({**spiff_task.data, **data}, "data")
         spiff_task.set_data(**data)
         spiff_task.run()
         record_event(instance, HistoryEvent.TASK_COMPLETED, task.element_id, task.name, user=user,

@@ -258,11 +258,18 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "run-due-work": {"task": "engine.tasks.run_due_work", "schedule": 2.0},
     "send-task-notifications": {"task": "approvals.tasks.send_task_notifications", "schedule": 60.0},
+    "run-alerts": {"task": "monitoring.tasks.run_alerts", "schedule": 60.0},
 }
 
 LANEBRIDGE = {
     "MAX_BPMN_BYTES": 5 * 1024 * 1024,
     "SCRIPT_TIMEOUT_SECONDS": float(os.environ.get("LANEBRIDGE_SCRIPT_TIMEOUT", "2")),
+    # Scripts run in a pool of worker processes per server process, each with a memory limit.
+    "SCRIPT_WORKERS": int(os.environ.get("LANEBRIDGE_SCRIPT_WORKERS", "2")),
+    "SCRIPT_MEMORY_MB": int(os.environ.get("LANEBRIDGE_SCRIPT_MEMORY_MB", "256")),
+    # Largest variable, and largest set of variables of one instance, as stored (JSON bytes).
+    "MAX_VALUE_BYTES": int(os.environ.get("LANEBRIDGE_MAX_VALUE_BYTES", str(1024 * 1024))),
+    "MAX_INSTANCE_BYTES": int(os.environ.get("LANEBRIDGE_MAX_INSTANCE_BYTES", str(5 * 1024 * 1024))),
     "DEFAULT_RETRIES": 3,
     "RETRY_BACKOFF_SECONDS": float(os.environ.get("LANEBRIDGE_RETRY_BACKOFF", "2")),
     "JOB_LEASE_SECONDS": int(os.environ.get("LANEBRIDGE_JOB_LEASE", "300")),
@@ -276,6 +283,23 @@ LANEBRIDGE = {
 LANEBRIDGE_BASE_URL = os.environ.get("LANEBRIDGE_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 # GET /metrics needs "Authorization: Bearer <this>"; unset, the endpoint answers 404.
 LANEBRIDGE_METRICS_TOKEN = os.environ.get("LANEBRIDGE_METRICS_TOKEN", "")
+# Alerts: each rule is on by default; a threshold of 0 turns its rule off.
+LANEBRIDGE_ALERTS = {
+    # Problems of one kind at one element within this many seconds go out as one message with a count.
+    "WINDOW_SECONDS": int(os.environ.get("LANEBRIDGE_ALERT_WINDOW", "600")),
+    "INCIDENTS": env_bool("LANEBRIDGE_ALERT_INCIDENTS", True),
+    "OVERDUE_TASKS": env_bool("LANEBRIDGE_ALERT_OVERDUE", True),
+    # An active instance whose row has not changed for this many hours.
+    "STUCK_HOURS": float(os.environ.get("LANEBRIDGE_ALERT_STUCK_HOURS", "24")),
+    # Share of an element's calls in one window that failed, once it made at least MIN_CALLS.
+    "ERROR_RATE": float(os.environ.get("LANEBRIDGE_ALERT_ERROR_RATE", "0.5")),
+    "ERROR_RATE_MIN_CALLS": int(os.environ.get("LANEBRIDGE_ALERT_ERROR_RATE_MIN_CALLS", "5")),
+    # Who gets the emails besides an overdue task's own role.
+    "EMAIL_ROLE": os.environ.get("LANEBRIDGE_ALERT_EMAIL_ROLE", "Operator"),
+    # Comma-separated kind:url, kinds dingtalk, wecom, feishu, slack, json. A DingTalk robot's
+    # signing secret goes in the URL's fragment: dingtalk:https://...?access_token=x#secret=SEC...
+    "WEBHOOKS": os.environ.get("LANEBRIDGE_ALERT_WEBHOOKS", ""),
+}
 
 # The local ERP and CRM (Tryton); a real deployment points these elsewhere.
 TRYTON_PORT = int(os.environ.get("TRYTON_PORT", "8001"))

@@ -175,3 +175,43 @@ def test_deep_parsing_gives_the_answer_and_restores_the_recursion_limit(elements
 
     assert prune.with_deep_stack(lambda: recurse(elements * 2), elements) == elements * 2
     assert sys.getrecursionlimit() == limit
+
+
+def subprocess_element(element_id: str, body: str) -> str:
+    return f'    <bpmn:subProcess id="{element_id}" name="{element_id}">\n{body}    </bpmn:subProcess>\n'
+
+
+def test_a_loop_inside_a_sub_process_runs_all_its_rounds(deployed):
+    inner = (
+        bpmn.start_event("inner_start") + bpmn.script_task("inner_init", "i = 0")
+        + bpmn.script_task("inner_count", "i = i + 1") + bpmn.exclusive_gateway("inner_again", default="inner_out")
+        + bpmn.end_event("inner_end")
+        + bpmn.flow("g0", "inner_start", "inner_init") + bpmn.flow("g1", "inner_init", "inner_count")
+        + bpmn.flow("g2", "inner_count", "inner_again") + bpmn.flow("g3", "inner_again", "inner_count", "i < 1500")
+        + bpmn.flow("inner_out", "inner_again", "inner_end")
+    )
+    deployed(bpmn.chain("nested", subprocess_element("counting", inner), bpmn.user_task("after")))
+
+    instance, _ = start_instance("nested", {})
+
+    assert open_tasks(instance) == ["after"]
+    assert instance.human_tasks.get().data["i"] == 1500
+
+
+def test_a_loop_around_a_sub_process_runs_it_every_round(deployed):
+    inner = (
+        bpmn.start_event("inner_start") + bpmn.script_task("inner_add", "total = total + i")
+        + bpmn.end_event("inner_end")
+        + bpmn.flow("g0", "inner_start", "inner_add") + bpmn.flow("g1", "inner_add", "inner_end")
+    )
+    content = loop_process(800, subprocess_element("step", inner)).replace(
+        b"i = 0</bpmn:script>", b"i = 0\ntotal = 0</bpmn:script>")
+    deployed(content)
+
+    instance, _ = start_instance("looping", {})
+
+    instance.refresh_from_db()
+    assert open_tasks(instance) == ["after"]
+    assert instance.variables["total"] == sum(range(800))
+    # Finished sub-processes are pruned with their tasks.
+    assert len(instance.state_json) < 50_000
