@@ -9,6 +9,7 @@ from functools import wraps
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -19,6 +20,7 @@ from engine.models import ProcessDefinition, ProcessInstance
 from monitoring import dashboard, exports, reports, tables
 from monitoring import metrics as metrics_module
 from monitoring.access import can_monitor
+from monitoring.models import Alert
 
 
 def metrics(request: HttpRequest) -> HttpResponse:
@@ -123,3 +125,10 @@ def _date(value: str | None) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         raise ValueError(_("Dates are written YYYY-MM-DD, not %(value)s") % {"value": value[:40]}) from None
+
+
+@monitor_page
+def alerts_page(request: HttpRequest) -> HttpResponse:
+    """The alerts sent, newest first, with their counts and where each went."""
+    page = Paginator(Alert.objects.order_by("-last_at", "-id"), 50).get_page(request.GET.get("page"))
+    return render(request, "monitoring/alerts.html", {"page": page, "kinds": dict(Alert.KINDS)})

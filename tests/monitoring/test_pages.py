@@ -40,7 +40,8 @@ def test_the_dashboard_counts_running_completed_incidents_and_where_orders_wait(
 
 
 @pytest.mark.parametrize("url", ["/monitor/", "/monitor/data/", "/processes/order/monitor/", "/reports/",
-                                 "/reports/?tab=exceptions", "/reports/?tab=bottlenecks&process=order"])
+                                 "/reports/?tab=exceptions", "/reports/?tab=bottlenecks&process=order",
+                                 "/monitor/alerts/"])
 def test_the_pages_answer_monitoring_roles_and_refuse_lane_members(some_orders, operator, make_user, url):
     seller = Client()
     seller.force_login(make_user("lane", "Sales"))
