@@ -188,9 +188,9 @@ def with_deep_stack(func: Callable[[], T], elements: int) -> T:
     and, meanwhile, a recursion limit raised to fit: the limit is global, so
     such calls take turns and the old limit comes back after each.
     """
-    frames = _FRAMES_PER_ELEMENT * elements + 2000
-    if frames <= sys.getrecursionlimit():
+    if _FRAMES_PER_ELEMENT * elements + 200 <= sys.getrecursionlimit():
         return func()
+    frames = _FRAMES_PER_ELEMENT * elements + 2000
     outcome: dict = {}
 
     def run():

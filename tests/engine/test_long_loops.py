@@ -177,6 +177,21 @@ def test_deep_parsing_gives_the_answer_and_restores_the_recursion_limit(elements
     assert sys.getrecursionlimit() == limit
 
 
+def test_only_large_files_are_parsed_on_a_thread_of_their_own():
+    import threading
+
+    assert prune.with_deep_stack(threading.current_thread, 50) is threading.current_thread()
+    assert prune.with_deep_stack(threading.current_thread, 5_000) is not threading.current_thread()
+
+
+def test_an_error_while_parsing_deeply_reaches_the_caller():
+    def fail():
+        raise ValueError("bad file")
+
+    with pytest.raises(ValueError, match="bad file"):
+        prune.with_deep_stack(fail, 5_000)
+
+
 def subprocess_element(element_id: str, body: str) -> str:
     return f'    <bpmn:subProcess id="{element_id}" name="{element_id}">\n{body}    </bpmn:subProcess>\n'
 
