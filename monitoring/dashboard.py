@@ -12,7 +12,7 @@ from django.utils import timezone
 from engine.models import HumanTask, Incident, Job, ProcessDefinition, ProcessInstance
 from monitoring.elements import latest_elements
 from monitoring.passes import seconds_between
-from monitoring.reports import ACTIVE_JOBS, LISTENERS, pass_times
+from monitoring.reports import ACTIVE_JOBS, LISTENERS, open_by_definition, pass_times
 
 TREND_DAYS = 14
 TOP = 8
@@ -36,22 +36,22 @@ def tiles(now: datetime) -> dict:
 
 def processes(now: datetime) -> list[dict]:
     """Per process: instances by state, and where the running ones wait now, in diagram order (the funnel)."""
-    by_state: dict[str, dict[str, int]] = defaultdict(dict)
-    for process_id, state, n in ProcessInstance.objects.values_list("definition__process_id", "state").annotate(
+    process_of = dict(ProcessDefinition.objects.values_list("pk", "process_id"))
+    by_state: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for definition_id, state, n in ProcessInstance.objects.values_list("definition_id", "state").annotate(
             n=Count("id")).order_by():
-        by_state[process_id][state] = n
+        by_state[process_of[definition_id]][state] += n
     waiting: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    process = "instance__definition__process_id"
-    for rows in (HumanTask.objects.filter(state=HumanTask.OPEN), Job.objects.filter(state__in=ACTIVE_JOBS)):
-        for process_id, element_id, n in rows.values_list(process, "element_id").annotate(
-                n=Count("id")).order_by():
-            waiting[process_id][element_id] += n
-    incidents: dict[str, dict[str, int]] = defaultdict(dict)
-    for process_id, element_id, n in Incident.objects.filter(state=Incident.OPEN).values_list(
-            process, "element_id").annotate(n=Count("id")).order_by():
-        incidents[process_id][element_id] = n
-    overdue = dict(HumanTask.objects.filter(state=HumanTask.OPEN, due_at__lt=now).values_list(process).annotate(
-        n=Count("id")).order_by())
+    for model, states in ((HumanTask, [HumanTask.OPEN]), (Job, ACTIVE_JOBS)):
+        for (definition_id, element_id), n in open_by_definition(model, states).items():
+            waiting[process_of[definition_id]][element_id] += n
+    incidents: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for (definition_id, element_id), n in open_by_definition(Incident, [Incident.OPEN]).items():
+        incidents[process_of[definition_id]][element_id] += n
+    overdue: dict[str, int] = defaultdict(int)
+    for definition_id, n in HumanTask.objects.filter(state=HumanTask.OPEN, due_at__lt=now).values_list(
+            "instance__definition_id").annotate(n=Count("id")).order_by():
+        overdue[process_of[definition_id]] += n
     found = []
     for process_id in ProcessDefinition.objects.values_list("process_id", flat=True).distinct().order_by(
             "process_id"):
@@ -66,7 +66,7 @@ def processes(now: datetime) -> list[dict]:
                     "incidents": n} for element_id, n in incidents[process_id].items()
                    if element_id not in waiting[process_id]]
         stages.sort(key=lambda s: order.get(s["element_id"], len(order)))
-        found.append({"process_id": process_id, "states": by_state.get(process_id, {}), "stages": stages,
+        found.append({"process_id": process_id, "states": dict(by_state.get(process_id, {})), "stages": stages,
                       "overdue": overdue.get(process_id, 0),
                       "incidents": sum(incidents[process_id].values())})
     return found

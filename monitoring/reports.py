@@ -70,19 +70,27 @@ def _round(value) -> float | None:
     return None if value is None else round(float(value), 3)
 
 
-def open_counts(model, states, definition_ids: list[int]) -> dict[str, int]:
-    """Per element: rows of `model` in `states` (open tasks, pending jobs...) of the definitions' instances."""
+def open_by_definition(model, states) -> dict[tuple[int, str], int]:
+    """(definition, element) → rows of `model` in `states`: open tasks, pending jobs, open incidents."""
     table, inst = model._meta.db_table, ProcessInstance._meta.db_table
     marks = ", ".join(["%s"] * len(states))
-    ids = ", ".join(["%s"] * len(definition_ids))
     # CROSS JOIN makes SQLite start from the few rows in these states (its state index) instead of
     # walking every instance; PostgreSQL plans it as any join.
-    sql = (f"SELECT r.element_id, COUNT(*) FROM {table} r CROSS JOIN {inst} i"
-           f" WHERE i.id = r.instance_id AND r.state IN ({marks}) AND i.definition_id IN ({ids})"
-           " GROUP BY r.element_id")
+    sql = (f"SELECT i.definition_id, r.element_id, COUNT(*) FROM {table} r CROSS JOIN {inst} i"
+           f" WHERE i.id = r.instance_id AND r.state IN ({marks}) GROUP BY 1, 2")
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*states, *definition_ids])
-        return dict(cursor.fetchall())
+        cursor.execute(sql, list(states))
+        return {(definition_id, element_id): n for definition_id, element_id, n in cursor.fetchall()}
+
+
+def open_counts(model, states, definition_ids: list[int]) -> dict[str, int]:
+    """Per element: rows of `model` in `states` of the definitions' instances."""
+    wanted = set(definition_ids)
+    counts: dict[str, int] = defaultdict(int)
+    for (definition_id, element_id), n in open_by_definition(model, states).items():
+        if definition_id in wanted:
+            counts[element_id] += n
+    return counts
 
 
 def waiting_counts(definition_ids: list[int]) -> dict[str, int]:
