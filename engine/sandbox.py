@@ -74,10 +74,9 @@ class Worker:
         )
         self.requests = self.process.stdin.fileno()
         self.answers = self.process.stdout.fileno()
-        if self._wait_for_answer(time.monotonic() + STARTUP_SECONDS) is None:
+        if self._wait_for_answer(time.monotonic() + STARTUP_SECONDS) is None or read_frame(self.answers) is None:
             self.kill()
-            raise ScriptWorkerFailed("the script worker did not start")
-        read_frame(self.answers)  # {"ready": true}
+            raise ScriptWorkerFailed(f"the script worker did not start ({self._how_it_ended()})")
 
     def ask(self, request: dict, limits: dict) -> dict:
         """Send one request and return the answer; kill the worker and raise if it takes too long."""

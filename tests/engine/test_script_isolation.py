@@ -230,3 +230,4 @@ def test_an_expression_that_only_reads_and_compares_is_evaluated_without_a_worke
                                         "[x for x in lines]", "x in text", " == ".join(["a"] * 40)])
 def test_an_expression_that_could_compute_or_build_anything_goes_to_a_worker(expression):
     assert not is_bounded(expression)
+
