@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 from approvals import services as approvals
 from approvals.permissions import can_start, can_view, tasks_for_user
 from engine import jobs, runtime
-from engine.deploy import deploy, parse_bindings, parse_mappings
+from engine.deploy import deploy, parse_bindings, parse_mappings, validate
 from engine.models import HumanTask, ProcessDefinition
 from processes import serializers as s
 from processes.services import bpmn_download, filter_instances, incidents_for_user, instances_for_user
@@ -51,13 +51,32 @@ def query_param(request, name: str) -> str:
 
 
 class JSONParser(parsers.JSONParser):
-    """DRF's JSON parser, with a 400 instead of a 500 for JSON nested deeper than Python can parse."""
+    """DRF's JSON parser, with a 400 for JSON nested deeper than Python can parse or holding a lone surrogate."""
 
     def parse(self, stream, media_type=None, parser_context=None):
         try:
-            return super().parse(stream, media_type, parser_context)
+            data = super().parse(stream, media_type, parser_context)
         except RecursionError:
             raise ParseError("JSON parse error - nested too deep")
+        # "\ud800" parses, but no database or response can encode it: refuse it before any field sees it.
+        field = _lone_surrogate_at(data, "")
+        if field is not None:
+            raise ValidationError({field or "body": f"{runtime.LONE_SURROGATE}"})
+        return data
+
+
+def _lone_surrogate_at(value, path: str) -> str | None:
+    if isinstance(value, str):
+        return path if runtime.has_lone_surrogate(value) else None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        inner = f"{path}[{key}]" if isinstance(key, int) else f"{path}.{key}" if path else key
+        if isinstance(key, str) and runtime.has_lone_surrogate(key):
+            return inner.encode("utf-8", "backslashreplace").decode()
+        found = _lone_surrogate_at(item, inner)
+        if found is not None:
+            return found
+    return None
 
 
 BODY_PARSERS = [JSONParser, parsers.FormParser, parsers.MultiPartParser]
@@ -96,6 +115,29 @@ class DefinitionList(generics.ListCreateAPIView):
                             for d in deployment.definitions]
         data["created"] = deployment.created
         return Response(data, status=status.HTTP_201_CREATED if deployment.created else status.HTTP_200_OK)
+
+
+class ValidateDefinition(APIView):
+    """Check a BPMN file as a deploy would (multipart `file`, optional `bindings`, `mappings`), storing nothing."""
+
+    required_scope = "definitions:deploy"
+    parser_classes = [parsers.MultiPartParser, parsers.FormParser]
+
+    @extend_schema(request=s.DefinitionUploadSerializer, responses={200: s.ValidationSerializer})
+    def post(self, request):
+        require_perm(request, "engine.add_processdefinition")
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise ValidationError({"file": "Upload the BPMN file in the multipart field 'file'"})
+        mappings_file = request.FILES.get("mappings")
+        # Read one byte past the limit, so parse_xml refuses an oversized file without reading all of it.
+        result = validate(upload.read(5 * 1024 * 1024 + 1), upload.name or "upload.bpmn",
+                          bindings=request.data.get("bindings"),
+                          mappings=mappings_file.read(1024 * 1024) if mappings_file else None)
+        if request.FILES.get("tests") is not None:
+            result["warnings"].append("Process test cases are not run by validation yet; the file was checked "
+                                      "without them")
+        return Response(result)
 
 
 class DefinitionDetail(generics.RetrieveAPIView):
