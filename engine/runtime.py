@@ -111,6 +111,20 @@ def _finite(value: Any) -> Any:
     return value
 
 
+LONE_SURROGATE = "contains half of a UTF-16 surrogate pair (like \\ud800) without its other half, which is no character"
+
+
+def has_lone_surrogate(text: str) -> bool:
+    """Whether `text` holds a code point UTF-8 cannot encode: JSON's "\\ud800" escape decodes to one."""
+    if text.isascii():
+        return False
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def check_variables(variables: Any, what: str = "variables") -> dict:
     """Return `variables` if the engine can store them, else raise InvalidVariables naming the problem."""
     if not isinstance(variables, dict):
@@ -121,6 +135,8 @@ def check_variables(variables: Any, what: str = "variables") -> dict:
             for key, item in value.items():
                 if not isinstance(key, str):
                     raise InvalidVariables(f"{path}: keys must be strings")
+                if has_lone_surrogate(key):
+                    raise InvalidVariables(f"{path}: a key {LONE_SURROGATE}")
                 if key == "typename":
                     # SpiffWorkflow's serializer treats such dicts as its own objects.
                     raise InvalidVariables(f"{path}.typename: the key 'typename' is reserved")
@@ -134,6 +150,8 @@ def check_variables(variables: Any, what: str = "variables") -> dict:
             raise InvalidVariables(f"{path}: numbers must be finite, not {value}")
         elif isinstance(value, str) and "\x00" in value:
             raise InvalidVariables(f"{path}: text must not contain NUL characters")
+        elif isinstance(value, str) and has_lone_surrogate(value):
+            raise InvalidVariables(f"{path}: the text {LONE_SURROGATE}")
         elif not isinstance(value, (str, int, float, bool, type(None))):
             raise InvalidVariables(f"{path}: unsupported value of type {type(value).__name__}")
 

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import dj_database_url
 
+from lanebridge.security import secret_key
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("LANEBRIDGE_VAR", BASE_DIR / "var"))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -20,8 +22,9 @@ def env_bool(name: str, default: bool = False) -> bool:
     return os.environ.get(name, "1" if default else "0").lower() in ("1", "true", "yes", "on")
 
 
-SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-insecure-key-change-me")
 DEBUG = env_bool("DEBUG", False)
+# SECRET_KEY from the environment (a weak one stops the start unless DEBUG), else this installation's own.
+SECRET_KEY = secret_key(VAR_DIR, DEBUG)
 ALLOWED_HOSTS = os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
 DEMO = env_bool("LANEBRIDGE_DEMO")
 
@@ -50,6 +53,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Static files (htmx, bpmn-js, styles) are answered here, before sessions and the database are touched.
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "lanebridge.security.ContentSecurityPolicy",
     "lanebridge.middleware.RejectNulCharacters",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -68,7 +72,7 @@ ROOT_URLCONF = "lanebridge.urls"
 
 TEMPLATES = [
     {
-        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "BACKEND": "lanebridge.templating.Templates",
         "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
@@ -122,6 +126,24 @@ AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
 AXES_VERBOSE = False
 # axes warns when the address is not part of the lock; leaving it out is the point (see above).
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+
+# LANEBRIDGE_HTTPS=1: served over HTTPS, usually behind a proxy that says so in X-Forwarded-Proto.
+HTTPS = env_bool("LANEBRIDGE_HTTPS")
+if HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = int(os.environ.get("LANEBRIDGE_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("LANEBRIDGE_HSTS_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("LANEBRIDGE_HSTS_PRELOAD", True)
+# Scripts, styles, fonts and images from this site only (pages have no inline code); data: images for
+# bpmn-js and Swagger UI. LANEBRIDGE_CSP replaces it, e.g. to allow an SSO provider's logo.
+CONTENT_SECURITY_POLICY = os.environ.get("LANEBRIDGE_CSP", "; ".join([
+    "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:",
+    "font-src 'self' data:", "connect-src 'self'", "object-src 'none'", "base-uri 'self'",
+    "frame-ancestors 'none'",
+]))
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "approvals:inbox"
@@ -202,6 +224,10 @@ REST_FRAMEWORK = {
         "rest_framework.permissions.IsAuthenticated",
         "accounts.permissions.TokenScopes",  # views declare required_scope; see accounts/permissions.py
     ],
+    "DEFAULT_RENDERER_CLASSES": [
+        "processes.renderers.JSONRenderer",
+        "processes.renderers.BrowsableAPIRenderer",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
@@ -215,6 +241,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # `check --deploy` judges the deployment, not how complete the API docs are (drf-spectacular warnings).
+    "ENABLE_DJANGO_DEPLOY_CHECK": False,
     "ENUM_NAME_OVERRIDES": {
         "InstanceStateEnum": "engine.models.ProcessInstance.STATES",
         "TaskStateEnum": "engine.models.HumanTask.STATES",

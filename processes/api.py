@@ -51,13 +51,32 @@ def query_param(request, name: str) -> str:
 
 
 class JSONParser(parsers.JSONParser):
-    """DRF's JSON parser, with a 400 instead of a 500 for JSON nested deeper than Python can parse."""
+    """DRF's JSON parser, with a 400 for JSON nested deeper than Python can parse or holding a lone surrogate."""
 
     def parse(self, stream, media_type=None, parser_context=None):
         try:
-            return super().parse(stream, media_type, parser_context)
+            data = super().parse(stream, media_type, parser_context)
         except RecursionError:
             raise ParseError("JSON parse error - nested too deep")
+        # "\ud800" parses, but no database or response can encode it: refuse it before any field sees it.
+        field = _lone_surrogate_at(data, "")
+        if field is not None:
+            raise ValidationError({field or "body": f"{runtime.LONE_SURROGATE}"})
+        return data
+
+
+def _lone_surrogate_at(value, path: str) -> str | None:
+    if isinstance(value, str):
+        return path if runtime.has_lone_surrogate(value) else None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        inner = f"{path}[{key}]" if isinstance(key, int) else f"{path}.{key}" if path else key
+        if isinstance(key, str) and runtime.has_lone_surrogate(key):
+            return inner.encode("utf-8", "backslashreplace").decode()
+        found = _lone_surrogate_at(item, inner)
+        if found is not None:
+            return found
+    return None
 
 
 BODY_PARSERS = [JSONParser, parsers.FormParser, parsers.MultiPartParser]

@@ -27,16 +27,19 @@
     return charts[key];
   }
 
+  // Tooltips drawn in the canvas: ECharts' HTML ones carry inline styles, which the Content-Security-Policy refuses.
+  const TOOLTIP_MODE = "richText";
+
   function draw(echarts, data) {
     const days = data.trends.days.map(function (d) { return d.slice(5); });
     chart(echarts, document.getElementById("chart-throughput")).setOption({
-      tooltip: {trigger: "axis"}, legend: {top: 0}, grid: {left: 36, right: 12, top: 32, bottom: 24},
+      tooltip: {renderMode: TOOLTIP_MODE, trigger: "axis"}, legend: {top: 0}, grid: {left: 36, right: 12, top: 32, bottom: 24},
       xAxis: {type: "category", data: days}, yAxis: {type: "value", minInterval: 1},
       series: [{name: labels.started, type: "bar", data: data.trends.started},
                {name: labels.completed, type: "bar", data: data.trends.completed}],
     });
     chart(echarts, document.getElementById("chart-lead")).setOption({
-      tooltip: {trigger: "axis"}, grid: {left: 36, right: 12, top: 16, bottom: 24},
+      tooltip: {renderMode: TOOLTIP_MODE, trigger: "axis"}, grid: {left: 36, right: 12, top: 16, bottom: 24},
       xAxis: {type: "category", data: days}, yAxis: {type: "value"},
       series: [{name: labels.lead, type: "line", smooth: true, connectNulls: true, data: data.trends.lead_hours}],
     });
@@ -45,7 +48,7 @@
       if (!element) continue;
       const stages = process.stages.slice().reverse();  // ECharts draws the first category at the bottom
       chart(echarts, element).setOption({
-        tooltip: {trigger: "axis", axisPointer: {type: "shadow"}}, legend: {top: 0},
+        tooltip: {renderMode: TOOLTIP_MODE, trigger: "axis", axisPointer: {type: "shadow"}}, legend: {top: 0},
         grid: {left: 8, right: 16, top: 28, bottom: 8, containLabel: true},
         xAxis: {type: "value", minInterval: 1},
         yAxis: {type: "category", data: stages.map(function (s) { return s.name; })},
