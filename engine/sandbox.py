@@ -74,6 +74,8 @@ class Worker:
         )
         self.requests = self.process.stdin.fileno()
         self.answers = self.process.stdout.fileno()
+        self.poller = select.poll()  # not select(): a busy server's descriptors go past 1024
+        self.poller.register(self.answers, select.POLLIN | select.POLLHUP | select.POLLERR)
         if self._wait_for_answer(time.monotonic() + STARTUP_SECONDS) is None or read_frame(self.answers) is None:
             self.kill()
             raise ScriptWorkerFailed(f"the script worker did not start ({self._how_it_ended()})")
@@ -110,13 +112,11 @@ class Worker:
 
     def _wait_for_answer(self, deadline: float) -> bool | None:
         """True once the worker has written something (or closed its end), None at the deadline."""
-        poller = select.poll()  # not select(): a busy server's descriptors go past 1024
-        poller.register(self.answers, select.POLLIN | select.POLLHUP | select.POLLERR)
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
                 return None
-            if poller.poll(max(1, int(left * 1000))):
+            if self.poller.poll(max(1, int(left * 1000))):
                 return True
 
     def _read(self, size: int) -> bytes | None:

@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 from approvals import services as approvals
 from approvals.permissions import can_start, can_view, tasks_for_user
 from engine import jobs, repairs, runtime
-from engine.deploy import deploy, parse_bindings, parse_mappings
+from engine.deploy import deploy, parse_bindings, parse_mappings, validate
 from engine.models import HumanTask, ProcessDefinition
 from processes import serializers as s
 from processes.services import (
@@ -121,6 +121,29 @@ class DefinitionList(generics.ListCreateAPIView):
                             for d in deployment.definitions]
         data["created"] = deployment.created
         return Response(data, status=status.HTTP_201_CREATED if deployment.created else status.HTTP_200_OK)
+
+
+class ValidateDefinition(APIView):
+    """Check a BPMN file as a deploy would (multipart `file`, optional `bindings`, `mappings`), storing nothing."""
+
+    required_scope = "definitions:deploy"
+    parser_classes = [parsers.MultiPartParser, parsers.FormParser]
+
+    @extend_schema(request=s.DefinitionUploadSerializer, responses={200: s.ValidationSerializer})
+    def post(self, request):
+        require_perm(request, "engine.add_processdefinition")
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise ValidationError({"file": "Upload the BPMN file in the multipart field 'file'"})
+        mappings_file = request.FILES.get("mappings")
+        # Read one byte past the limit, so parse_xml refuses an oversized file without reading all of it.
+        result = validate(upload.read(5 * 1024 * 1024 + 1), upload.name or "upload.bpmn",
+                          bindings=request.data.get("bindings"),
+                          mappings=mappings_file.read(1024 * 1024) if mappings_file else None)
+        if request.FILES.get("tests") is not None:
+            result["warnings"].append("Process test cases are not run by validation yet; the file was checked "
+                                      "without them")
+        return Response(result)
 
 
 class DefinitionDetail(generics.RetrieveAPIView):

@@ -4,6 +4,7 @@ from processes import api
 
 urlpatterns = [
     path("definitions/", api.DefinitionList.as_view(), name="api-definitions"),
+    path("definitions/validate/", api.ValidateDefinition.as_view(), name="api-definitions-validate"),
     path("definitions/<int:pk>/", api.DefinitionDetail.as_view(), name="api-definition"),
     path("definitions/<int:pk>/bpmn/", api.DefinitionBpmn.as_view(), name="api-definition-bpmn"),
     path("processes/<str:process_id>/instances/", api.StartInstance.as_view(), name="api-start"),

@@ -23,6 +23,20 @@ class DefinitionSerializer(serializers.ModelSerializer):
 
 class DefinitionUploadSerializer(serializers.Serializer):
     file = serializers.FileField()
+    bindings = serializers.CharField(required=False, help_text="JSON object: service task id → operation name")
+    mappings = serializers.FileField(required=False, help_text="Field mappings, a JSON file")
+
+
+class ProblemSerializer(serializers.Serializer):
+    element_id = serializers.CharField(allow_null=True)
+    line = serializers.IntegerField(allow_null=True)
+    message = serializers.CharField()
+    severity = serializers.CharField()
+
+
+class ValidationSerializer(serializers.Serializer):
+    problems = ProblemSerializer(many=True)
+    warnings = serializers.ListField(child=serializers.CharField())
 
 
 class TaskSerializer(serializers.ModelSerializer):

@@ -129,8 +129,9 @@ def _day(request, name: str) -> date | None:
         return None
 
 
-# History events that mean "this element has run".
-DONE_KINDS = {HistoryEvent.TASK_COMPLETED, HistoryEvent.SERVICE_RESULT, HistoryEvent.TIMER_FIRED}
+# History events that mean "this element has run"; "completed" names the end event reached.
+DONE_KINDS = {HistoryEvent.TASK_COMPLETED, HistoryEvent.SERVICE_RESULT, HistoryEvent.TIMER_FIRED,
+              HistoryEvent.COMPLETED}
 
 
 def diagram_markers(tasks: list[HumanTask], jobs: list[Job], incidents: list[Incident],
