@@ -1,6 +1,7 @@
 """A small pool of script worker processes, each run with resource limits and a wall-clock deadline.
 
-A script runs in a worker (``engine.sandbox_worker``), never in the server: a
+A script runs in a worker (``engine.sandbox_worker``), not in the server (only
+expressions that merely read and compare variables do, see ``engine.scripts``): a
 computation in C (``9 ** (9 ** 9)``, ``sum(range(10 ** 12))``) cannot be
 interrupted from Python, but its process can be killed. The parent waits for
 each answer until LANEBRIDGE_SCRIPT_TIMEOUT, then kills the worker and the next
@@ -223,9 +224,14 @@ class Pool:
 
     def close(self) -> None:
         """Stop the idle workers (at exit; busy ones stop when their script ends)."""
-        with self._changed:
+        # A daemon thread may be inside run() at exit: never wait on it for long.
+        if not self._changed.acquire(timeout=5):
+            return
+        try:
             while self._idle:
                 self._stop(self._idle.pop())
+        finally:
+            self._changed.release()
 
     def forget(self) -> None:
         """In a forked child: drop the parent's workers without touching them, keeping none of their pipes."""
