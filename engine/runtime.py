@@ -163,18 +163,21 @@ def check_variables(variables: Any, what: str = "variables") -> dict:
 def check_sizes(variables: dict, what: str = "variables") -> None:
     """Raise InvalidVariables if a variable, or all of them, is larger than stored variables may be."""
     limit = settings.LANEBRIDGE["MAX_VALUE_BYTES"]
-    for key, value in variables.items():
-        size = _stored_bytes(value, f"{what}.{key}")
+    sizes = {key: _stored_bytes(value, f"{what}.{key}") for key, value in variables.items()}
+    for key, size in sizes.items():
         if size > limit:
             raise InvalidVariables(f"{what}.{key}: {size} bytes, more than the limit of {limit} bytes per value "
                                    "(LANEBRIDGE_MAX_VALUE_BYTES)")
-    check_total_size(variables, what)
+    _check_total(sum(sizes.values()), what)
 
 
 def check_total_size(variables: dict, what: str = "variables") -> None:
     """Raise InvalidVariables if `variables` together are larger than one instance's variables may be."""
+    _check_total(sum(_stored_bytes(value, f"{what}.{key}") for key, value in variables.items()), what)
+
+
+def _check_total(total: int, what: str) -> None:
     limit = settings.LANEBRIDGE["MAX_INSTANCE_BYTES"]
-    total = sum(_stored_bytes(value, f"{what}.{key}") for key, value in variables.items())
     if total > limit:
         raise InvalidVariables(f"{what}: the variables would come to {total} bytes, more than the limit of {limit} "
                                "bytes per instance (LANEBRIDGE_MAX_INSTANCE_BYTES)")
