@@ -598,17 +598,22 @@ def complete_human_task(task: HumanTask, user, data: dict) -> ProcessInstance:
 
 
 def cancel_instance(instance: ProcessInstance, user=None, reason: str = "") -> ProcessInstance:
-    """Cancel an active instance: its open tasks and pending jobs are cancelled too."""
+    """Cancel a running instance: its open tasks and pending jobs are cancelled too."""
 
     def change(instance, workflow):
-        if instance.state != ProcessInstance.ACTIVE:
+        if instance.state not in ProcessInstance.RUNNING:
             raise InstanceNotActive(f"Instance {instance.pk} is {instance.state}")
-        workflow.cancel()
-        instance.state = ProcessInstance.CANCELLED
-        instance.ended_at = timezone.now()
-        instance.human_tasks.filter(state=HumanTask.OPEN).update(state=HumanTask.CANCELLED)
-        instance.jobs.filter(state__in=[Job.PENDING, Job.RUNNING]).update(state=Job.CANCELLED)
-        record_event(instance, HistoryEvent.CANCELLED, user=user, data={"reason": reason})
+        stop_instance(instance, workflow, user, reason)
 
     write_instance(instance.pk, change, user=user)
     return ProcessInstance.objects.get(pk=instance.pk)
+
+
+def stop_instance(instance: ProcessInstance, workflow, user, reason: str) -> None:
+    """Inside a write: end the instance as cancelled, with its open tasks and pending jobs."""
+    workflow.cancel()
+    instance.state = ProcessInstance.CANCELLED
+    instance.ended_at = timezone.now()
+    instance.human_tasks.filter(state=HumanTask.OPEN).update(state=HumanTask.CANCELLED)
+    instance.jobs.filter(state__in=[Job.PENDING, Job.RUNNING]).update(state=Job.CANCELLED)
+    record_event(instance, HistoryEvent.CANCELLED, user=user, data={"reason": reason})

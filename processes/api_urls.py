@@ -16,5 +16,7 @@ urlpatterns = [
     path("tasks/<int:pk>/claim/", api.ClaimTask.as_view(), name="api-task-claim"),
     path("tasks/<int:pk>/complete/", api.CompleteTask.as_view(), name="api-task-complete"),
     path("incidents/", api.IncidentList.as_view(), name="api-incidents"),
+    path("incidents/retry/", api.RetryIncidents.as_view(), name="api-incidents-retry"),
     path("incidents/<int:pk>/retry/", api.RetryIncident.as_view(), name="api-incident-retry"),
+    path("incidents/<int:pk>/resolve/", api.ResolveIncident.as_view(), name="api-incident-resolve"),
 ]
