@@ -119,3 +119,13 @@ def test_the_pages_speak_chinese(some_orders, operator):
 
     assert "流程监控" in monitor and "逾期任务" in monitor
     assert "当前步骤" in listing and "已完成" in listing
+
+
+def test_the_instance_page_shows_readable_history_variables_and_outcome(some_orders, operator):
+    delivered = some_orders[0]
+
+    body = operator.get(f"/processes/instances/{delivered.pk}/").content.decode()
+
+    assert "Call answered" in body and "Task done" in body and "service_result" not in body
+    assert '<table class="table variables">' in body and "<th>approved</th><td>true</td>" in body
+    assert '<small class="badge">Order delivered</small>' in body
