@@ -116,6 +116,8 @@ def _problems_error(problems: list[modeler.ModelError]) -> DeployError:
         more = f" and {len(others) - 10} more" if len(others) > 10 else ""
         error.message += f". {len(others)} more problem(s) in this file, at {where}{more}"
         error.args = (error.message,)
+    # Validation lists each problem on its own.
+    error.problems = [_model_error(problem) for problem in problems]
     return error
 
 
@@ -362,6 +364,26 @@ def deploy(content: bytes, file_name: str = "upload.bpmn", user=None,
         created = True
     # One file's warnings are stored on each of its processes; say each once.
     return Deployment(definitions, created, list(dict.fromkeys(warnings)))
+
+
+def validate(content: bytes, file_name: str = "upload.bpmn", bindings: str | None = None,
+             mappings: bytes | None = None) -> dict:
+    """Everything deploying this file would refuse or warn about, without storing anything.
+
+    Returns {"problems": [{"element_id", "line", "message", "severity"}], "warnings": [...]}.
+    """
+    warnings: list[str] = []
+    try:
+        parsed = parse_file(content, file_name, parse_bindings(bindings))
+        warnings = parsed.warnings
+        signals.definition_deploying.send(sender=ProcessDefinition, process_ids=list(parsed.specs),
+                                          mappings=parse_mappings(mappings) or {})
+    except DeployError as exc:
+        errors = getattr(exc, "problems", None) or [exc]
+        problems = [{"element_id": e.element_id, "line": e.line, "message": e.message, "severity": "error"}
+                    for e in errors]
+        return {"problems": problems, "warnings": warnings}
+    return {"problems": [], "warnings": warnings}
 
 
 _spec_cache: dict[tuple, tuple] = {}

@@ -163,18 +163,21 @@ def check_variables(variables: Any, what: str = "variables") -> dict:
 def check_sizes(variables: dict, what: str = "variables") -> None:
     """Raise InvalidVariables if a variable, or all of them, is larger than stored variables may be."""
     limit = settings.LANEBRIDGE["MAX_VALUE_BYTES"]
-    for key, value in variables.items():
-        size = _stored_bytes(value, f"{what}.{key}")
+    sizes = {key: _stored_bytes(value, f"{what}.{key}") for key, value in variables.items()}
+    for key, size in sizes.items():
         if size > limit:
             raise InvalidVariables(f"{what}.{key}: {size} bytes, more than the limit of {limit} bytes per value "
                                    "(LANEBRIDGE_MAX_VALUE_BYTES)")
-    check_total_size(variables, what)
+    _check_total(sum(sizes.values()), what)
 
 
 def check_total_size(variables: dict, what: str = "variables") -> None:
     """Raise InvalidVariables if `variables` together are larger than one instance's variables may be."""
+    _check_total(sum(_stored_bytes(value, f"{what}.{key}") for key, value in variables.items()), what)
+
+
+def _check_total(total: int, what: str) -> None:
     limit = settings.LANEBRIDGE["MAX_INSTANCE_BYTES"]
-    total = sum(_stored_bytes(value, f"{what}.{key}") for key, value in variables.items())
     if total > limit:
         raise InvalidVariables(f"{what}: the variables would come to {total} bytes, more than the limit of {limit} "
                                "bytes per instance (LANEBRIDGE_MAX_INSTANCE_BYTES)")
@@ -595,17 +598,22 @@ def complete_human_task(task: HumanTask, user, data: dict) -> ProcessInstance:
 
 
 def cancel_instance(instance: ProcessInstance, user=None, reason: str = "") -> ProcessInstance:
-    """Cancel an active instance: its open tasks and pending jobs are cancelled too."""
+    """Cancel a running instance: its open tasks and pending jobs are cancelled too."""
 
     def change(instance, workflow):
-        if instance.state != ProcessInstance.ACTIVE:
+        if instance.state not in ProcessInstance.RUNNING:
             raise InstanceNotActive(f"Instance {instance.pk} is {instance.state}")
-        workflow.cancel()
-        instance.state = ProcessInstance.CANCELLED
-        instance.ended_at = timezone.now()
-        instance.human_tasks.filter(state=HumanTask.OPEN).update(state=HumanTask.CANCELLED)
-        instance.jobs.filter(state__in=[Job.PENDING, Job.RUNNING]).update(state=Job.CANCELLED)
-        record_event(instance, HistoryEvent.CANCELLED, user=user, data={"reason": reason})
+        stop_instance(instance, workflow, user, reason)
 
     write_instance(instance.pk, change, user=user)
     return ProcessInstance.objects.get(pk=instance.pk)
+
+
+def stop_instance(instance: ProcessInstance, workflow, user, reason: str) -> None:
+    """Inside a write: end the instance as cancelled, with its open tasks and pending jobs."""
+    workflow.cancel()
+    instance.state = ProcessInstance.CANCELLED
+    instance.ended_at = timezone.now()
+    instance.human_tasks.filter(state=HumanTask.OPEN).update(state=HumanTask.CANCELLED)
+    instance.jobs.filter(state__in=[Job.PENDING, Job.RUNNING]).update(state=Job.CANCELLED)
+    record_event(instance, HistoryEvent.CANCELLED, user=user, data={"reason": reason})
