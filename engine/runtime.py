@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.exceptions import WorkflowException
@@ -198,12 +198,30 @@ def _latest(instance_id: int) -> ProcessInstance:
     return kept if kept is not None else ProcessInstance.objects.get(pk=instance_id)
 
 
+# SQLite: how many more times a write starts over after waiting the whole busy timeout for the
+# database's write lock. SQLite's busy handler is no queue: under many writers one can lose every round.
+LOCKED_RETRIES = 2
+
+
 def write_instance(instance_id: int, change: Callable, *, user=None, attempts: int = 3):
     """Apply `change(instance, workflow)` and advance the instance, in one transaction.
 
     Returns what `change` returns. On a version conflict the whole write is
     rolled back and tried again on fresh state; after `attempts` it raises Conflict.
     """
+    retries = 0 if connection.in_atomic_block else LOCKED_RETRIES  # a caller's transaction is not ours to redo
+    for retry in range(retries + 1):
+        try:
+            return _write_instance(instance_id, change, user, attempts)
+        except OperationalError as exc:
+            if retry == retries or connection.vendor != "sqlite" or "database is locked" not in str(exc):
+                raise
+            log.warning("instance %s: the database stayed locked for the whole busy timeout; starting over",
+                        instance_id)
+    raise AssertionError("unreachable")
+
+
+def _write_instance(instance_id: int, change: Callable, user, attempts: int):
     runs_jobs_here = _runs_jobs_here()
     for attempt in range(attempts):
         try:

@@ -1,5 +1,6 @@
 """Pages for analysts and operators: definitions, instances, history, incidents."""
 
+import json
 from datetime import date
 
 from django.contrib import messages
@@ -9,6 +10,7 @@ from django.core.paginator import Paginator
 from django.db.models import OuterRef, Subquery
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from engine import jobs, repairs, runtime
@@ -161,7 +163,10 @@ def instance(request, pk: int):
     incidents = list(instance.incidents.order_by("-id"))
     history = list(instance.history.select_related("user").order_by("id"))
     jobs = list(instance.jobs.order_by("id"))
+    for event in history:
+        event.label = HISTORY_LABELS.get(event.kind, event.kind)
     return render(request, "processes/instance.html", {
+        "variables": [(name, _readable(value)) for name, value in sorted(instance.variables.items())],
         "instance": instance,
         "definition": instance.definition,
         "markers": diagram_markers(tasks, jobs, incidents, history),
@@ -174,6 +179,32 @@ def instance(request, pk: int):
         "cancel_form": CancelForm(),
         "retry_form": RetryForm(),
     })
+
+
+# What each kind of history event is called on the instance page.
+HISTORY_LABELS = {
+    HistoryEvent.STARTED: gettext_lazy("Started"),
+    HistoryEvent.TASK_READY: gettext_lazy("Task waiting"),
+    HistoryEvent.TASK_COMPLETED: gettext_lazy("Task done"),
+    HistoryEvent.TASK_CLAIMED: gettext_lazy("Task claimed"),
+    HistoryEvent.SERVICE_ATTEMPT: gettext_lazy("Call made"),
+    HistoryEvent.SERVICE_RESULT: gettext_lazy("Call answered"),
+    HistoryEvent.SERVICE_ERROR: gettext_lazy("Call failed"),
+    HistoryEvent.INCIDENT: gettext_lazy("Incident"),
+    HistoryEvent.INCIDENT_RETRIED: gettext_lazy("Incident retried"),
+    HistoryEvent.TIMER_FIRED: gettext_lazy("Timer fired"),
+    HistoryEvent.MESSAGE: gettext_lazy("Message received"),
+    HistoryEvent.CANCELLED: gettext_lazy("Cancelled"),
+    HistoryEvent.COMPLETED: gettext_lazy("Ended"),
+    HistoryEvent.FAILED: gettext_lazy("Failed"),
+}
+
+
+def _readable(value) -> str:
+    """A variable's value as one line: text as it is, anything else as compact JSON."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "), default=str)
 
 
 @login_required
