@@ -1,5 +1,6 @@
 """Pages for analysts and operators: definitions, instances, history, incidents."""
 
+import json
 from datetime import date
 
 from django.contrib import messages
@@ -9,6 +10,7 @@ from django.core.paginator import Paginator
 from django.db.models import OuterRef, Subquery
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from engine import jobs, repairs, runtime
@@ -162,7 +164,10 @@ def instance(request, pk: int):
     history = list(instance.history.select_related("user").order_by("id"))
     jobs = list(instance.jobs.order_by("id"))
     can_operate = request.user.has_perm("engine.change_processinstance")
+    for event in history:
+        event.label = HISTORY_LABELS.get(event.kind, event.kind)
     return render(request, "processes/instance.html", {
+        "variables": [(name, _readable(value)) for name, value in sorted(instance.variables.items())],
         "instance": instance,
         "definition": instance.definition,
         "markers": diagram_markers(tasks, jobs, incidents, history),
@@ -176,6 +181,37 @@ def instance(request, pk: int):
         "cancel_form": CancelForm(),
         "retry_form": RetryForm(),
     })
+
+
+# What each kind of history event is called on the instance page.
+HISTORY_LABELS = {
+    HistoryEvent.STARTED: gettext_lazy("Started"),
+    HistoryEvent.TASK_READY: gettext_lazy("Task waiting"),
+    HistoryEvent.TASK_COMPLETED: gettext_lazy("Task done"),
+    HistoryEvent.TASK_CLAIMED: gettext_lazy("Task claimed"),
+    HistoryEvent.SERVICE_ATTEMPT: gettext_lazy("Call made"),
+    HistoryEvent.SERVICE_RESULT: gettext_lazy("Call answered"),
+    HistoryEvent.SERVICE_ERROR: gettext_lazy("Call failed"),
+    HistoryEvent.INCIDENT: gettext_lazy("Incident"),
+    HistoryEvent.INCIDENT_RETRIED: gettext_lazy("Incident retried"),
+    HistoryEvent.RETRY_FAILED: gettext_lazy("Retry failed"),
+    HistoryEvent.INCIDENT_RESOLVED: gettext_lazy("Incident closed"),
+    HistoryEvent.SUSPENDED: gettext_lazy("Suspended"),
+    HistoryEvent.RESUMED: gettext_lazy("Resumed"),
+    HistoryEvent.VARIABLES_CHANGED: gettext_lazy("Variables changed"),
+    HistoryEvent.TIMER_FIRED: gettext_lazy("Timer fired"),
+    HistoryEvent.MESSAGE: gettext_lazy("Message received"),
+    HistoryEvent.CANCELLED: gettext_lazy("Cancelled"),
+    HistoryEvent.COMPLETED: gettext_lazy("Ended"),
+    HistoryEvent.FAILED: gettext_lazy("Failed"),
+}
+
+
+def _readable(value) -> str:
+    """A variable's value as one line: text as it is, anything else as compact JSON."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "), default=str)
 
 
 @login_required

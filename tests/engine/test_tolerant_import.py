@@ -157,3 +157,31 @@ def test_a_data_association_of_a_user_task_is_ignored_with_a_warning(make_user):
     complete_human_task(instance.human_tasks.get(), make_user("clerk", is_superuser=True), {"ok": True})
     instance.refresh_from_db()
     assert instance.state == ProcessInstance.COMPLETED
+
+
+@pytest.mark.parametrize("condition", ["${amount > 1000}", "${order.amount gt 1000 && !empty order.lines}",
+                                       "= amount > 1000", "=order.amount > 1000 and order.lines[1] != null"])
+@pytest.mark.parametrize(("amount", "expected"), [(1500, ["manager"]), (500, ["clerk"])])
+def test_a_camunda_condition_routes_the_token_as_camunda_would(condition, amount, expected):
+    deploy(bpmn.gateway_process(condition=condition), "drawn.bpmn")
+
+    instance, _ = start_instance("routing", {"amount": amount, "order": {"amount": amount, "lines": ["x"]}})
+
+    assert waiting_at(instance) == expected
+
+
+def test_a_camunda_condition_is_stored_as_drawn():
+    deployment = deploy(bpmn.gateway_process(condition="${amount gt 1000}"), "drawn.bpmn")
+
+    assert "${amount gt 1000}" in deployment.definitions[0].bpmn_xml
+
+
+def test_a_feel_condition_outside_the_subset_names_the_flow_and_what_to_do():
+    from engine.deploy import DeployError
+
+    with pytest.raises(DeployError) as caught:
+        deploy(bpmn.gateway_process(condition='= some r in risks satisfies r = "red"'), "drawn.bpmn")
+
+    error = caught.value
+    assert error.element_id == "to_manager"
+    assert "FEEL" in error.message and "'some'" in error.message and "Python" in error.message
