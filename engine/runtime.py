@@ -336,6 +336,15 @@ def _waiting_tasks(workflow) -> list:
     return workflow.get_tasks(state=TaskState.READY | TaskState.STARTED | TaskState.WAITING | TaskState.ERROR)
 
 
+def change_variables(workflow, values: dict, names: list[str]) -> None:
+    """Inside a write: set `values` and remove `names` on every path of the workflow that waits."""
+    for task in _waiting_tasks(workflow):
+        # A copy per path: paths must not share one mutable value.
+        task.data.update(to_json(values))
+        for name in names:
+            task.data.pop(name, None)
+
+
 def tasks_with_rows(waiting: list) -> dict:
     """The waiting tasks that have a row beside the instance: ready user tasks, started calls, timers."""
     return {t.id: t for t in waiting if (_is_user_task(t) and t.state == TaskState.READY)

@@ -270,6 +270,23 @@ class ResumeInstance(APIView):
         return Response(s.InstanceSerializer(instances_for_user(request.user).get(pk=pk)).data)
 
 
+class InstanceVariables(APIView):
+    """Set and remove variables of a running instance, with a reason; history keeps old and new values."""
+
+    required_scope = "instances:operate"
+    parser_classes = BODY_PARSERS
+
+    @extend_schema(request=s.VariablesSerializer, responses={200: s.InstanceSerializer})
+    def patch(self, request, pk):
+        instance = get_object_or_404(instances_for_user(request.user), pk=pk)
+        require_perm(request, "engine.change_processinstance")
+        body = s.VariablesSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        instance = repairs.edit_variables(instance, request.user, data["set"], data["unset"], data["reason"])
+        return Response(s.InstanceSerializer(instance).data)
+
+
 class TaskList(generics.ListAPIView):
     """Open tasks the caller may act on."""
 

@@ -171,6 +171,13 @@ class ReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000)
 
 
+class VariablesSerializer(serializers.Serializer):
+    set = JSONObjectField(required=False, default=dict)
+    unset = serializers.ListField(child=serializers.CharField(max_length=255), required=False, default=list,
+                                  max_length=1000)
+    reason = serializers.CharField(max_length=2000)
+
+
 class HistorySerializer(serializers.ModelSerializer):
     user = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 

@@ -16,7 +16,15 @@ from django.views.decorators.http import require_POST
 from engine import jobs, repairs, runtime
 from engine.deploy import DeployError, deploy, lane_warnings, parse_bindings, parse_mappings
 from engine.models import HistoryEvent, HumanTask, Incident, Job, ProcessDefinition, ProcessInstance
-from processes.forms import CancelForm, LaneRolesForm, ReasonForm, ResolveForm, RetryForm, UploadForm
+from processes.forms import (
+    CancelForm,
+    EditVariablesForm,
+    LaneRolesForm,
+    ReasonForm,
+    ResolveForm,
+    RetryForm,
+    UploadForm,
+)
 from processes.services import (
     bpmn_download,
     filter_incidents,
@@ -177,6 +185,7 @@ def instance(request, pk: int):
         "jobs": jobs,
         "can_cancel": can_operate and instance.state in ProcessInstance.RUNNING,
         "can_operate": can_operate,
+        "running_states": ProcessInstance.RUNNING,
         "can_retry": request.user.has_perm("engine.change_incident"),
         "cancel_form": CancelForm(),
         "retry_form": RetryForm(),
@@ -256,6 +265,31 @@ def _hold_or_go_on(request, pk: int, action, done: str):
     except (runtime.InstanceNotActive, runtime.Conflict) as exc:
         messages.error(request, str(exc))
     return redirect("processes:instance", pk)
+
+
+@login_required
+@permission_required("engine.change_processinstance", raise_exception=True)
+def edit_variables(request, pk: int):
+    """Change, add or remove variables of a running instance: name/value rows, with a reason."""
+    instance = get_object_or_404(instances_for_user(request.user), pk=pk)
+    names = sorted(instance.variables)
+    form = EditVariablesForm(request.POST or None, names=names)
+    if request.method == "POST" and form.is_valid():
+        try:
+            repairs.edit_variables(instance, request.user, form.values(), form.cleaned_data["unset"],
+                                   form.cleaned_data["reason"])
+        except runtime.InvalidVariables as exc:
+            form.add_error(None, str(exc))
+        except (runtime.InstanceNotActive, runtime.Conflict) as exc:
+            messages.error(request, str(exc))
+            return redirect("processes:instance", pk)
+        else:
+            messages.success(request, _("Variables saved"))
+            return redirect("processes:instance", pk)
+    variables = [(name, _readable(instance.variables[name])) for name in names]
+    return render(request, "processes/edit_variables.html", {"instance": instance, "form": form,
+                                                            "variables": variables},
+                  status=400 if form.errors else 200)
 
 
 @login_required

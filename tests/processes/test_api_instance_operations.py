@@ -84,3 +84,53 @@ def test_the_instance_page_suspends_and_resumes_with_a_reason(instance, make_use
     client.post(f"/processes/instances/{instance.pk}/resume/", {"reason": "go"})
     assert ProcessInstance.objects.get(pk=instance.pk).state == "active"
     assert instance.history.filter(kind=HistoryEvent.RESUMED, user__username="op").count() == 1
+
+
+def test_patching_variables_answers_200_and_history_keeps_old_and_new(instance, operator):
+    response = operator.patch(f"/api/v1/instances/{instance.pk}/variables/", {
+        "set": {"amount": 12}, "unset": ["customer"], "reason": "wrong amount"}, format="json")
+
+    assert response.status_code == 200, response.content
+    assert response.json()["variables"] == {"amount": 12}
+    event = instance.history.get(kind=HistoryEvent.VARIABLES_CHANGED)
+    assert event.user.username == "operator" and event.data["reason"] == "wrong amount"
+    assert event.data["set"] == {"amount": {"old": 10, "new": 12}} and event.data["unset"] == {"customer": "C-1"}
+
+
+@pytest.mark.parametrize(("body", "named"), [
+    ({"set": {"amount": 1}}, "reason"),
+    ({"set": {"bad name": 1}, "reason": "x"}, "set.bad name"),
+    ({"set": [1], "reason": "x"}, "set"),
+    ({"unset": ["ghost"], "reason": "x"}, "ghost"),
+    ({"unset": "amount", "reason": "x"}, "unset"),
+])
+def test_bad_variable_edits_get_400_naming_them(instance, operator, body, named):
+    response = operator.patch(f"/api/v1/instances/{instance.pk}/variables/", body, format="json")
+
+    assert response.status_code == 400 and named in response.content.decode()
+    assert ProcessInstance.objects.get(pk=instance.pk).variables == {"customer": "C-1", "amount": 10}
+
+
+def test_only_operators_edit_variables(instance, make_user, api_as):
+    analyst = api_as(make_user("analyst", "Analyst"))
+
+    response = analyst.patch(f"/api/v1/instances/{instance.pk}/variables/", {"set": {"amount": 1}, "reason": "x"},
+                             format="json")
+
+    assert response.status_code == 403
+
+
+def test_the_variables_page_edits_with_name_value_rows(instance, make_user):
+    client = Client()
+    client.force_login(make_user("op", "Operator"))
+    assert client.get(f"/processes/instances/{instance.pk}/variables/").status_code == 200
+
+    response = client.post(f"/processes/instances/{instance.pk}/variables/", {
+        "name_0": "amount", "value_0": "12", "name_1": "rush", "value_1": "true", "unset": ["customer"],
+        "reason": "customer called"})
+
+    assert response.status_code == 302
+    assert ProcessInstance.objects.get(pk=instance.pk).variables == {"amount": 12, "rush": True}
+    refused = client.post(f"/processes/instances/{instance.pk}/variables/", {"name_0": "2x", "value_0": "1",
+                                                                            "reason": "x"})
+    assert refused.status_code == 400 and "set.2x" in refused.content.decode()
