@@ -24,9 +24,12 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund --silent
 COPY . .
 # Assets, translations, then hashed and compressed static files (served by WhiteNoise from the image).
-RUN python manage.py install_assets \
+# A throwaway key for these commands: without one, settings would generate and keep one in the image,
+# and every container of it would sign with that same key.
+RUN export SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+    && python manage.py install_assets \
     && python manage.py compilemessages -v0 --ignore=node_modules \
-    && SECRET_KEY=image-build-only python manage.py collectstatic --noinput -v0 \
+    && python manage.py collectstatic --noinput -v0 \
     && rm -rf node_modules
 
 RUN useradd --system --home-dir /var/lib/lanebridge lanebridge \
