@@ -91,3 +91,14 @@ def test_a_lockout_is_in_the_audit_log(make_user):
         log_in(Client(), "manager", "guess")
     event = AuditEvent.objects.get(action=AuditEvent.LOCKOUT)
     assert (event.user, event.username, event.object, event.address) == (manager, "manager", "login manager", OFFICE)
+
+
+def test_locking_by_username_and_address_keeps_the_account_open_from_other_addresses(make_user, settings):
+    settings.AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]  # LANEBRIDGE_LOCKOUT_BY=username+address
+    make_user("manager", "Manager")
+    for _ in range(5):
+        log_in(Client(), "manager", "guess", address="203.0.113.9")
+    assert log_in(Client(), "manager", "demo", address="203.0.113.9").status_code == 429
+    client = Client()
+    assert log_in(client, "manager", "demo", address=OFFICE).status_code == 302
+    assert logged_in_as(client) == "manager"

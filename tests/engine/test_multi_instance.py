@@ -170,3 +170,28 @@ def test_uploading_a_multi_instance_task_over_the_api_deploys_it(make_user, api_
 
     assert response.status_code == 201, response.content
     assert response.json()["process_id"] == "fanout"
+
+
+def test_a_timer_on_a_parallel_task_closes_every_open_instance_when_it_fires(deployed, user):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from engine.jobs import run_due_work
+
+    body = (
+        bpmn.start_event() + camunda_task() + bpmn.timer_boundary("late", "check", "PT1H")
+        + bpmn.user_task("chase") + bpmn.end_event() + bpmn.end_event("end_late")
+        + bpmn.flow("f1", "start", "check") + bpmn.flow("f2", "check", "end")
+        + bpmn.flow("f3", "late", "chase") + bpmn.flow("f4", "chase", "end_late")
+    )
+    deployed(bpmn.definitions("fanout", body))
+    instance, _ = start_instance("fanout", {"documents": DOCUMENTS})
+    complete_human_task(open_checks(instance)[0], user, {"ok": True})
+
+    run_due_work(now=timezone.now() + timedelta(hours=2))
+
+    checks = instance.human_tasks.filter(element_id="check")
+    assert sorted(checks.values_list("state", flat=True)) == [
+        HumanTask.CANCELLED, HumanTask.CANCELLED, HumanTask.COMPLETED]
+    assert instance.human_tasks.filter(element_id="chase", state=HumanTask.OPEN).exists()
