@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.exceptions import WorkflowException
@@ -47,6 +47,10 @@ class TaskNotOpen(Exception):
 
 class InstanceNotActive(Exception):
     """The instance has ended; it cannot be changed any more."""
+
+
+class InstanceSuspended(InstanceNotActive):
+    """The instance is suspended: nobody works on it until it is resumed."""
 
 
 def record_event(instance: ProcessInstance, kind: str, element_id: str = "", element_name: str = "",
@@ -163,18 +167,21 @@ def check_variables(variables: Any, what: str = "variables") -> dict:
 def check_sizes(variables: dict, what: str = "variables") -> None:
     """Raise InvalidVariables if a variable, or all of them, is larger than stored variables may be."""
     limit = settings.LANEBRIDGE["MAX_VALUE_BYTES"]
-    for key, value in variables.items():
-        size = _stored_bytes(value, f"{what}.{key}")
+    sizes = {key: _stored_bytes(value, f"{what}.{key}") for key, value in variables.items()}
+    for key, size in sizes.items():
         if size > limit:
             raise InvalidVariables(f"{what}.{key}: {size} bytes, more than the limit of {limit} bytes per value "
                                    "(LANEBRIDGE_MAX_VALUE_BYTES)")
-    check_total_size(variables, what)
+    _check_total(sum(sizes.values()), what)
 
 
 def check_total_size(variables: dict, what: str = "variables") -> None:
     """Raise InvalidVariables if `variables` together are larger than one instance's variables may be."""
+    _check_total(sum(_stored_bytes(value, f"{what}.{key}") for key, value in variables.items()), what)
+
+
+def _check_total(total: int, what: str) -> None:
     limit = settings.LANEBRIDGE["MAX_INSTANCE_BYTES"]
-    total = sum(_stored_bytes(value, f"{what}.{key}") for key, value in variables.items())
     if total > limit:
         raise InvalidVariables(f"{what}: the variables would come to {total} bytes, more than the limit of {limit} "
                                "bytes per instance (LANEBRIDGE_MAX_INSTANCE_BYTES)")
@@ -195,12 +202,30 @@ def _latest(instance_id: int) -> ProcessInstance:
     return kept if kept is not None else ProcessInstance.objects.get(pk=instance_id)
 
 
+# SQLite: how many more times a write starts over after waiting the whole busy timeout for the
+# database's write lock. SQLite's busy handler is no queue: under many writers one can lose every round.
+LOCKED_RETRIES = 2
+
+
 def write_instance(instance_id: int, change: Callable, *, user=None, attempts: int = 3):
     """Apply `change(instance, workflow)` and advance the instance, in one transaction.
 
     Returns what `change` returns. On a version conflict the whole write is
     rolled back and tried again on fresh state; after `attempts` it raises Conflict.
     """
+    retries = 0 if connection.in_atomic_block else LOCKED_RETRIES  # a caller's transaction is not ours to redo
+    for retry in range(retries + 1):
+        try:
+            return _write_instance(instance_id, change, user, attempts)
+        except OperationalError as exc:
+            if retry == retries or connection.vendor != "sqlite" or "database is locked" not in str(exc):
+                raise
+            log.warning("instance %s: the database stayed locked for the whole busy timeout; starting over",
+                        instance_id)
+    raise AssertionError("unreachable")
+
+
+def _write_instance(instance_id: int, change: Callable, user, attempts: int):
     runs_jobs_here = _runs_jobs_here()
     for attempt in range(attempts):
         try:
@@ -329,7 +354,9 @@ def advance(instance: ProcessInstance, workflow, with_rows: frozenset, user=None
     instance row changed since it was loaded. Returns the ids of the tasks
     that have rows now.
     """
-    if instance.state == ProcessInstance.ACTIVE:
+    # A suspended instance still takes in the result of a call that was under way; the calls
+    # and timers that result leads to wait for the resume (jobs.claim skips suspended instances).
+    if instance.state in ProcessInstance.RUNNING:
         try:
             prune.run_engine(workflow)
         except WorkflowException as exc:
@@ -338,8 +365,9 @@ def advance(instance: ProcessInstance, workflow, with_rows: frozenset, user=None
     waiting = _waiting_tasks(workflow)
     now = tasks_with_rows(waiting)
     completed = workflow.is_completed()
-    inputs = _call_inputs(instance, now, with_rows) if instance.state == ProcessInstance.ACTIVE else {}
-    if instance.state == ProcessInstance.ACTIVE:
+    inputs = _call_inputs(instance, now, with_rows) if instance.state in ProcessInstance.RUNNING else {}
+    if instance.state in ProcessInstance.RUNNING:
+        claim_jobs = claim_jobs and instance.state == ProcessInstance.ACTIVE
         _sync_rows(instance, workflow, with_rows, now, claim_jobs, inputs)
         if completed:
             instance.state = ProcessInstance.COMPLETED
@@ -574,6 +602,8 @@ def complete_human_task(task: HumanTask, user, data: dict) -> ProcessInstance:
     data = check_variables(data, "data")
 
     def change(instance, workflow):
+        if instance.state == ProcessInstance.SUSPENDED:
+            raise InstanceSuspended(f"Instance {instance.pk} is suspended: resume it before completing task {task.pk}")
         # Closing the row only if it is still open is also the check that it is.
         if not rows.update(HumanTask, {"pk": task.pk, "state": HumanTask.OPEN}, {
                 "state": HumanTask.COMPLETED, "completed_at": timezone.now(),
@@ -595,17 +625,22 @@ def complete_human_task(task: HumanTask, user, data: dict) -> ProcessInstance:
 
 
 def cancel_instance(instance: ProcessInstance, user=None, reason: str = "") -> ProcessInstance:
-    """Cancel an active instance: its open tasks and pending jobs are cancelled too."""
+    """Cancel a running instance: its open tasks and pending jobs are cancelled too."""
 
     def change(instance, workflow):
-        if instance.state != ProcessInstance.ACTIVE:
+        if instance.state not in ProcessInstance.RUNNING:
             raise InstanceNotActive(f"Instance {instance.pk} is {instance.state}")
-        workflow.cancel()
-        instance.state = ProcessInstance.CANCELLED
-        instance.ended_at = timezone.now()
-        instance.human_tasks.filter(state=HumanTask.OPEN).update(state=HumanTask.CANCELLED)
-        instance.jobs.filter(state__in=[Job.PENDING, Job.RUNNING]).update(state=Job.CANCELLED)
-        record_event(instance, HistoryEvent.CANCELLED, user=user, data={"reason": reason})
+        stop_instance(instance, workflow, user, reason)
 
     write_instance(instance.pk, change, user=user)
     return ProcessInstance.objects.get(pk=instance.pk)
+
+
+def stop_instance(instance: ProcessInstance, workflow, user, reason: str) -> None:
+    """Inside a write: end the instance as cancelled, with its open tasks and pending jobs."""
+    workflow.cancel()
+    instance.state = ProcessInstance.CANCELLED
+    instance.ended_at = timezone.now()
+    instance.human_tasks.filter(state=HumanTask.OPEN).update(state=HumanTask.CANCELLED)
+    instance.jobs.filter(state__in=[Job.PENDING, Job.RUNNING]).update(state=Job.CANCELLED)
+    record_event(instance, HistoryEvent.CANCELLED, user=user, data={"reason": reason})
