@@ -490,14 +490,14 @@ def _create_human_task(instance: ProcessInstance, task) -> HumanTask:
     spec = task.task_spec
     extensions = getattr(spec, "extensions", {}) or {}
     properties = extensions.get("properties", {}) or {}
-    groups = extensions.get("camunda:candidateGroups") or properties.get("candidateGroups") or ""
+    groups = _attribute(task, extensions.get("camunda:candidateGroups") or properties.get("candidateGroups")) or ""
     candidate_groups = [g.strip() for g in groups.split(",") if g.strip()]
     if not candidate_groups and spec.lane:
         # Read now: analysts change lane roles while instances run.
         lane_roles = ProcessDefinition.objects.values_list("lane_roles", flat=True).get(pk=instance.definition_id)
         role = lane_roles.get(spec.lane, spec.lane)
         candidate_groups = [role] if role else []
-    assignee_name = extensions.get("camunda:assignee") or properties.get("assignee")
+    assignee_name = _attribute(task, extensions.get("camunda:assignee") or properties.get("assignee"))
     assignee = None
     if assignee_name:
         from django.contrib.auth import get_user_model
@@ -521,6 +521,16 @@ def _create_human_task(instance: ProcessInstance, task) -> HumanTask:
     )
     rows.insert([human_task], return_pk=True)
     return human_task
+
+
+def _attribute(task, text: str | None) -> str | None:
+    """An assignment attribute, its ${…} expression evaluated over the task's data."""
+    try:
+        return spiff.evaluate_text(task, text)
+    except WorkflowException as exc:
+        # As with a bad due date: the task still reaches its lane's inbox, unassigned.
+        log.warning("ignoring assignment %r of %s: %s", text, task.task_spec.bpmn_id, exc)
+        return None
 
 
 def _due_at(value: str | None) -> datetime | None:
