@@ -22,7 +22,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from engine import live, prune, rows, signals, spiff
+from engine import live, prune, rollout, rows, signals, spiff
 from engine.deploy import specs_for
 from engine.models import HistoryEvent, HumanTask, Incident, Job, ProcessDefinition, ProcessInstance
 
@@ -317,6 +317,8 @@ def start_instance(process_id: str, variables: dict | None = None, business_key:
     first instance instead of starting another.
     """
     variables = check_variables({} if variables is None else variables)
+    if version is None:
+        version = rollout.chosen_version(process_id, business_key)
     definition = definition_version(process_id, version)
     starter = user if user is not None and getattr(user, "is_authenticated", False) else None
     if idempotency_key:

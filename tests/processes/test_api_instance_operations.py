@@ -165,3 +165,40 @@ def test_a_start_at_a_version_that_does_not_exist_is_refused_naming_it(two_versi
 
     assert response.status_code == status and named in response.content.decode()
     assert ProcessInstance.objects.count() == before
+
+
+def test_analysts_put_a_rollout_and_get_it_with_instances_per_version(two_versions, make_user, api_as):
+    analyst = api_as(make_user("analyst", "Analyst"))
+
+    response = analyst.put("/api/v1/processes/reviewing/rollout/", {"version": 2, "percent": 25,
+                                                                     "reason": "pilot"}, format="json")
+
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["version"], body["percent"], body["default_version"]) == (2, 25, 1)
+    assert body["updated_by"] == "analyst"
+    assert body["instances"] == [{"version": 1, "running": 1, "total": 1}]
+    assert analyst.get("/api/v1/processes/reviewing/rollout/").json()["percent"] == 25
+
+
+@pytest.mark.parametrize("role", ["Operator", "Manager"])
+def test_only_analysts_set_a_rollout(two_versions, make_user, api_as, role):
+    client = api_as(make_user("someone", role))
+
+    response = client.put("/api/v1/processes/reviewing/rollout/", {"version": 2, "percent": 25}, format="json")
+
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize(("url", "body", "status", "named"), [
+    ("reviewing", {"version": 5, "percent": 10}, 400, "version"),
+    ("reviewing", {"version": 2, "percent": 150}, 400, "percent"),
+    ("reviewing", {"percent": 10}, 400, "version"),
+    ("nobody", {"version": 1, "percent": 10}, 404, "nobody"),
+])
+def test_a_bad_rollout_is_refused_naming_it(two_versions, make_user, api_as, url, body, status, named):
+    analyst = api_as(make_user("analyst", "Analyst"))
+
+    response = analyst.put(f"/api/v1/processes/{url}/rollout/", body, format="json")
+
+    assert response.status_code == status and named in response.content.decode()
