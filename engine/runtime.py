@@ -297,15 +297,27 @@ def latest_definition(process_id: str) -> ProcessDefinition:
     return definition
 
 
+def definition_version(process_id: str, version: int | None = None) -> ProcessDefinition:
+    """Version `version` of a process (the newest without one), or ProcessNotFound naming what is missing."""
+    if version is None:
+        return latest_definition(process_id)
+    definition = (ProcessDefinition.objects.filter(process_id=process_id, version=version)
+                  .defer("bpmn_xml", "spec_json").first())
+    if definition is None:
+        latest_definition(process_id)  # says so if the process itself is unknown
+        raise ProcessNotFound(f"Process {process_id!r} has no version {version}")
+    return definition
+
+
 def start_instance(process_id: str, variables: dict | None = None, business_key: str = "", user=None,
-                   idempotency_key: str | None = None) -> tuple[ProcessInstance, bool]:
-    """Start the latest version of a process; returns (instance, created).
+                   idempotency_key: str | None = None, version: int | None = None) -> tuple[ProcessInstance, bool]:
+    """Start a process, at `version` or else its latest; returns (instance, created).
 
     With an idempotency key, a second start by the same caller returns the
     first instance instead of starting another.
     """
     variables = check_variables({} if variables is None else variables)
-    definition = latest_definition(process_id)
+    definition = definition_version(process_id, version)
     starter = user if user is not None and getattr(user, "is_authenticated", False) else None
     if idempotency_key:
         existing = ProcessInstance.objects.filter(started_by=starter, idempotency_key=idempotency_key).first()

@@ -161,7 +161,7 @@ class DefinitionBpmn(APIView):
 
 
 class StartInstance(APIView):
-    """Start the latest version of a process. Header Idempotency-Key: the same key returns the same instance."""
+    """Start a process at `version` (else its latest). Header Idempotency-Key: the same key, the same instance."""
 
     required_scope = "instances:start"
     scope_narrowed_by = "process_id"  # a token may hold instances:start:<process id>
@@ -184,7 +184,7 @@ class StartInstance(APIView):
             raise ValidationError({"Idempotency-Key": "must not contain NUL characters"})
         instance, created = runtime.start_instance(
             process_id, body.validated_data["variables"], body.validated_data["business_key"],
-            user=request.user, idempotency_key=key)
+            user=request.user, idempotency_key=key, version=body.validated_data["version"])
         instance.refresh_from_db()
         return Response(s.InstanceSerializer(instance).data,
                         status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)

@@ -133,6 +133,9 @@ def storage_problem(value, depth: int = 0) -> str | None:
 class StartSerializer(serializers.Serializer):
     business_key = serializers.CharField(required=False, allow_blank=True, max_length=255, default="")
     variables = JSONObjectField(required=False, default=dict)
+    # Without it, the latest version starts.
+    version = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1,
+                                       max_value=2**31 - 1)
 
 
 class CompleteSerializer(serializers.Serializer):

@@ -134,3 +134,34 @@ def test_the_variables_page_edits_with_name_value_rows(instance, make_user):
     refused = client.post(f"/processes/instances/{instance.pk}/variables/", {"name_0": "2x", "value_0": "1",
                                                                             "reason": "x"})
     assert refused.status_code == 400 and "set.2x" in refused.content.decode()
+
+
+@pytest.fixture
+def two_versions(instance):
+    """Process `reviewing` in version 1 (one task) and version 2 (two tasks)."""
+    deploy(bpmn.user_task_process(tasks=("review", "confirm")), "reviewing.bpmn")
+
+
+def test_a_start_may_choose_an_older_version(two_versions, operator, make_user, api_as):
+    analyst = api_as(make_user("analyst", "Analyst"))
+
+    chosen = analyst.post("/api/v1/processes/reviewing/instances/", {"version": 1}, format="json")
+    latest = analyst.post("/api/v1/processes/reviewing/instances/", {}, format="json")
+
+    assert chosen.status_code == 201 and chosen.json()["version"] == 1
+    assert latest.json()["version"] == 2
+    started = HistoryEvent.objects.get(instance_id=chosen.json()["id"], kind=HistoryEvent.STARTED)
+    assert started.data["version"] == 1
+
+
+@pytest.mark.parametrize(("version", "status", "named"), [(7, 404, "no version 7"), ("two", 400, "version"),
+                                                           (0, 400, "version")])
+def test_a_start_at_a_version_that_does_not_exist_is_refused_naming_it(two_versions, make_user, api_as, version,
+                                                                       status, named):
+    analyst = api_as(make_user("analyst", "Analyst"))
+    before = ProcessInstance.objects.count()
+
+    response = analyst.post("/api/v1/processes/reviewing/instances/", {"version": version}, format="json")
+
+    assert response.status_code == status and named in response.content.decode()
+    assert ProcessInstance.objects.count() == before
