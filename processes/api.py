@@ -68,11 +68,12 @@ class JSONParser(parsers.JSONParser):
         # "\ud800" parses, but no database or response can encode it: refuse it before any field sees it.
         field = _lone_surrogate_at(data, "")
         if field is not None:
-            raise ValidationError({field or "body": f"{runtime.LONE_SURROGATE}"})
+            raise ValidationError({field or "body": runtime.LONE_SURROGATE})
         return data
 
 
 def _lone_surrogate_at(value, path: str) -> str | None:
+    """The path of the first text or key in `value` that holds a lone surrogate, or None."""
     if isinstance(value, str):
         return path if runtime.has_lone_surrogate(value) else None
     items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
