@@ -202,3 +202,27 @@ def test_a_bad_rollout_is_refused_naming_it(two_versions, make_user, api_as, url
     response = analyst.put(f"/api/v1/processes/{url}/rollout/", body, format="json")
 
     assert response.status_code == status and named in response.content.decode()
+
+
+def test_the_definition_page_sets_a_rollout_and_shows_the_split_in_english_and_chinese(two_versions, make_user):
+    from django.core.management import call_command
+
+    from engine.models import ProcessDefinition, Rollout
+
+    call_command("compilemessages", locale=["zh_Hans"], ignore_patterns=[".venv", "node_modules"], verbosity=0)
+    definition = ProcessDefinition.objects.get(process_id="reviewing", version=2)
+    operator, analyst = Client(), Client()
+    operator.force_login(make_user("op", "Operator"))
+    analyst.force_login(make_user("analyst", "Analyst"))
+
+    assert operator.post(f"/processes/definitions/{definition.pk}/rollout/", {
+        "version": 2, "percent": 25, "reason": "pilot"}).status_code == 403
+    response = analyst.post(f"/processes/definitions/{definition.pk}/rollout/", {
+        "version": 2, "percent": 25, "reason": "pilot"})
+
+    assert response.status_code == 302
+    assert Rollout.objects.get(process_id="reviewing").percent == 25
+    page = analyst.get(f"/processes/definitions/{definition.pk}/").content.decode()
+    assert "25 % of new instances start on version 2, the others on version 1." in page
+    chinese = analyst.get(f"/processes/definitions/{definition.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "25% 的新实例在版本 2 上启动" in chinese
