@@ -11,6 +11,7 @@ import random
 
 from django.db import transaction
 
+from engine import signals
 from engine.models import ProcessDefinition, Rollout
 
 
@@ -45,6 +46,8 @@ def set_rollout(process_id: str, version: int, percent: int, user=None, reason: 
         rollout.default_version, rollout.version, rollout.percent = default, version, percent
         rollout.reason, rollout.updated_by = reason, user if getattr(user, "is_authenticated", False) else None
         rollout.save()
+        signals.operator_action.send(sender=Rollout, user=user, action="rollout", object=f"process {process_id}",
+                                     detail=f"{percent}% on v{version}, else v{default}. {reason}".strip())
     return rollout
 
 

@@ -226,3 +226,23 @@ def test_the_definition_page_sets_a_rollout_and_shows_the_split_in_english_and_c
     assert "25 % of new instances start on version 2, the others on version 1." in page
     chinese = analyst.get(f"/processes/definitions/{definition.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "25% 的新实例在版本 2 上启动" in chinese
+
+
+def test_every_operation_lands_in_the_audit_log_with_who_and_why(two_versions, instance, operator, make_user, api_as):
+    from accounts.models import AuditEvent
+
+    operator.post(f"/api/v1/instances/{instance.pk}/suspend/", {"reason": "Customer on hold"}, format="json")
+    operator.patch(f"/api/v1/instances/{instance.pk}/variables/", {"set": {"amount": 3}, "reason": "typo"},
+                   format="json")
+    operator.post(f"/api/v1/instances/{instance.pk}/resume/", {"reason": "paid"}, format="json")
+    api_as(make_user("analyst", "Analyst")).put("/api/v1/processes/reviewing/rollout/",
+                                                 {"version": 2, "percent": 10, "reason": "pilot"}, format="json")
+
+    logged = list(AuditEvent.objects.filter(action=AuditEvent.OPERATION).order_by("id")
+                  .values_list("username", "object", "detail"))
+    assert logged == [
+        ("operator", f"instance {instance.pk}", "instance.suspend: Customer on hold"),
+        ("operator", f"instance {instance.pk}", "instance.variables: typo (set: amount; unset: -)"),
+        ("operator", f"instance {instance.pk}", "instance.resume: paid"),
+        ("analyst", "process reviewing", "rollout: 10% on v2, else v1. pilot"),
+    ]
