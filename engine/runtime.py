@@ -22,7 +22,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from engine import live, prune, rows, signals, spiff
+from engine import live, prune, rollout, rows, signals, spiff
 from engine.deploy import specs_for
 from engine.models import HistoryEvent, HumanTask, Incident, Job, ProcessDefinition, ProcessInstance
 
@@ -47,6 +47,10 @@ class TaskNotOpen(Exception):
 
 class InstanceNotActive(Exception):
     """The instance has ended; it cannot be changed any more."""
+
+
+class InstanceSuspended(InstanceNotActive):
+    """The instance is suspended: nobody works on it until it is resumed."""
 
 
 def record_event(instance: ProcessInstance, kind: str, element_id: str = "", element_name: str = "",
@@ -293,15 +297,29 @@ def latest_definition(process_id: str) -> ProcessDefinition:
     return definition
 
 
+def definition_version(process_id: str, version: int | None = None) -> ProcessDefinition:
+    """Version `version` of a process (the newest without one), or ProcessNotFound naming what is missing."""
+    if version is None:
+        return latest_definition(process_id)
+    definition = (ProcessDefinition.objects.filter(process_id=process_id, version=version)
+                  .defer("bpmn_xml", "spec_json").first())
+    if definition is None:
+        latest_definition(process_id)  # says so if the process itself is unknown
+        raise ProcessNotFound(f"Process {process_id!r} has no version {version}")
+    return definition
+
+
 def start_instance(process_id: str, variables: dict | None = None, business_key: str = "", user=None,
-                   idempotency_key: str | None = None) -> tuple[ProcessInstance, bool]:
-    """Start the latest version of a process; returns (instance, created).
+                   idempotency_key: str | None = None, version: int | None = None) -> tuple[ProcessInstance, bool]:
+    """Start a process, at `version` or else its latest; returns (instance, created).
 
     With an idempotency key, a second start by the same caller returns the
     first instance instead of starting another.
     """
     variables = check_variables({} if variables is None else variables)
-    definition = latest_definition(process_id)
+    if version is None:
+        version = rollout.chosen_version(process_id, business_key)
+    definition = definition_version(process_id, version)
     starter = user if user is not None and getattr(user, "is_authenticated", False) else None
     if idempotency_key:
         existing = ProcessInstance.objects.filter(started_by=starter, idempotency_key=idempotency_key).first()
@@ -332,6 +350,15 @@ def _waiting_tasks(workflow) -> list:
     return workflow.get_tasks(state=TaskState.READY | TaskState.STARTED | TaskState.WAITING | TaskState.ERROR)
 
 
+def change_variables(workflow, values: dict, names: list[str]) -> None:
+    """Inside a write: set `values` and remove `names` on every path of the workflow that waits."""
+    for task in _waiting_tasks(workflow):
+        # A copy per path: paths must not share one mutable value.
+        task.data.update(to_json(values))
+        for name in names:
+            task.data.pop(name, None)
+
+
 def tasks_with_rows(waiting: list) -> dict:
     """The waiting tasks that have a row beside the instance: ready user tasks, started calls, timers."""
     return {t.id: t for t in waiting if (_is_user_task(t) and t.state == TaskState.READY)
@@ -350,7 +377,9 @@ def advance(instance: ProcessInstance, workflow, with_rows: frozenset, user=None
     instance row changed since it was loaded. Returns the ids of the tasks
     that have rows now.
     """
-    if instance.state == ProcessInstance.ACTIVE:
+    # A suspended instance still takes in the result of a call that was under way; the calls
+    # and timers that result leads to wait for the resume (jobs.claim skips suspended instances).
+    if instance.state in ProcessInstance.RUNNING:
         try:
             prune.run_engine(workflow)
         except WorkflowException as exc:
@@ -359,8 +388,9 @@ def advance(instance: ProcessInstance, workflow, with_rows: frozenset, user=None
     waiting = _waiting_tasks(workflow)
     now = tasks_with_rows(waiting)
     completed = workflow.is_completed()
-    inputs = _call_inputs(instance, now, with_rows) if instance.state == ProcessInstance.ACTIVE else {}
-    if instance.state == ProcessInstance.ACTIVE:
+    inputs = _call_inputs(instance, now, with_rows) if instance.state in ProcessInstance.RUNNING else {}
+    if instance.state in ProcessInstance.RUNNING:
+        claim_jobs = claim_jobs and instance.state == ProcessInstance.ACTIVE
         _sync_rows(instance, workflow, with_rows, now, claim_jobs, inputs)
         if completed:
             instance.state = ProcessInstance.COMPLETED
@@ -474,14 +504,14 @@ def _create_human_task(instance: ProcessInstance, task) -> HumanTask:
     spec = task.task_spec
     extensions = getattr(spec, "extensions", {}) or {}
     properties = extensions.get("properties", {}) or {}
-    groups = extensions.get("camunda:candidateGroups") or properties.get("candidateGroups") or ""
+    groups = _attribute(task, extensions.get("camunda:candidateGroups") or properties.get("candidateGroups")) or ""
     candidate_groups = [g.strip() for g in groups.split(",") if g.strip()]
     if not candidate_groups and spec.lane:
         # Read now: analysts change lane roles while instances run.
         lane_roles = ProcessDefinition.objects.values_list("lane_roles", flat=True).get(pk=instance.definition_id)
         role = lane_roles.get(spec.lane, spec.lane)
         candidate_groups = [role] if role else []
-    assignee_name = extensions.get("camunda:assignee") or properties.get("assignee")
+    assignee_name = _attribute(task, extensions.get("camunda:assignee") or properties.get("assignee"))
     assignee = None
     if assignee_name:
         from django.contrib.auth import get_user_model
@@ -505,6 +535,16 @@ def _create_human_task(instance: ProcessInstance, task) -> HumanTask:
     )
     rows.insert([human_task], return_pk=True)
     return human_task
+
+
+def _attribute(task, text: str | None) -> str | None:
+    """An assignment attribute, its ${…} expression evaluated over the task's data."""
+    try:
+        return spiff.evaluate_text(task, text)
+    except WorkflowException as exc:
+        # As with a bad due date: the task still reaches its lane's inbox, unassigned.
+        log.warning("ignoring assignment %r of %s: %s", text, task.task_spec.bpmn_id, exc)
+        return None
 
 
 def _due_at(value: str | None) -> datetime | None:
@@ -595,6 +635,8 @@ def complete_human_task(task: HumanTask, user, data: dict) -> ProcessInstance:
     data = check_variables(data, "data")
 
     def change(instance, workflow):
+        if instance.state == ProcessInstance.SUSPENDED:
+            raise InstanceSuspended(f"Instance {instance.pk} is suspended: resume it before completing task {task.pk}")
         # Closing the row only if it is still open is also the check that it is.
         if not rows.update(HumanTask, {"pk": task.pk, "state": HumanTask.OPEN}, {
                 "state": HumanTask.COMPLETED, "completed_at": timezone.now(),

@@ -49,8 +49,7 @@ def processes(now: datetime) -> list[dict]:
     for (definition_id, element_id), n in open_by_definition(Incident, [Incident.OPEN]).items():
         incidents[process_of[definition_id]][element_id] += n
     overdue: dict[str, int] = defaultdict(int)
-    for definition_id, n in HumanTask.objects.filter(state=HumanTask.OPEN, due_at__lt=now).values_list(
-            "instance__definition_id").annotate(n=Count("id")).order_by():
+    for (definition_id, _element), n in open_by_definition(HumanTask, [HumanTask.OPEN], due_before=now).items():
         overdue[process_of[definition_id]] += n
     found = []
     for process_id in ProcessDefinition.objects.values_list("process_id", flat=True).distinct().order_by(

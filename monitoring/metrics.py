@@ -16,7 +16,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 
 from django.db import connection
-from django.db.models import Count, Q
+from django.db.models import Count, Max, Q
 from django.utils import timezone
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector, CollectorRegistry
@@ -26,7 +26,6 @@ from engine.models import HistoryEvent, HumanTask, Incident, Job, ProcessDefinit
 BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, float("inf"))
 CALL_OUTCOMES = {HistoryEvent.SERVICE_RESULT: "ok", HistoryEvent.SERVICE_ERROR: "error",
                  HistoryEvent.INCIDENT: "incident"}
-CALL_KINDS = [HistoryEvent.SERVICE_ATTEMPT, *CALL_OUTCOMES]
 # History rows younger than this are counted on every scrape but not yet folded into the tally:
 # a transaction still open may commit a row with a smaller id, which a cursor past it would skip.
 SETTLE = timedelta(seconds=60)
@@ -39,15 +38,12 @@ class Tally:
         self.cursor = 0
         self.steps: dict[tuple[str, str], int] = defaultdict(int)
         self.calls: dict[tuple[str, str], list] = {}
-        # Attempts whose outcome row is past the cursor: (instance, element) → (operation, seconds).
-        self.pending: dict[tuple[int, str], tuple[str, float | None]] = {}
 
     def copy(self) -> Tally:
         other = Tally()
         other.cursor = self.cursor
         other.steps = defaultdict(int, self.steps)
         other.calls = {key: [list(v[0]), v[1], v[2]] for key, v in self.calls.items()}
-        other.pending = dict(self.pending)
         return other
 
     def add(self, upto: int | None, settled_before: datetime | None) -> int:
@@ -58,24 +54,27 @@ class Tally:
         if settled_before is not None:
             rows = rows.filter(at__lt=settled_before)
         last = self.cursor
-        # Counted here rather than grouped in SQL: grouped, SQLite walks the whole instance index
-        # instead of the id range past the cursor.
-        by_instance: dict[tuple[int, str], int] = defaultdict(int)
-        for instance_id, kind, row_id in rows.values_list("instance_id", "kind", "id").iterator(chunk_size=20000):
-            by_instance[(instance_id, kind)] += 1
-            last = max(last, row_id)
-        processes = process_ids_of({instance_id for instance_id, _kind in by_instance})
-        for (instance_id, kind), n in by_instance.items():
-            self.steps[(processes.get(instance_id, ""), kind)] += n
-        calls = rows.filter(kind__in=CALL_KINDS).order_by("id").values_list(
-            "kind", "instance_id", "element_id", "data__operation", "data__seconds")
-        for kind, instance_id, element_id, operation, seconds in calls:
-            key = (instance_id, element_id)
-            if kind == HistoryEvent.SERVICE_ATTEMPT:
-                self.pending[key] = (str(operation or ""), seconds)
-                continue
-            attempt_operation, attempt_seconds = self.pending.pop(key, (str(operation or ""), None))
-            self._observe(attempt_operation, CALL_OUTCOMES[kind], attempt_seconds)
+        if self.cursor == 0:
+            # The first tally reads everything anyway: grouped in SQL, one pass.
+            for process_id, kind, n, top in rows.values_list("instance__definition__process_id", "kind").annotate(
+                    n=Count("id"), top=Max("id")).order_by():
+                self.steps[(process_id, kind)] += n
+                last = max(last, top)
+        else:
+            # Counted here rather than grouped in SQL: grouped, SQLite walks the whole instance index
+            # instead of the id range past the cursor.
+            by_instance: dict[tuple[int, str], int] = defaultdict(int)
+            for instance_id, kind, row_id in rows.values_list("instance_id", "kind", "id").iterator(
+                    chunk_size=20000):
+                by_instance[(instance_id, kind)] += 1
+                last = max(last, row_id)
+            processes = process_ids_of({instance_id for instance_id, _kind in by_instance})
+            for (instance_id, kind), n in by_instance.items():
+                self.steps[(processes.get(instance_id, ""), kind)] += n
+        # Each call's outcome row names its operation and carries the call's seconds.
+        for kind, operation, seconds in rows.filter(kind__in=list(CALL_OUTCOMES)).values_list(
+                "kind", "data__operation", "data__seconds").iterator(chunk_size=20000):
+            self._observe(str(operation or ""), CALL_OUTCOMES[kind], seconds)
         return last
 
     def _observe(self, operation: str, outcome: str, seconds) -> None:

@@ -70,16 +70,21 @@ def _round(value) -> float | None:
     return None if value is None else round(float(value), 3)
 
 
-def open_by_definition(model, states) -> dict[tuple[int, str], int]:
-    """(definition, element) → rows of `model` in `states`: open tasks, pending jobs, open incidents."""
+def open_by_definition(model, states, due_before: datetime | None = None) -> dict[tuple[int, str], int]:
+    """(definition, element) → rows of `model` in `states`: open tasks, pending jobs, open incidents.
+
+    With `due_before`, only rows due before it (overdue tasks).
+    """
     table, inst = model._meta.db_table, ProcessInstance._meta.db_table
     marks = ", ".join(["%s"] * len(states))
+    due = " AND r.due_at < %s" if due_before else ""
     # CROSS JOIN makes SQLite start from the few rows in these states (its state index) instead of
     # walking every instance; PostgreSQL plans it as any join.
     sql = (f"SELECT i.definition_id, r.element_id, COUNT(*) FROM {table} r CROSS JOIN {inst} i"
-           f" WHERE i.id = r.instance_id AND r.state IN ({marks}) GROUP BY 1, 2")
+           f" WHERE i.id = r.instance_id AND r.state IN ({marks}){due} GROUP BY 1, 2")
+    params = list(states) + ([connection.ops.adapt_datetimefield_value(due_before)] if due_before else [])
     with connection.cursor() as cursor:
-        cursor.execute(sql, list(states))
+        cursor.execute(sql, params)
         return {(definition_id, element_id): n for definition_id, element_id, n in cursor.fetchall()}
 
 

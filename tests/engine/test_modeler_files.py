@@ -10,7 +10,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from engine.deploy import DeployError, deploy
-from engine.models import Job, ProcessDefinition
+from engine.models import Job, ProcessDefinition, ProcessInstance
 from engine.runtime import start_instance
 from tests.engine import bpmn, bpmn_extra
 
@@ -69,7 +69,12 @@ def test_each_reference_file_deploys_or_is_refused_naming_the_element_and_line(d
     content = (FOLDER / name).read_bytes()
     expected = EXPECTED[name]
     if expected is None:
-        assert deploy(content, name).definitions
+        deployment = deploy(content, name)
+        assert deployment.definitions
+        for definition in deployment.definitions:
+            instance, _ = start_instance(definition.process_id, {})
+            instance.refresh_from_db()
+            assert instance.state != ProcessInstance.FAILED, instance.error
         return
 
     error = rejected(content)
@@ -207,8 +212,8 @@ def test_a_drawn_data_store_is_ignored_with_a_warning_and_the_process_runs(db):
     assert "crm_db" in deployment.definitions[0].bpmn_xml
 
 
-def test_a_camunda_condition_is_refused_saying_which_language_it_is(db):
-    error = rejected(bpmn.gateway_process(condition="${amount > 1000}"))
+def test_a_camunda_condition_outside_the_translated_subset_is_refused_saying_which_language_it_is(db):
+    error = rejected(bpmn.gateway_process(condition="${execution.getVariable('amount') > 1000}"))
 
     assert error.element_id == "to_manager"
     assert "JUEL" in error.message and "Python" in error.message
