@@ -40,7 +40,7 @@ def _methods(route: str) -> list[str]:
 
     match = resolve("/" + _fill(route, {"pk": 1, "process_id": "x"}))
     view = getattr(match.func, "view_class", None) or getattr(match.func, "cls", None)
-    methods = [m for m in ("get", "post") if view is None or hasattr(view, m)]
+    methods = [m for m in ("get", "post", "put", "patch") if view is None or hasattr(view, m)]
     return methods or ["get"]
 
 
