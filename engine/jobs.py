@@ -8,22 +8,20 @@ to the instance in a new short transaction through `write_instance`.
 from __future__ import annotations
 
 import logging
-import threading
-from collections import deque
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
-from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition
-from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.util.task import TaskState
 
 from engine import connectors, rows, signals, spiff
+from engine.dispatch import claim_new, dispatch_after_commit, lease, send
+from engine.history import history_event, record_event, to_json
 from engine.models import HistoryEvent, Incident, Job, ProcessInstance
-from engine.runtime import history_event, record_event, to_json, write_instance
+from engine.runtime import write_instance
+from engine.waits import timer
 
 log = logging.getLogger(__name__)
 
@@ -32,80 +30,25 @@ log = logging.getLogger(__name__)
 FRESH_CLAIM = timedelta(seconds=1)
 
 
-def dispatch_after_commit(job: Job, *, fresh: bool = False) -> None:
-    """Hand a due job to a worker once the transaction that created it commits.
-
-    Without a broker the job runs in this process. `fresh` says the job was
-    just created, so the in-memory row is current and need not be read again.
-    """
-    if settings.CELERY_TASK_ALWAYS_EAGER:
-        item = job if fresh else job.pk
-        transaction.on_commit(lambda: _run_here(item))
-    else:
-        job_id = job.pk
-        transaction.on_commit(lambda: _send(job_id))
-
-
-def _send(job_id: int) -> None:
-    from engine.tasks import run_job_task
-
-    run_job_task.delay(job_id)
-
-
-_here = threading.local()
-
-
-def _run_here(item: Job | int) -> None:
-    # Jobs dispatched while one runs wait in a queue: a long chain of calls
-    # runs one after another instead of nesting a stack frame per call.
-    queue = getattr(_here, "queue", None)
-    if queue is not None:
-        queue.append(item)
-        return
-    _here.queue = queue = deque([item])
-    try:
-        while queue:
-            item = queue.popleft()
-            try:
-                if isinstance(item, Job):
-                    run_job(item.pk, job=item)
-                else:
-                    run_job(item)
-            except Exception:
-                # The job stays claimed; run_due_work takes it back when its lease runs out.
-                log.exception("job %s failed in process", getattr(item, "pk", item))
-    finally:
-        _here.queue = None
-
-
-def claim_new(job: Job, now: datetime) -> None:
-    """Mark a job that is being created as claimed by this process (saved with it)."""
-    job.state, job.attempts, job.locked_until, job.updated_at = Job.RUNNING, job.attempts + 1, now + _lease(), now
-
-
-def _lease() -> timedelta:
-    return timedelta(seconds=settings.LANEBRIDGE["JOB_LEASE_SECONDS"])
-
-
 def claim(job_id: int, now: datetime, job: Job | None = None) -> Job | None:
     """Take a due pending job for this worker; None if another worker has it.
 
     `job` is the row as this process just created it (claimed with it, or
     pending); without it the row is read.
     """
-    lease = _lease()
+    lease_time = lease()
     if job is not None and job.state == Job.RUNNING:
         if now - job.updated_at < FRESH_CLAIM:
             return job
         # It waited in this process's queue behind other calls: renew the lease, unless the job
         # was cancelled meanwhile, or its lease ran out and another worker took it.
         if not Job.objects.filter(pk=job.pk, state=Job.RUNNING, locked_until=job.locked_until).update(
-                locked_until=now + lease, updated_at=now):
+                locked_until=now + lease_time, updated_at=now):
             return None
-        job.locked_until = now + lease
+        job.locked_until = now + lease_time
         return job
     taken = Job.objects.filter(pk=job_id, state=Job.PENDING, due_at__lte=now).update(
-        state=Job.RUNNING, attempts=F("attempts") + 1, locked_until=now + lease, updated_at=now
+        state=Job.RUNNING, attempts=F("attempts") + 1, locked_until=now + lease_time, updated_at=now
     )
     if not taken:
         return None
@@ -209,21 +152,15 @@ def _business_error(job: Job, exc: connectors.BusinessError, now: datetime) -> s
             _record_attempt(job)
             return "ignored"
         code = bpmn_error_code(task.task_spec, exc.code)
-        for boundary in workflow.get_tasks(state=TaskState.WAITING):
-            definition = getattr(boundary.task_spec, "event_definition", None)
-            if boundary.parent is not task.parent or not isinstance(definition, ErrorEventDefinition):
-                continue
-            if definition.code not in (None, "", code):
-                continue
-            event_definition = type(definition)(definition.name, code=code)
-            payload = {"code": exc.code, "message": exc.message, "details": to_json(exc.details)}
-            workflow.catch(BpmnEvent(event_definition, payload))
-            Job.objects.filter(pk=job.pk).update(state=Job.DONE, last_error=exc.message, locked_until=None)
-            _record_attempt(job, history_event(instance, HistoryEvent.SERVICE_ERROR, job.element_id, data={
-                "operation": job.operation, "error": exc.message, "code": exc.code, "bpmn_code": code,
-                "handled_by": boundary.task_spec.bpmn_id}))
-            return "error_boundary"
-        return None
+        payload = {"code": exc.code, "message": exc.message, "details": to_json(exc.details)}
+        boundary = spiff.catch_error(workflow, task, code, payload)
+        if boundary is None:
+            return None
+        Job.objects.filter(pk=job.pk).update(state=Job.DONE, last_error=exc.message, locked_until=None)
+        _record_attempt(job, history_event(instance, HistoryEvent.SERVICE_ERROR, job.element_id, data={
+            "operation": job.operation, "error": exc.message, "code": exc.code, "bpmn_code": code,
+            "handled_by": boundary.task_spec.bpmn_id}))
+        return "error_boundary"
 
     handled = write_instance(job.instance_id, change)
     if handled:
@@ -264,12 +201,14 @@ def fire_timer(job: Job, now: datetime) -> str:
         Job.objects.filter(pk=job.pk).update(state=Job.DONE, locked_until=None)
         if task is None or task.state != TaskState.WAITING:
             return "ignored"
-        definition = task.task_spec.event_definition
-        if not isinstance(definition, CycleTimerEventDefinition):
-            # Our clock decided it is due; tell SpiffWorkflow's clock the same.
-            task._set_internal_data(event_value="1970-01-01T00:00:00+00:00")
+        # Our clock decided it is due; tell SpiffWorkflow's clock the same.
+        spiff.mark_timer_due(task)
         workflow.refresh_timers()
-        record_event(instance, HistoryEvent.TIMER_FIRED, job.element_id, task.task_spec.bpmn_name or "")
+        record_event(instance, HistoryEvent.TIMER_FIRED, job.element_id, task.task_spec.bpmn_name or "",
+                     data={"due_at": job.due_at.isoformat()})
+        if task.state == TaskState.WAITING:
+            # A cycle fired once and waits for its next time.
+            timer.reopen(instance, task)
         return "fired"
 
     return write_instance(job.instance_id, change)
@@ -303,10 +242,8 @@ def run_due_work(now: datetime | None = None) -> int:
         for job_id in due:
             run_job(job_id, now)
     else:
-        from engine.tasks import run_job_task
-
         for job_id in due:
-            run_job_task.delay(job_id)
+            send(job_id)
     return len(due)
 
 

@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from engine import jobs, runtime
+from engine import jobs, runtime, waits
 from engine.deploy import DeployError, deploy, lane_warnings, parse_bindings, parse_mappings
 from engine.models import HistoryEvent, HumanTask, Incident, Job, ProcessDefinition, ProcessInstance
 from processes.forms import CancelForm, LaneRolesForm, UploadForm
@@ -139,6 +139,7 @@ def instance(request, pk: int):
         "incidents": incidents,
         "history": history,
         "jobs": jobs,
+        "waiting": waits.pending(instance) if instance.state == ProcessInstance.ACTIVE else [],
         "can_cancel": request.user.has_perm("engine.change_processinstance") and instance.state == "active",
         "can_retry": request.user.has_perm("engine.change_incident"),
         "cancel_form": CancelForm(),
