@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -14,7 +13,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 
-from engine import modeler, signals, spiff
+from engine import modeler, signals, spiff, timers
 from engine.models import ProcessDefinition
 from engine.scripts import check_script
 
@@ -166,7 +165,6 @@ def parse_processes(content: bytes, file_name: str = "upload.bpmn") -> tuple[etr
 
 
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
-ISO_TIMER = re.compile(r"^R?\d*/?P[0-9TYMWDHS.]+$|^\d{4}-\d\d-\d\dT")
 
 
 def _expressions(processes) -> list[tuple[etree._Element, str, str, str]]:
@@ -181,9 +179,9 @@ def _expressions(processes) -> list[tuple[etree._Element, str, str, str]]:
         for parameter in process.iterfind(".//bpmn:serviceTask//spiffworkflow:parameter", ns):
             task = next(parameter.iterancestors(f"{{{BPMN_NS}}}serviceTask"))
             found.append((task, f"parameter {parameter.get('id')!r}", parameter.get("value") or "", "eval"))
-        for tag in ("timeDuration", "timeDate", "timeCycle"):
+        for tag in (timers.DURATION, timers.DATE, timers.CYCLE):
             for timer in process.iterfind(f".//bpmn:timerEventDefinition/bpmn:{tag}", ns):
-                found.append((timer.getparent().getparent(), "timer", (timer.text or "").strip(), "timer"))
+                found.append((timer.getparent().getparent(), "timer", (timer.text or "").strip(), tag))
     return found
 
 
@@ -205,15 +203,30 @@ def _check_expressions(processes) -> None:
         element_id = element.get("id")
         where = {"element_id": element_id, "line": element.sourceline}
         if not source.strip() and kind in ("timer", "condition"):
-            what = "a quoted duration or date such as \"PT1H\"" if kind == "timer" else "a Python expression"
+            what = "an ISO 8601 duration or date such as PT1H" if kind == "timer" else "a Python expression"
             raise DeployError(f"The {kind} of {element_id!r} is empty: write {what}", **where)
-        if mode == "timer":
-            if ISO_TIMER.match(source):
-                raise DeployError(f"Timer in {element_id!r} must be a quoted expression: write \"{source}\"", **where)
-            mode = "eval"
+        if kind == "timer":
+            _check_timer(mode, source, where)
+            continue
         error = check_script(source.strip() if mode == "eval" else source, mode)
         if error:
             raise DeployError(f"Invalid {kind} in {element_id!r}: {error}{_syntax_hint(kind, source)}", **where)
+
+
+def _check_timer(tag: str, source: str, where: dict) -> None:
+    """A timer is ISO 8601 as modelers write it (plain or quoted), or a Python expression giving such text."""
+    element_id = where["element_id"]
+    iso = timers.iso_text(source)
+    if iso is not None:
+        error = timers.check(tag, iso)
+        if error:
+            raise DeployError(f"Invalid timer in {element_id!r}: {error}", **where)
+        return
+    error = check_script(source.strip(), "eval")
+    if error:
+        hint = _syntax_hint("timer", source)
+        raise DeployError(f"Invalid timer in {element_id!r}: {error}; write ISO 8601 such as "
+                          f"{timers.EXAMPLES[tag]}, or a Python expression giving such text{hint}", **where)
 
 
 # SpiffWorkflow names its own task specs so; an element with such an id breaks every start.

@@ -16,12 +16,11 @@ from django.db.models import F
 from django.utils import timezone
 from SpiffWorkflow.util.task import TaskState
 
-from engine import connectors, rows, signals, spiff
+from engine import connectors, rows, signals, spiff, timers
 from engine.dispatch import claim_new, dispatch_after_commit, lease, send
 from engine.history import history_event, record_event, to_json
 from engine.models import HistoryEvent, Incident, Job, ProcessInstance
 from engine.runtime import write_instance
-from engine.waits import timer
 
 log = logging.getLogger(__name__)
 
@@ -201,14 +200,11 @@ def fire_timer(job: Job, now: datetime) -> str:
         Job.objects.filter(pk=job.pk).update(state=Job.DONE, locked_until=None)
         if task is None or task.state != TaskState.WAITING:
             return "ignored"
-        # Our clock decided it is due; tell SpiffWorkflow's clock the same.
-        spiff.mark_timer_due(task)
-        workflow.refresh_timers()
+        next_round = timers.fire(workflow, task)
+        if next_round is not None:
+            Job.objects.filter(pk=job.pk).update(state=Job.PENDING, due_at=next_round, attempts=0)
         record_event(instance, HistoryEvent.TIMER_FIRED, job.element_id, task.task_spec.bpmn_name or "",
                      data={"due_at": job.due_at.isoformat()})
-        if task.state == TaskState.WAITING:
-            # A cycle fired once and waits for its next time.
-            timer.reopen(instance, task)
         return "fired"
 
     return write_instance(job.instance_id, change)

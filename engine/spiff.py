@@ -3,6 +3,7 @@
 * one parser that reads both ``spiffworkflow:*`` and Camunda's user-task
   attributes (form data, assignee, candidate groups, due date, priority);
 * a service task that waits for a worker instead of calling inline;
+* timers written as plain ISO 8601 (see ``engine.timers``);
 * a serializer that stores instance state without the process spec, which is
   stored once per definition version and cached per process;
 * the restricted script engine (see ``engine.scripts``).
@@ -48,8 +49,10 @@ from SpiffWorkflow.spiff.serializer.task_spec import ServiceTaskConverter
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask as SpiffServiceTask
 from SpiffWorkflow.util.task import TaskState
 
+from engine import timers
 from engine.scripts import SCRIPT_ENGINE
 
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 # Camunda attributes on a user task that SpiffWorkflow does not read.
@@ -120,6 +123,13 @@ class BpmnParser(SpiffBpmnParser):
     def __init__(self):
         # Camunda's form parser looks its prefix up in the parser's namespaces.
         super().__init__(namespaces={**DEFAULT_NSMAP, "spiffworkflow": SPIFF_NS, "camunda": CAMUNDA_NS})
+
+    def add_bpmn_xml(self, bpmn, filename=None):
+        """Add a file, with its timers' plain ISO 8601 text turned into the expressions SpiffWorkflow evaluates."""
+        for tag in (timers.DURATION, timers.DATE, timers.CYCLE):
+            for element in bpmn.iterfind(f".//{{{BPMN_NS}}}timerEventDefinition/{{{BPMN_NS}}}{tag}"):
+                element.text = timers.as_expression(element.text or "")
+        super().add_bpmn_xml(bpmn, filename)
 
 
 # The spec objects of the workflow being restored; set by load_workflow().
@@ -216,8 +226,6 @@ def find_task(workflow: BpmnWorkflow, task_id):
 # --- What a waiting task waits for, and how the outside world reaches it -------------------------
 # The parser's own event-definition classes: SpiffWorkflow matches events by class.
 
-EPOCH = "1970-01-01T00:00:00+00:00"
-
 
 def _event_definitions(task_spec) -> list:
     """The event definitions a catching element waits on: one, or each of an event-based gateway's."""
@@ -275,12 +283,6 @@ def timer_due(task) -> datetime | None:
 def timer_event_value(task):
     """What SpiffWorkflow keeps about a waiting timer (its due time, or a cycle's state), as plain data."""
     return task._get_internal_data("event_value")
-
-
-def mark_timer_due(task) -> None:
-    """Tell SpiffWorkflow's clock that a waiting timer is due, as ours decided; cycles carry on by themselves."""
-    if not isinstance(timer_definition(task.task_spec), CycleTimerEventDefinition):
-        task._set_internal_data(event_value=EPOCH)
 
 
 def catch_message(task, name: str, variables: dict) -> None:

@@ -32,16 +32,11 @@ def open(instance: ProcessInstance, task, claim_jobs: bool) -> None:  # noqa: A0
     rows.insert([_job(instance, task)], return_pk=True)
 
 
-def reopen(instance: ProcessInstance, task) -> None:
-    """A cycle timer that fired and waits again gets a job for its next firing."""
-    rows.insert([_job(instance, task, key_suffix=f"-{timezone.now().timestamp()}")], return_pk=True)
-
-
-def _job(instance: ProcessInstance, task, key_suffix: str = "") -> Job:
+def _job(instance: ProcessInstance, task) -> Job:
     due_at = spiff.timer_due(task)
     return Job(
         instance=instance, kind=Job.TIMER, task_id=task.id, element_id=task.task_spec.bpmn_id,
-        idempotency_key=f"lanebridge-{instance.pk}-{task.id}{key_suffix}", due_at=due_at or timezone.now(),
+        idempotency_key=f"lanebridge-{instance.pk}-{task.id}", due_at=due_at or timezone.now(),
         input={"event_value": to_json(spiff.timer_event_value(task))},
     )
 
