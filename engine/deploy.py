@@ -9,12 +9,13 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 
 from engine import modeler, signals, spiff, timers
-from engine.models import ProcessDefinition
+from engine.models import ProcessDefinition, StartTrigger
 from engine.scripts import check_script
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -154,6 +155,8 @@ def parse_file(content: bytes, file_name: str = "upload.bpmn", bindings: dict[st
         specs = {pid: (parser.get_spec(pid), parser.get_subprocess_specs(pid)) for pid in process_ids}
     except ValidationException as exc:
         raise _validation_error(exc, tree) from None
+    for spec, _subprocess_specs in specs.values():
+        _check_start_events(spec, tree)
     warnings += modeler.unknown_operation_warnings(processes)
     return Parsed(tree, specs, content, encoding, warnings)
 
@@ -347,6 +350,7 @@ def deploy(content: bytes, file_name: str = "upload.bpmn", user=None,
                         mappings=mappings,
                         deployed_by=user if user is not None and user.is_authenticated else None,
                     )
+                    _replace_start_triggers(definition, spec)
                 break
             except IntegrityError:
                 # Another deploy of the same process took this version number.
@@ -358,6 +362,44 @@ def deploy(content: bytes, file_name: str = "upload.bpmn", user=None,
         created = True
     # One file's warnings are stored on each of its processes; say each once.
     return Deployment(definitions, created, list(dict.fromkeys(warnings)))
+
+
+TIMER_KINDS = {"timer_duration": timers.DURATION, "timer_date": timers.DATE, "timer_cycle": timers.CYCLE}
+
+
+def _check_start_events(spec, tree) -> None:
+    """A timer start event must say its time as ISO 8601: no instance exists yet whose variables an expression reads."""
+    for element_id, kind, value in spiff.event_starts(spec):
+        if kind not in TIMER_KINDS:
+            continue
+        found = tree.xpath("//*[@id=$id]", id=element_id)
+        where = {"element_id": element_id, "line": found[0].sourceline if found else None}
+        iso = timers.iso_text(value)
+        if iso is None:
+            raise DeployError(f"Timer start event {element_id!r} must give its time as ISO 8601 text such as "
+                              f"{timers.EXAMPLES[TIMER_KINDS[kind]]}, not an expression: no instance exists yet "
+                              "whose variables it could read", **where)
+        error = timers.check(TIMER_KINDS[kind], iso)
+        if error:
+            raise DeployError(f"Invalid timer in {element_id!r}: {error}", **where)
+
+
+def _replace_start_triggers(definition: ProcessDefinition, spec) -> None:
+    """The new version's message, signal and timer start events replace the previous version's."""
+    StartTrigger.objects.filter(process_id=definition.process_id).delete()
+    now = timezone.now()
+    triggers = []
+    for element_id, kind, value in spiff.event_starts(spec):
+        trigger = StartTrigger(definition=definition, process_id=definition.process_id, element_id=element_id,
+                               kind=kind, name=value)
+        if kind in TIMER_KINDS:
+            iso = timers.iso_text(value)
+            plan = timers.schedule(TIMER_KINDS[kind], iso, now)
+            trigger.kind, trigger.name, trigger.due_at = StartTrigger.TIMER, iso, plan.first
+            trigger.every_seconds = plan.every.total_seconds() if plan.every else None
+            trigger.remaining = plan.repeats
+        triggers.append(trigger)
+    StartTrigger.objects.bulk_create(triggers)
 
 
 _spec_cache: dict[tuple, tuple] = {}

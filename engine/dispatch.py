@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from collections import deque
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
-from engine.models import Job
+from engine import rows
+from engine.models import Job, ProcessInstance
 
 log = logging.getLogger(__name__)
 
@@ -82,3 +85,18 @@ def lease() -> timedelta:
 def claim_new(job: Job, now: datetime) -> None:
     """Mark a job that is being created as claimed by this process (saved with it)."""
     job.state, job.attempts, job.locked_until, job.updated_at = Job.RUNNING, job.attempts + 1, now + lease(), now
+
+
+def send_event_after_commit(instance: ProcessInstance, kind: str, name: str, variables: dict) -> Job:
+    """Write a message or signal the instance threw as a job, sent to its receivers once this write commits.
+
+    A job, not a call: the receivers are other instances, written in their own
+    transactions, and a crash between the two commits must not lose the event.
+    """
+    now = timezone.now()
+    job = Job(instance=instance, kind=kind, task_id=uuid.uuid4(), element_id="", operation=name,
+              input={"name": name, "variables": variables, "business_key": instance.business_key},
+              idempotency_key=f"lanebridge-{instance.pk}-{kind}-{now.timestamp()}", due_at=now)
+    rows.insert([job], return_pk=True)
+    dispatch_after_commit(job)
+    return job

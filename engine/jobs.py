@@ -16,7 +16,7 @@ from django.db.models import F
 from django.utils import timezone
 from SpiffWorkflow.util.task import TaskState
 
-from engine import connectors, rows, signals, spiff, timers
+from engine import connectors, messages, rows, signals, spiff, timers
 from engine.dispatch import claim_new, dispatch_after_commit, lease, send
 from engine.history import history_event, record_event, to_json
 from engine.models import HistoryEvent, Incident, Job, ProcessInstance
@@ -66,6 +66,8 @@ def run_job(job_id: int, now: datetime | None = None, job: Job | None = None) ->
         return "skipped"
     if job.kind == Job.TIMER:
         return fire_timer(job, now)
+    if job.kind in (Job.MESSAGE, Job.SIGNAL):
+        return messages.forward(job)
     return call_service(job, now)
 
 
@@ -230,9 +232,12 @@ def retry_incident(incident: Incident, user=None) -> Incident:
 
 
 def run_due_work(now: datetime | None = None) -> int:
-    """Take back jobs of dead workers and run or dispatch every due job; returns how many."""
+    """Take back jobs of dead workers, run or dispatch every due job, start processes whose timer start
+    is due and expire buffered messages; returns how many jobs and timer starts were due."""
     now = now or timezone.now()
     _take_back_lost_jobs(now)
+    started = messages.fire_start_timers(now)
+    messages.expire_buffered(now)
     due = list(Job.objects.filter(state=Job.PENDING, due_at__lte=now).values_list("pk", flat=True)[:500])
     if settings.CELERY_TASK_ALWAYS_EAGER:
         for job_id in due:
@@ -240,7 +245,7 @@ def run_due_work(now: datetime | None = None) -> int:
     else:
         for job_id in due:
             send(job_id)
-    return len(due)
+    return len(due) + started
 
 
 def _take_back_lost_jobs(now: datetime) -> None:

@@ -19,7 +19,7 @@ from django.utils import timezone
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from engine import live, rows, spiff, waits
+from engine import dispatch, live, rows, spiff, waits
 from engine.deploy import specs_for
 from engine.history import history_event, record_event, to_json
 from engine.models import HistoryEvent, HumanTask, Incident, ProcessDefinition, ProcessInstance
@@ -165,11 +165,14 @@ def latest_definition(process_id: str) -> ProcessDefinition:
 
 
 def start_instance(process_id: str, variables: dict | None = None, business_key: str = "", user=None,
-                   idempotency_key: str | None = None) -> tuple[ProcessInstance, bool]:
+                   idempotency_key: str | None = None, start_event: str | None = None,
+                   started_by_event: dict | None = None) -> tuple[ProcessInstance, bool]:
     """Start the latest version of a process; returns (instance, created).
 
     With an idempotency key, a second start by the same caller returns the
-    first instance instead of starting another.
+    first instance instead of starting another. `start_event` names the
+    message, signal or timer start event that starts it instead of the plain
+    one; `started_by_event` says what came in (history).
     """
     variables = check_variables({} if variables is None else variables)
     definition = latest_definition(process_id)
@@ -182,6 +185,8 @@ def start_instance(process_id: str, variables: dict | None = None, business_key:
     try:
         with transaction.atomic():
             workflow = spiff.new_workflow(specs_for(definition), variables)
+            if start_event:
+                spiff.start_with_event(workflow, start_event, variables)
             instance = ProcessInstance.objects.create(
                 definition=definition,
                 business_key=business_key or "",
@@ -189,8 +194,8 @@ def start_instance(process_id: str, variables: dict | None = None, business_key:
                 started_by=starter,
                 idempotency_key=idempotency_key or None,
             )
-            record_event(instance, HistoryEvent.STARTED, user=user,
-                         data={"variables": variables, "version": definition.version})
+            record_event(instance, HistoryEvent.STARTED, start_event or "", user=user,
+                         data={"variables": variables, "version": definition.version, **(started_by_event or {})})
             _advance_and_keep(instance, workflow, frozenset(), user, runs_jobs_here)
     except IntegrityError:
         if not idempotency_key:
@@ -214,14 +219,20 @@ def advance(instance: ProcessInstance, workflow, with_rows: frozenset, user=None
     instance row changed since it was loaded. Returns the ids of the tasks
     that have rows now.
     """
-    if instance.state == ProcessInstance.ACTIVE:
-        try:
-            workflow.do_engine_steps()
-        except WorkflowException as exc:
-            _fail(instance, exc)
-    # One walk of the task tree serves the syncs and the variables snapshot.
-    waiting = _waiting_tasks(workflow)
-    now = waits.tasks_with_rows(waiting)
+    while True:
+        if instance.state == ProcessInstance.ACTIVE:
+            try:
+                workflow.do_engine_steps()
+            except WorkflowException as exc:
+                _fail(instance, exc)
+            _throw(instance, workflow)
+        # One walk of the task tree serves the syncs and the variables snapshot.
+        waiting = _waiting_tasks(workflow)
+        now = waits.tasks_with_rows(waiting)
+        # A message that arrived before its catch was reached is caught now, and the engine runs on.
+        if instance.state != ProcessInstance.ACTIVE or not waits.match_early(
+                instance, [task for task_id, task in now.items() if task_id not in with_rows]):
+            break
     completed = workflow.is_completed()
     if instance.state == ProcessInstance.ACTIVE:
         _sync_rows(instance, workflow, with_rows, now, claim_jobs)
@@ -232,6 +243,12 @@ def advance(instance: ProcessInstance, workflow, with_rows: frozenset, user=None
     instance.variables = to_json(dict(workflow.data) if completed else _current_data(workflow, waiting))
     _save(instance, workflow)
     return frozenset(now)
+
+
+def _throw(instance: ProcessInstance, workflow) -> None:
+    """Messages and signals the process threw to the outside: sent once this write commits."""
+    for kind, name, payload in spiff.thrown_events(workflow):
+        dispatch.send_event_after_commit(instance, kind, name, to_json(payload))
 
 
 def _fail(instance: ProcessInstance, exc: WorkflowException) -> None:

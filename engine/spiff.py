@@ -320,6 +320,12 @@ def start_with_event(workflow: BpmnWorkflow, element_id: str, variables: dict) -
                  if t.task_spec.bpmn_id == element_id)
     start.data.update(deepcopy(variables))
     start._set_internal_data(event_fired=True)
+    if isinstance(start.task_spec.event_definition, CycleTimerEventDefinition):
+        # The scheduler repeats a cycle by starting one instance per round; in each the start
+        # event fires once, and SpiffWorkflow only adds a cycle's next steps as rounds pass.
+        start._sync_children(start.task_spec.outputs, TaskState.FUTURE)
+        for child in start.children:
+            child.task_spec._predict(child)
     start.task_spec._update(start)
 
 

@@ -3,6 +3,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from processes.events_api import message_hook
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
@@ -12,6 +14,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/v1/", include("processes.api_urls")),
     path("api/v1/", include("integrations.api_urls")),
+    path("hooks/messages/", message_hook, name="hook-messages"),
     path("processes/", include("processes.urls")),
     path("", include("approvals.urls")),
 ]

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from processes import api
+from processes import api, events_api
 
 urlpatterns = [
     path("definitions/", api.DefinitionList.as_view(), name="api-definitions"),
@@ -16,4 +16,6 @@ urlpatterns = [
     path("tasks/<int:pk>/complete/", api.CompleteTask.as_view(), name="api-task-complete"),
     path("incidents/", api.IncidentList.as_view(), name="api-incidents"),
     path("incidents/<int:pk>/retry/", api.RetryIncident.as_view(), name="api-incident-retry"),
+    path("messages/", events_api.SendMessage.as_view(), name="api-messages"),
+    path("signals/", events_api.SendSignal.as_view(), name="api-signals"),
 ]

@@ -9,11 +9,15 @@ ROLES: dict[str, list[str]] = {
     "Analyst": [
         "engine.add_processdefinition", "engine.change_processdefinition", "engine.view_processdefinition",
         "engine.add_processinstance", "engine.view_processinstance", "engine.view_historyevent",
+        "engine.send_message",
     ],
     "Operator": [
         "engine.view_processdefinition", "engine.view_processinstance", "engine.change_processinstance",
         "engine.view_incident", "engine.change_incident", "engine.view_historyevent", "engine.view_job",
+        "engine.send_message",
     ],
+    # Other systems (a shop, the ERP's event watcher) that send messages and signals with a token.
+    "Integration": ["engine.send_message"],
     "Auditor": [
         "engine.view_processdefinition", "engine.view_processinstance", "engine.view_incident",
         "engine.view_historyevent",

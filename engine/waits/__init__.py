@@ -4,6 +4,8 @@ A kind module answers, for a task of the workflow:
 
 * ``owns(task)``: the element can wait this way (whatever its state now);
 * ``waits_on(task)``: it waits this way now, so it has a row beside the instance;
+* ``match(instance, task)``: catch at once what arrived before the wait (a buffered
+  message); True if something did, and the task then waits no more;
 * ``open(instance, task, claim_jobs)``: write that row, in the instance's transaction;
 * ``close(instance, task_ids)`` / ``close_all(instance)``: cancel the rows of tasks that
   stopped waiting / of an instance that ends;
@@ -16,17 +18,29 @@ of wait is adding a module here.
 from __future__ import annotations
 
 from engine.models import ProcessInstance
-from engine.waits import human_task, service_call, timer
+from engine.waits import human_task, message, service_call, signal, timer
 from engine.waits.base import Pending
 
-KINDS = (human_task, service_call, timer)
+KINDS = (human_task, service_call, timer, message, signal)
 
-__all__ = ["KINDS", "Pending", "close", "close_all", "open_new", "pending", "tasks_with_rows"]
+__all__ = ["KINDS", "Pending", "close", "close_all", "kinds_of", "match_early", "open_new", "pending",
+           "tasks_with_rows"]
 
 
 def tasks_with_rows(waiting: list) -> dict:
     """The waiting tasks that have a row beside the instance, by task id."""
     return {t.id: t for t in waiting if any(kind.waits_on(t) for kind in KINDS)}
+
+
+def match_early(instance: ProcessInstance, tasks: list) -> bool:
+    """Let tasks that started waiting catch what arrived before them; True if any did."""
+    matched = False
+    for task in tasks:
+        for kind in KINDS:
+            if kind.waits_on(task) and kind.match(instance, task):
+                matched = True
+                break
+    return matched
 
 
 def open_new(instance: ProcessInstance, tasks: list, claim_jobs: bool) -> None:

@@ -30,6 +30,11 @@ def waits_on(task) -> bool:
     return task.state == TaskState.READY and spiff.is_user_task(task)
 
 
+def match(instance: ProcessInstance, task) -> bool:
+    """Nothing can arrive for this kind before it waits."""
+    return False
+
+
 def open(instance: ProcessInstance, task, claim_jobs: bool) -> None:  # noqa: A001 - the kinds' common verb
     """Write the HumanTask row, say so in the history, and tell the apps that assign it."""
     human_task = _new_row(instance, task)

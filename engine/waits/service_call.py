@@ -28,6 +28,11 @@ def waits_on(task) -> bool:
     return task.state == TaskState.STARTED and spiff.is_call(task)
 
 
+def match(instance: ProcessInstance, task) -> bool:
+    """Nothing can arrive for this kind before it waits."""
+    return False
+
+
 def open(instance: ProcessInstance, task, claim_jobs: bool) -> None:  # noqa: A001 - the kinds' common verb
     """Write the job and hand it to a worker after commit; with `claim_jobs`, claimed for this process."""
     spec = task.task_spec

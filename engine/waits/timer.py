@@ -27,6 +27,11 @@ def waits_on(task) -> bool:
     return task.state == TaskState.WAITING and owns(task)
 
 
+def match(instance: ProcessInstance, task) -> bool:
+    """Nothing can arrive for this kind before it waits."""
+    return False
+
+
 def open(instance: ProcessInstance, task, claim_jobs: bool) -> None:  # noqa: A001 - the kinds' common verb
     """Write the timer job with its due time, for the scheduler."""
     rows.insert([_job(instance, task)], return_pk=True)

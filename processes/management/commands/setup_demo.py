@@ -17,6 +17,7 @@ DEMO_USERS = {
     "analyst": ["Analyst"],
     "operator": ["Operator"],
     "auditor": ["Auditor"],
+    "integration": ["Integration"],
 }
 
 
