@@ -73,7 +73,7 @@ def send_pending_notifications(now: datetime) -> int:
 
 
 def _send(user, tasks: list[HumanTask]) -> None:
-    base = getattr(settings, "LANEBRIDGE_BASE_URL", "").rstrip("/")
+    base = settings.LANEBRIDGE_BASE_URL
     items = [{"task": t, "url": base + reverse("approvals:task", args=[t.pk])} for t in tasks]
     # In the language the user chose for the pages, else the site's.
     preference = UserPreference.objects.filter(user=user).values_list("language", flat=True).first()

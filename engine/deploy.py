@@ -14,7 +14,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 
-from engine import modeler, signals, spiff, timers
+from engine import modeler, prune, signals, spiff, timers
 from engine.models import ProcessDefinition, StartTrigger
 from engine.scripts import check_script
 
@@ -146,19 +146,23 @@ def parse_file(content: bytes, file_name: str = "upload.bpmn", bindings: dict[st
     if problems:
         raise _problems_error(problems)
     _check_expressions(processes)
-    parser = spiff.BpmnParser()
     try:
-        parser.add_bpmn_xml(tree, file_name)
-        process_ids = parser.get_process_ids()
-        if not process_ids:
-            raise DeployError("The file has no executable process: set isExecutable=\"true\" on the process to run")
-        specs = {pid: (parser.get_spec(pid), parser.get_subprocess_specs(pid)) for pid in process_ids}
+        specs = prune.with_deep_stack(lambda: _parse_specs(tree, file_name), sum(1 for _ in tree.iter()))
     except ValidationException as exc:
         raise _validation_error(exc, tree) from None
     for spec, _subprocess_specs in specs.values():
         _check_start_events(spec, tree)
     warnings += modeler.unknown_operation_warnings(processes)
     return Parsed(tree, specs, content, encoding, warnings)
+
+
+def _parse_specs(tree, file_name: str) -> dict:
+    parser = spiff.BpmnParser()
+    parser.add_bpmn_xml(tree, file_name)
+    process_ids = parser.get_process_ids()
+    if not process_ids:
+        raise DeployError("The file has no executable process: set isExecutable=\"true\" on the process to run")
+    return {pid: (parser.get_spec(pid), parser.get_subprocess_specs(pid)) for pid in process_ids}
 
 
 def parse_processes(content: bytes, file_name: str = "upload.bpmn") -> tuple[etree._ElementTree, dict]:

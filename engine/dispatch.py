@@ -9,6 +9,8 @@ is `engine.jobs.run_job`, installed when the app loads (`engine.apps`).
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 import uuid
 from collections import deque
@@ -82,9 +84,19 @@ def lease() -> timedelta:
     return timedelta(seconds=settings.LANEBRIDGE["JOB_LEASE_SECONDS"])
 
 
+HOST = socket.gethostname()
+
+
+def this_process() -> str:
+    """How a job names the process that claimed it: "host:pid"."""
+    # Read at each call: gunicorn and Celery fork their workers after this module is imported.
+    return f"{HOST}:{os.getpid()}"
+
+
 def claim_new(job: Job, now: datetime) -> None:
     """Mark a job that is being created as claimed by this process (saved with it)."""
     job.state, job.attempts, job.locked_until, job.updated_at = Job.RUNNING, job.attempts + 1, now + lease(), now
+    job.claimed_by = this_process()
 
 
 def send_event_after_commit(instance: ProcessInstance, kind: str, name: str, variables: dict) -> Job:

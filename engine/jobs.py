@@ -8,6 +8,8 @@ to the instance in a new short transaction through `write_instance`.
 from __future__ import annotations
 
 import logging
+import os
+import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -17,7 +19,7 @@ from django.utils import timezone
 from SpiffWorkflow.util.task import TaskState
 
 from engine import connectors, messages, rows, signals, spiff, timers
-from engine.dispatch import claim_new, dispatch_after_commit, lease, send
+from engine.dispatch import HOST, claim_new, dispatch_after_commit, lease, send, this_process
 from engine.history import history_event, record_event, to_json
 from engine.models import HistoryEvent, Incident, Job, ProcessInstance
 from engine.runtime import write_instance
@@ -47,7 +49,8 @@ def claim(job_id: int, now: datetime, job: Job | None = None) -> Job | None:
         job.locked_until = now + lease_time
         return job
     taken = Job.objects.filter(pk=job_id, state=Job.PENDING, due_at__lte=now).update(
-        state=Job.RUNNING, attempts=F("attempts") + 1, locked_until=now + lease_time, updated_at=now
+        state=Job.RUNNING, attempts=F("attempts") + 1, locked_until=now + lease_time, updated_at=now,
+        claimed_by=this_process(),
     )
     if not taken:
         return None
@@ -76,8 +79,11 @@ def _record_attempt(job: Job, outcome: HistoryEvent | None = None) -> None:
 
     An attempt cut short by a dead worker is written when its lease runs out (run_due_work).
     """
-    attempt = history_event(job.instance, HistoryEvent.SERVICE_ATTEMPT, job.element_id,
-                            data={"operation": job.operation, "attempt": job.attempts, "input": job.input})
+    data = {"operation": job.operation, "attempt": job.attempts, "input": job.input}
+    # How long the connector took, for the latency metrics (set by call_service; absent for lost attempts).
+    if getattr(job, "call_seconds", None) is not None:
+        data["seconds"] = job.call_seconds
+    attempt = history_event(job.instance, HistoryEvent.SERVICE_ATTEMPT, job.element_id, data=data)
     rows.insert([attempt] if outcome is None else [attempt, outcome])
 
 
@@ -88,11 +94,13 @@ def call_service(job: Job, now: datetime) -> str:
         operation = connectors.get_operation(job.operation)
     except KeyError as exc:
         return _give_up(job, str(exc.args[0]), {"type": "UnknownOperation"}, now)
+    started = None  # no call made yet: a missing input fails before it
     try:
         missing = [key for key in operation.required if key not in job.input]
         if missing:
             raise connectors.BusinessError(
                 f"{job.operation}: missing input {', '.join(missing)}", code="MISSING_INPUT")
+        started = time.monotonic()
         output = operation.func(connectors.Call(
             operation=job.operation, input=job.input, idempotency_key=job.idempotency_key,
             instance_id=instance.pk, business_key=instance.business_key, element_id=job.element_id,
@@ -100,14 +108,21 @@ def call_service(job: Job, now: datetime) -> str:
         ))
         output = to_json(output if output is not None else {})
     except connectors.BusinessError as exc:
+        job.call_seconds = _seconds_since(started)
         return _business_error(job, exc, now)
     except Exception as exc:  # noqa: BLE001 - any other failure is retried, then an incident
+        job.call_seconds = _seconds_since(started)
         retryable = getattr(exc, "retryable", True)
         details = {"type": type(exc).__name__, "details": to_json(getattr(exc, "details", None))}
         if not retryable:
             return _give_up(job, str(exc), details, now)
         return _retry_or_give_up(job, str(exc), details, now)
+    job.call_seconds = _seconds_since(started)
     return apply_result(job, output)
+
+
+def _seconds_since(started: float | None) -> float | None:
+    return None if started is None else round(time.monotonic() - started, 6)
 
 
 def apply_result(job: Job, output: dict) -> str:
@@ -115,7 +130,9 @@ def apply_result(job: Job, output: dict) -> str:
 
     def change(instance, workflow):
         task = spiff.find_task(workflow, job.task_id)
-        rows.update(Job, {"pk": job.pk}, {"state": Job.DONE, "result": output, "locked_until": None})
+        # updated_at: when the call finished, which the reports count as leaving the task.
+        rows.update(Job, {"pk": job.pk}, {"state": Job.DONE, "result": output, "locked_until": None,
+                                          "updated_at": timezone.now()})
         if instance.state != ProcessInstance.ACTIVE or task is None or task.state != TaskState.STARTED:
             # Cancelled meanwhile (boundary timer, cancel): the result is kept on the job only.
             _record_attempt(job, history_event(instance, HistoryEvent.SERVICE_RESULT, job.element_id, data={
@@ -157,7 +174,8 @@ def _business_error(job: Job, exc: connectors.BusinessError, now: datetime) -> s
         boundary = spiff.catch_error(workflow, task, code, payload)
         if boundary is None:
             return None
-        Job.objects.filter(pk=job.pk).update(state=Job.DONE, last_error=exc.message, locked_until=None)
+        Job.objects.filter(pk=job.pk).update(state=Job.DONE, last_error=exc.message, locked_until=None,
+                                             updated_at=timezone.now())
         _record_attempt(job, history_event(instance, HistoryEvent.SERVICE_ERROR, job.element_id, data={
             "operation": job.operation, "error": exc.message, "code": exc.code, "bpmn_code": code,
             "handled_by": boundary.task_spec.bpmn_id}))
@@ -199,7 +217,7 @@ def fire_timer(job: Job, now: datetime) -> str:
 
     def change(instance, workflow):
         task = spiff.find_task(workflow, job.task_id)
-        Job.objects.filter(pk=job.pk).update(state=Job.DONE, locked_until=None)
+        Job.objects.filter(pk=job.pk).update(state=Job.DONE, locked_until=None, updated_at=timezone.now())
         if task is None or task.state != TaskState.WAITING:
             return "ignored"
         next_round = timers.fire(workflow, task)
@@ -235,6 +253,7 @@ def run_due_work(now: datetime | None = None) -> int:
     """Take back jobs of dead workers, run or dispatch every due job, start processes whose timer start
     is due and expire buffered messages; returns how many jobs and timer starts were due."""
     now = now or timezone.now()
+    take_back_jobs_of_dead_processes()
     _take_back_lost_jobs(now)
     started = messages.fire_start_timers(now)
     messages.expire_buffered(now)
@@ -248,17 +267,53 @@ def run_due_work(now: datetime | None = None) -> int:
     return len(due) + started
 
 
+def take_back_jobs_of_dead_processes() -> int:
+    """Make the running jobs claimed by processes of this machine that are gone pending again; returns how many.
+
+    Run at start-up (and by the scheduler): a killed server's calls run again at once
+    instead of after their lease. Processes of other machines are left to the lease.
+    """
+    prefix = f"{HOST}:"
+    claimed = Job.objects.filter(state=Job.RUNNING, claimed_by__startswith=prefix).values_list("claimed_by", flat=True)
+    dead = {name for name in set(claimed) if not _is_running(name.removeprefix(prefix))}
+    if not dead:
+        return 0
+    return _take_back(Job.objects.filter(state=Job.RUNNING, claimed_by__in=dead),
+                      "The process running the call stopped. The call is tried again.")
+
+
+def _is_running(pid: str) -> bool:
+    """Whether process `pid` of this machine still runs (a zombie does not)."""
+    try:
+        os.kill(int(pid), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True  # it exists, under another user
+    try:
+        with open(f"/proc/{int(pid)}/stat") as stat:
+            return stat.read().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return True  # no /proc: trust kill()
+
+
 def _take_back_lost_jobs(now: datetime) -> None:
     """Make jobs whose worker died (lease ran out) pending again, and say so in the history."""
-    lost = Job.objects.filter(state=Job.RUNNING, locked_until__lt=now).select_related("instance")
-    for job in lost:
+    _take_back(Job.objects.filter(state=Job.RUNNING, locked_until__lt=now),
+               "No result within the job's lease: the worker stopped or the call hung. The call is tried again.")
+
+
+def _take_back(running, reason: str) -> int:
+    """Make each job of `running` pending again unless it changed meanwhile; returns how many."""
+    taken = 0
+    for job in running.select_related("instance"):
         with transaction.atomic():
-            if not Job.objects.filter(pk=job.pk, state=Job.RUNNING, locked_until__lt=now).update(
-                    state=Job.PENDING, locked_until=None):
+            if not running.filter(pk=job.pk, claimed_by=job.claimed_by).update(state=Job.PENDING, locked_until=None):
                 continue
+            taken += 1
             if job.kind == Job.SERVICE:
                 _record_attempt(job, history_event(job.instance, HistoryEvent.SERVICE_ERROR, job.element_id, data={
-                    "operation": job.operation, "attempt": job.attempts,
-                    "error": "No result within the job's lease: the worker stopped or the call hung. "
-                             "The call is tried again.", "type": "WorkerLost"}))
-            log.warning("job %s of instance %s taken back from a dead worker", job.pk, job.instance_id)
+                    "operation": job.operation, "attempt": job.attempts, "error": reason, "type": "WorkerLost"}))
+            log.warning("job %s of instance %s taken back from %s: %s",
+                        job.pk, job.instance_id, job.claimed_by or "a dead worker", reason)
+    return taken

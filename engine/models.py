@@ -47,6 +47,8 @@ class ProcessInstance(models.Model):
     state_json = models.TextField(blank=True)
     variables = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
+    # The name of the end event reached ("Quote rejected"); empty while running or if it ended otherwise.
+    outcome = models.CharField(max_length=255, blank=True)
     # Optimistic lock: every write checks and bumps it.
     version = models.PositiveIntegerField(default=0)
     # NULL, not "", so the unique constraint ignores instances started without a key.
@@ -126,6 +128,8 @@ class Job(models.Model):
     due_at = models.DateTimeField(db_index=True)
     # A running job whose lease passed belongs to a dead worker and is taken again.
     locked_until = models.DateTimeField(null=True, blank=True)
+    # "host:pid" of the process that claimed it last, so a restart can take back a dead process's jobs at once.
+    claimed_by = models.CharField(max_length=255, blank=True)
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

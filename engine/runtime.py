@@ -19,7 +19,7 @@ from django.utils import timezone
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from engine import dispatch, live, rows, spiff, waits
+from engine import dispatch, live, prune, rows, spiff, waits
 from engine.deploy import specs_for
 from engine.history import history_event, record_event, to_json
 from engine.models import HistoryEvent, HumanTask, Incident, ProcessDefinition, ProcessInstance
@@ -222,7 +222,7 @@ def advance(instance: ProcessInstance, workflow, with_rows: frozenset, user=None
     while True:
         if instance.state == ProcessInstance.ACTIVE:
             try:
-                workflow.do_engine_steps()
+                prune.run_engine(workflow)
             except WorkflowException as exc:
                 _fail(instance, exc)
             _throw(instance, workflow)
@@ -239,7 +239,9 @@ def advance(instance: ProcessInstance, workflow, with_rows: frozenset, user=None
         if completed:
             instance.state = ProcessInstance.COMPLETED
             instance.ended_at = timezone.now()
-            record_event(instance, HistoryEvent.COMPLETED)
+            # The end event's name says how it ended ("Quote rejected", "Order delivered").
+            end_id, instance.outcome = spiff.end_event_reached(workflow) or ("", "")
+            record_event(instance, HistoryEvent.COMPLETED, end_id, instance.outcome)
     instance.variables = to_json(dict(workflow.data) if completed else _current_data(workflow, waiting))
     _save(instance, workflow)
     return frozenset(now)
@@ -283,6 +285,7 @@ def _save(instance: ProcessInstance, workflow) -> None:
         "variables": instance.variables,
         "error": instance.error,
         "ended_at": instance.ended_at,
+        "outcome": instance.outcome,
         "version": instance.version + 1,
         "updated_at": instance.updated_at,
     })

@@ -34,6 +34,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     TimeDateEventDefinition,
     TimerEventDefinition,
 )
+from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -49,7 +50,7 @@ from SpiffWorkflow.spiff.serializer.task_spec import ServiceTaskConverter
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask as SpiffServiceTask
 from SpiffWorkflow.util.task import TaskState
 
-from engine import timers
+from engine import prune, timers
 from engine.scripts import SCRIPT_ENGINE
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -193,7 +194,7 @@ def load_specs(spec_json: str):
 def new_workflow(specs, variables: dict) -> BpmnWorkflow:
     """A fresh workflow with `variables` seeded where tasks can see them."""
     spec, subprocess_specs = specs
-    workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=SCRIPT_ENGINE)
+    workflow = prune.new_workflow(spec, subprocess_specs, SCRIPT_ENGINE)
     # wf.data is not visible to tasks: seed the start task's data instead.
     workflow.get_tasks()[0].data.update(deepcopy(variables))
     return workflow
@@ -417,3 +418,14 @@ def due_from_text(value: str | None) -> datetime | None:
         return TimerEventDefinition.get_datetime(value)
     except Exception:  # noqa: BLE001 - SpiffWorkflow raises bare Exception for bad durations
         return None
+
+
+def end_event_reached(workflow: BpmnWorkflow) -> tuple[str, str] | None:
+    """(id, name) of the top-level end event the workflow completed at last, or None."""
+    # workflow.tasks holds the top-level process only: a subprocess's end is not the outcome.
+    ended = [t for t in workflow.tasks.values()
+             if isinstance(t.task_spec, EndEvent) and t.state == TaskState.COMPLETED]
+    if not ended:
+        return None
+    spec = max(ended, key=lambda t: t.last_state_change).task_spec
+    return spec.bpmn_id, spec.bpmn_name or spec.bpmn_id

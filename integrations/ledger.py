@@ -111,3 +111,14 @@ def search(q: str, instances: QuerySet[ProcessInstance], limit: int = MAX_MATCHE
         by_instance.setdefault(row.instance_id, []).append(row)
     visible = instances.filter(pk__in=list(by_instance)).order_by("-pk")[:limit]
     return [Match(instance, by_instance[instance.pk]) for instance in visible]
+
+
+def ids_of_instances(instance_ids: list[int]) -> dict[int, dict[str, str]]:
+    """The ledger of each instance: kind → its numbers, comma-separated when a kind has several."""
+    found: dict[int, dict[str, list[str]]] = {}
+    for instance_id, kind, value in ExternalId.objects.filter(instance_id__in=instance_ids).order_by(
+            "id").values_list("instance_id", "kind", "value"):
+        values = found.setdefault(instance_id, {}).setdefault(kind, [])
+        if value not in values:
+            values.append(value)
+    return {i: {kind: ", ".join(values) for kind, values in kinds.items()} for i, kinds in found.items()}

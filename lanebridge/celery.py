@@ -3,9 +3,18 @@
 import os
 
 from celery import Celery
+from celery.signals import worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lanebridge.settings")
 
 app = Celery("lanebridge")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@worker_ready.connect
+def take_back_jobs_of_dead_processes(**_) -> None:
+    """A worker restarted on a machine runs again, at once, the calls its dead predecessor had claimed."""
+    from engine.jobs import take_back_jobs_of_dead_processes
+
+    take_back_jobs_of_dead_processes()

@@ -37,6 +37,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "guardian",
     "engine",
+    # Before processes: its roles grant monitoring's permission, created by this app's migrate.
+    "monitoring",
     "processes",
     "integrations",
     "approvals",
@@ -45,6 +47,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files (htmx, bpmn-js, styles) are answered here, before sessions and the database are touched.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "lanebridge.middleware.RejectNulCharacters",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -102,6 +106,39 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "approvals:inbox"
 LOGOUT_REDIRECT_URL = "login"
 
+# Single sign-on (README "Single sign-on"): each provider is on only when configured, and maps
+# its groups to roles through LANEBRIDGE_SSO_GROUP_ROLES ("provider-group:Role;...") at every login.
+LANEBRIDGE_SSO_GROUP_ROLES = os.environ.get("LANEBRIDGE_SSO_GROUP_ROLES", "")
+OIDC_RP_CLIENT_ID = os.environ.get("OIDC_RP_CLIENT_ID", "")
+OIDC_RP_CLIENT_SECRET = os.environ.get("OIDC_RP_CLIENT_SECRET", "")
+OIDC_OP_AUTHORIZATION_ENDPOINT = os.environ.get("OIDC_OP_AUTHORIZATION_ENDPOINT", "")
+OIDC_OP_TOKEN_ENDPOINT = os.environ.get("OIDC_OP_TOKEN_ENDPOINT", "")
+OIDC_OP_USER_ENDPOINT = os.environ.get("OIDC_OP_USER_ENDPOINT", "")
+OIDC_OP_JWKS_ENDPOINT = os.environ.get("OIDC_OP_JWKS_ENDPOINT", "")
+OIDC_RP_SIGN_ALGO = os.environ.get("OIDC_RP_SIGN_ALGO", "RS256")
+OIDC_RP_SCOPES = os.environ.get("OIDC_RP_SCOPES", "openid email profile")
+OIDC_USERNAME_CLAIM = os.environ.get("OIDC_USERNAME_CLAIM", "preferred_username")
+OIDC_GROUPS_CLAIM = os.environ.get("OIDC_GROUPS_CLAIM", "groups")
+OIDC_USE_PKCE = env_bool("OIDC_USE_PKCE", True)
+OIDC_TIMEOUT = float(os.environ.get("OIDC_TIMEOUT", "10"))
+LOGIN_REDIRECT_URL_FAILURE = "/accounts/login/?sso=failed"
+LANEBRIDGE_LDAP = {
+    "SERVER_URI": os.environ.get("LDAP_SERVER_URI", ""),
+    "START_TLS": env_bool("LDAP_START_TLS"),
+    "BIND_DN": os.environ.get("LDAP_BIND_DN", ""),
+    "BIND_PASSWORD": os.environ.get("LDAP_BIND_PASSWORD", ""),
+    "USER_SEARCH_BASE": os.environ.get("LDAP_USER_SEARCH_BASE", ""),
+    "USER_SEARCH_FILTER": os.environ.get("LDAP_USER_SEARCH_FILTER", "(uid=%(user)s)"),
+    "USER_DN_TEMPLATE": os.environ.get("LDAP_USER_DN_TEMPLATE", ""),
+    "GROUP_SEARCH_BASE": os.environ.get("LDAP_GROUP_SEARCH_BASE", ""),
+    "GROUP_SEARCH_FILTER": os.environ.get("LDAP_GROUP_SEARCH_FILTER", ""),
+    "GROUP_TYPE": os.environ.get("LDAP_GROUP_TYPE", "groupOfNames"),
+}
+if LANEBRIDGE_LDAP["SERVER_URI"]:
+    AUTHENTICATION_BACKENDS.append("accounts.ldap.LDAPBackend")
+if OIDC_RP_CLIENT_ID:
+    AUTHENTICATION_BACKENDS.append("accounts.sso.OIDCBackend")
+
 AUTH_PASSWORD_VALIDATORS = [] if DEMO else [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
@@ -114,8 +151,19 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT = Path(os.environ.get("LANEBRIDGE_STATIC_ROOT", VAR_DIR / "static"))
+# WhiteNoise serves it (empty until `collectstatic`) and warns if it is missing.
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"] if (BASE_DIR / "static").exists() else []
+# With LANEBRIDGE_STATIC_MANIFEST=1 (the container image, after `collectstatic`), files get hashed names, are
+# compressed and cached for a year. Without it they are served straight from the apps' folders, no step needed.
+STATIC_MANIFEST = env_bool("LANEBRIDGE_STATIC_MANIFEST")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage" if STATIC_MANIFEST
+                    else "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = not STATIC_MANIFEST
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 DATA_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
@@ -175,8 +223,14 @@ LANEBRIDGE = {
     "REST_CONNECTORS": [p for p in os.environ.get("LANEBRIDGE_REST_CONNECTORS", "").split(",") if p],
 }
 
+# Monitoring. The address pages are served at, for links in emails and alerts (no trailing slash).
+LANEBRIDGE_BASE_URL = os.environ.get("LANEBRIDGE_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# GET /metrics needs "Authorization: Bearer <this>"; unset, the endpoint answers 404.
+LANEBRIDGE_METRICS_TOKEN = os.environ.get("LANEBRIDGE_METRICS_TOKEN", "")
+
 # The local ERP and CRM (Tryton); a real deployment points these elsewhere.
 TRYTON_PORT = int(os.environ.get("TRYTON_PORT", "8001"))
+TRYTON_HOST = os.environ.get("TRYTON_HOST", "127.0.0.1")
 ERP_URL = os.environ.get("ERP_URL", f"http://127.0.0.1:{TRYTON_PORT}")
 ERP_DATABASE = os.environ.get("ERP_DATABASE", "erp")
 ERP_USER = os.environ.get("ERP_USER", "admin")

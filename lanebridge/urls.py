@@ -3,18 +3,22 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from accounts import sso
 from processes.events_api import message_hook
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("oidc/", include(sso.urlpatterns)),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/v1/", include("processes.api_urls")),
     path("api/v1/", include("integrations.api_urls")),
     path("hooks/messages/", message_hook, name="hook-messages"),
+    path("api/v1/", include("monitoring.api_urls")),
     path("processes/", include("processes.urls")),
+    path("", include("monitoring.urls")),
     path("", include("approvals.urls")),
 ]

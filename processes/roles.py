@@ -9,19 +9,21 @@ ROLES: dict[str, list[str]] = {
     "Analyst": [
         "engine.add_processdefinition", "engine.change_processdefinition", "engine.view_processdefinition",
         "engine.add_processinstance", "engine.view_processinstance", "engine.view_historyevent",
-        "engine.send_message",
+        "engine.send_message", "monitoring.view_reports",
     ],
     "Operator": [
         "engine.view_processdefinition", "engine.view_processinstance", "engine.change_processinstance",
         "engine.view_incident", "engine.change_incident", "engine.view_historyevent", "engine.view_job",
-        "engine.send_message",
+        "engine.send_message", "monitoring.view_reports",
     ],
     # Other systems (a shop, the ERP's event watcher) that send messages and signals with a token.
     "Integration": ["engine.send_message"],
     "Auditor": [
         "engine.view_processdefinition", "engine.view_processinstance", "engine.view_incident",
-        "engine.view_historyevent",
+        "engine.view_historyevent", "monitoring.view_reports",
     ],
+    # Managers approve in their lane and watch every order from above it.
+    "Manager": ["monitoring.view_reports"],
 }
 DEMO_LANE_ROLES = ["Sales", "Manager", "Finance", "Warehouse"]
 

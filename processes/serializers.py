@@ -50,7 +50,7 @@ class InstanceSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ProcessInstance
-        fields = ["id", "process_id", "version", "business_key", "state", "variables", "error", "tasks",
+        fields = ["id", "process_id", "version", "business_key", "state", "outcome", "variables", "error", "tasks",
                   "incidents", "started_at", "ended_at"]
 
     @extend_schema_field(TaskSerializer(many=True))
@@ -69,7 +69,7 @@ class InstanceListSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ProcessInstance
-        fields = ["id", "process_id", "version", "business_key", "state", "started_at", "ended_at"]
+        fields = ["id", "process_id", "version", "business_key", "state", "outcome", "started_at", "ended_at"]
 
 
 MAX_DEPTH = 32

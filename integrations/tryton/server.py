@@ -36,11 +36,11 @@ def _bin(name: str) -> str:
     return str(Path(sys.executable).with_name(name))
 
 
-def write_config(path: Path, data_dir: Path, port: int | None = None) -> Path:
+def write_config(path: Path, data_dir: Path, port: int | None = None, host: str = "127.0.0.1") -> Path:
     """Write a trytond configuration serving SQLite files in `data_dir`; return its path."""
     lines = ["[database]", "uri = sqlite://", f"path = {data_dir}", ""]
     if port is not None:
-        lines += ["[web]", f"listen = 127.0.0.1:{port}", ""]
+        lines += ["[web]", f"listen = {host}:{port}", ""]
     # Tryton's own default session timeout is long enough; keep logs quiet.
     path.write_text("\n".join(lines))
     return path
@@ -110,7 +110,8 @@ def build_template(template_dir: Path | str) -> Path:
     return template_dir
 
 
-def prepare_run(home: Path | str, port: int, template_dir: Path | str, *, fresh: bool = True) -> Path:
+def prepare_run(home: Path | str, port: int, template_dir: Path | str, *, fresh: bool = True,
+                host: str = "127.0.0.1") -> Path:
     """Copy the template databases into `home` and write its config; return the config path.
 
     With ``fresh=False`` existing databases in `home` are kept (a demo resumes its data).
@@ -121,7 +122,7 @@ def prepare_run(home: Path | str, port: int, template_dir: Path | str, *, fresh:
         target = home / f"{db}.sqlite"
         if fresh or not target.exists():
             shutil.copyfile(Path(template_dir) / f"{db}.sqlite", target)
-    return write_config(home / "trytond.conf", home, port)
+    return write_config(home / "trytond.conf", home, port, host)
 
 
 def start_server(home: Path | str, port: int, timeout: float = 60.0) -> subprocess.Popen:

@@ -32,6 +32,16 @@ def test_one_email_per_user_lists_all_their_tasks(start_quote, demo_users):
     assert "/tasks/" in message.body
 
 
+def test_the_email_links_by_absolute_url_that_opens_from_a_mail_client(start_quote, demo_users, settings):
+    settings.LANEBRIDGE_BASE_URL = "https://flow.example.com"
+    task = start_quote()
+
+    send_pending_notifications(timezone.now())
+
+    assert f"https://flow.example.com/tasks/{task.pk}/" in mail.outbox[0].body
+    assert "https://flow.example.com/\n" in mail.outbox[0].body  # the inbox
+
+
 def test_a_second_run_sends_nothing_new(start_quote, demo_users):
     start_quote()
     send_pending_notifications(timezone.now())

@@ -16,19 +16,21 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--port", type=int, default=settings.TRYTON_PORT)
+        parser.add_argument("--host", default=settings.TRYTON_HOST,
+                            help="address to listen on (0.0.0.0 when other machines or containers call it)")
         parser.add_argument(
             "--fresh",
             action="store_true",
             help="start from a new copy of the template, dropping the data of earlier runs",
         )
 
-    def handle(self, *args, port: int, fresh: bool, **options):
+    def handle(self, *args, port: int, host: str, fresh: bool, **options):
         template = Path(settings.TRYTON_TEMPLATE_DIR)
         if not server.template_is_complete(template):
             self.stdout.write(f"Building the Tryton template in {template} (about a minute, once per machine)…")
         server.build_template(template)
         home = Path(settings.TRYTON_HOME)
-        server.prepare_run(home, port, template, fresh=fresh)
+        server.prepare_run(home, port, template, fresh=fresh, host=host)
         proc = server.start_server(home, port)
         url = f"http://127.0.0.1:{port}"
         self.stdout.write(self.style.SUCCESS(f"Tryton serving {url}"))

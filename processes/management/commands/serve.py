@@ -1,19 +1,19 @@
-"""Run the whole product: web + API, worker, timer scheduler and the local ERP."""
+"""Run the whole product: web + API under gunicorn, the worker and scheduler, and the local ERP, supervised."""
 
+import os
 import signal
 import socket
-import subprocess
-import sys
-import threading
 import time
 
 from django.conf import settings
-from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+
+from lanebridge.supervisor import Supervisor, commands
 
 
 class Command(BaseCommand):
-    help = "Serve web + API on --addr, with the job worker, the timer scheduler and (with --erp) the local ERP."
+    help = ("Serve web + API on --addr under gunicorn, with the job worker and scheduler and (with --erp) the local "
+            "ERP; restart any of them that dies, stop them all on SIGTERM or Ctrl-C.")
 
     def add_arguments(self, parser):
         parser.add_argument("--addr", default="127.0.0.1:8000")
@@ -22,30 +22,16 @@ class Command(BaseCommand):
     def handle(self, *args, addr: str, erp: bool, **options):
         host, _, port = addr.rpartition(":")
         with socket.socket() as probe:
-            # runserver leaves with os._exit() on a busy port, which would orphan the children.
+            # gunicorn would retry the bind for a while and then leave; say it plainly instead.
             if probe.connect_ex((host or "127.0.0.1", int(port))) == 0:
                 raise CommandError(f"{addr} is already in use: is Lanebridge already running?")
-        children = []
-        manage = [sys.executable, str(settings.BASE_DIR / "manage.py")]
-        if erp:
-            children.append(subprocess.Popen([*manage, "erp_server"]))
-        if settings.CELERY_TASK_ALWAYS_EAGER:
-            # Embedded: jobs run in this process after commit; a thread fires timers and retries.
-            threading.Thread(target=self._schedule, daemon=True).start()
-            worker = "in-process"
-        else:
-            celery = [sys.executable, "-m", "celery", "-A", "lanebridge"]
-            children.append(subprocess.Popen([*celery, "worker", "--loglevel=INFO", "--concurrency=2"]))
-            children.append(subprocess.Popen([*celery, "beat", "--loglevel=INFO"]))
-            worker = "celery worker + beat"
-
-        def stop(*_):
-            for child in children:
-                child.terminate()
-            sys.exit(0)
-
-        signal.signal(signal.SIGTERM, stop)
+        children = commands(erp=erp)
+        env = {**os.environ, "LANEBRIDGE_WEB_BIND": addr}
+        supervisor = Supervisor(children, self._report, env=env, cwd=str(settings.BASE_DIR))
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, supervisor.stop_soon)
         base = f"http://{addr}"
+        worker = "celery worker + beat" if "worker" in children else "in-process, scheduler"
         self.stdout.write(
             f"Lanebridge is up:\n  inbox     {base}/\n  processes {base}/processes/\n"
             f"  API       {base}/api/v1/\n  API docs  {base}/api/docs/\n  admin     {base}/admin/\n"
@@ -53,26 +39,16 @@ class Command(BaseCommand):
             + (f"  ERP/CRM   {settings.ERP_URL} (databases {settings.ERP_DATABASE}, {settings.CRM_DATABASE})\n"
                if erp else "")
         )
+        self.stdout.flush()
         try:
-            # Static files (htmx, bpmn-js, styles) are served by this same process.
-            call_command("runserver", addr, use_reloader=False, insecure_serving=True)
+            supervisor.start()
+            self._report("started " + ", ".join(f"{c.name} (pid {c.process.pid})" for c in supervisor.children))
+            supervisor.run()
         finally:
-            stop()
+            self._report("stopping")
+            supervisor.stop()
+            self._report("stopped")
 
-    def _schedule(self) -> None:
-        """The embedded scheduler: due timers and retries every second, task emails every minute."""
-        from django.utils import timezone
-
-        from approvals.notifications import send_pending_notifications
-        from engine.jobs import run_due_work
-
-        last_mail = 0.0
-        while True:
-            try:
-                run_due_work()
-                if time.monotonic() - last_mail > 60:
-                    last_mail = time.monotonic()
-                    send_pending_notifications(timezone.now())
-            except Exception as exc:  # noqa: BLE001 - the scheduler must outlive one bad pass
-                self.stderr.write(f"scheduler: {exc}")
-            time.sleep(1)
+    def _report(self, message: str) -> None:
+        self.stderr.write(f"[{time.strftime('%Y-%m-%d %H:%M:%S')}] serve: {message}")
+        self.stderr.flush()

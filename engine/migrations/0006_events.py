@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('engine', '0003_definition_mappings'),
+        ('engine', '0005_job_claimed_by'),
     ]
 
     operations = [
