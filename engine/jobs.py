@@ -250,8 +250,7 @@ def retry_incident(incident: Incident, user=None) -> Incident:
 
 
 def run_due_work(now: datetime | None = None) -> int:
-    """Take back jobs of dead workers, run or dispatch every due job, start processes whose timer start
-    is due and expire buffered messages; returns how many jobs and timer starts were due."""
+    """Take back lost jobs, run every due job and timer start, expire buffered messages; returns how many were due."""
     now = now or timezone.now()
     take_back_jobs_of_dead_processes()
     _take_back_lost_jobs(now)
