@@ -297,16 +297,19 @@ def fire_start_timers(now: datetime | None = None) -> int:
 
 
 def _next_firing(trigger: StartTrigger, now: datetime) -> tuple[datetime | None, int | None]:
-    """The firing after this one, and the firings left after it; rounds missed while nobody ran are skipped."""
+    """The firing after this one and the firings left after it.
+
+    A cycle with a count fires every one of its rounds, late ones on the next passes; an endless
+    cycle skips the rounds missed while no scheduler ran, rather than starting them all at once.
+    """
     remaining = None if trigger.remaining is None else trigger.remaining - 1
     if not trigger.every_seconds or remaining == 0:
         return None, remaining
     every = timedelta(seconds=trigger.every_seconds)
     next_due = trigger.due_at + every
-    while next_due <= now and remaining != 0:
+    while remaining is None and next_due <= now:
         next_due += every
-        remaining = None if remaining is None else remaining - 1
-    return (next_due if remaining != 0 else None), remaining
+    return next_due, remaining
 
 
 __all__ = ["Answer", "InvalidMessage", "Message", "answer_once", "deliver", "expire_buffered", "fire_start_timers",

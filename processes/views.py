@@ -101,7 +101,8 @@ def instances(request):
 
 
 # History events that mean "this element has run".
-DONE_KINDS = {HistoryEvent.TASK_COMPLETED, HistoryEvent.SERVICE_RESULT, HistoryEvent.TIMER_FIRED}
+DONE_KINDS = {HistoryEvent.TASK_COMPLETED, HistoryEvent.SERVICE_RESULT, HistoryEvent.TIMER_FIRED,
+              HistoryEvent.MESSAGE, HistoryEvent.SIGNAL}
 
 
 def diagram_markers(tasks: list[HumanTask], jobs: list[Job], incidents: list[Incident],

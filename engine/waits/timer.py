@@ -60,5 +60,5 @@ def close_all(instance: ProcessInstance) -> None:
 
 def pending(instance: ProcessInstance) -> list[Pending]:
     """The timers not fired yet, with their due time, for the instance's page."""
-    return [Pending(_("timer"), j.element_id, _("due"), j.due_at)
+    return [Pending(_("timer"), j.element_id, "", j.due_at)
             for j in instance.jobs.filter(kind=Job.TIMER, state__in=[Job.PENDING, Job.RUNNING]).order_by("id")]

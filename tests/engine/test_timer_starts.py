@@ -91,3 +91,11 @@ def test_a_date_in_the_past_fires_on_the_next_pass(deployed):
     deployed(ev.timer_start_process(kind="timeDate", text=datetime(2020, 1, 1, tzinfo=UTC).isoformat()))
     run_due_work()
     assert started() == 1
+
+
+def test_a_counted_cycle_fires_its_late_rounds_on_the_next_passes(deployed):
+    deployed(ev.timer_start_process(text="R3/PT1H"))
+    late = timezone.now() + timedelta(hours=5)
+    for _ in range(4):
+        run_due_work(now=late)
+    assert started() == 3
