@@ -138,3 +138,22 @@ def sender_process(process_id: str = "shipping", name: str = "shipment delivered
 def signal_sender_process(process_id: str = "recalling", name: str = "product recalled") -> bytes:
     """start → throw signal `name` → end."""
     return chain(process_id, signal_throw("shout", "Signal_1"), extra=signal("Signal_1", name))
+
+
+def end_throw_process(process_id: str = "closing", name: str = "order closed") -> bytes:
+    """start → user task `close` → message end event `name`."""
+    body = (start_event() + user_task("close") + message_throw("tell", "Message_1", end=True)
+            + flow("f1", "start", "close") + flow("f2", "close", "tell"))
+    return definitions(process_id, body, extra=message("Message_1", name))
+
+
+def signal_boundary_process(process_id: str = "recallable", interrupting: bool = True) -> bytes:
+    """start → user task `review` → end; signal "product recalled" on `review` → user task `recall` → end."""
+    body = (
+        start_event() + user_task("review")
+        + boundary("recalled", "review", '<bpmn:signalEventDefinition signalRef="Signal_1" />', interrupting)
+        + user_task("recall") + end_event() + end_event("end_recalled")
+        + flow("f1", "start", "review") + flow("f2", "review", "end")
+        + flow("f3", "recalled", "recall") + flow("f4", "recall", "end_recalled")
+    )
+    return definitions(process_id, body, extra=signal("Signal_1", "product recalled"))

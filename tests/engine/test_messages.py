@@ -192,3 +192,17 @@ def test_a_bad_message_body_names_the_field(body, field):
     with pytest.raises(InvalidMessage) as refused:
         parse_message(body)
     assert refused.value.field == field
+
+
+def test_a_message_end_event_reaches_another_process(deployed, user, django_capture_on_commit_callbacks):
+    deployed(ev.waits_for_message(name="order closed"))
+    deployed(ev.end_throw_process())
+    receiver, _ = start_instance("awaiting_payment", {}, business_key="SO-9")
+    sender, _ = start_instance("closing", {}, business_key="SO-9")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        complete_human_task(sender.human_tasks.get(), user, {})
+
+    sender.refresh_from_db()
+    assert sender.state == ProcessInstance.COMPLETED
+    assert open_tasks(receiver) == ["after"]

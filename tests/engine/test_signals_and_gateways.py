@@ -91,3 +91,22 @@ def test_the_signal_wins_the_event_gateway(deployed):
 
     assert open_tasks(instance) == ["stopped"]
     assert instance.jobs.get(kind=Job.TIMER).state == Job.CANCELLED
+
+
+def test_an_interrupting_signal_boundary_cancels_the_task(deployed):
+    deployed(ev.signal_boundary_process(interrupting=True))
+    instance, _ = start_instance("recallable", {})
+
+    assert send_signal("product recalled", {}).body == {"instances": [instance.pk]}
+
+    assert instance.human_tasks.get(element_id="review").state == HumanTask.CANCELLED
+    assert open_tasks(instance) == ["recall"]
+
+
+def test_a_non_interrupting_signal_boundary_leaves_the_task_open(deployed):
+    deployed(ev.signal_boundary_process(interrupting=False))
+    instance, _ = start_instance("recallable", {})
+
+    send_signal("product recalled", {})
+
+    assert open_tasks(instance) == ["recall", "review"]

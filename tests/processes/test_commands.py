@@ -54,6 +54,9 @@ def test_setup_demo_creates_roles_users_token_and_the_demo_process(settings):
     assert manager.check_password("demo")
     assert list(manager.groups.values_list("name", flat=True)) == ["Manager"]
     assert Token.objects.get(user__username="analyst").key in out
+    integration = User.objects.get(username="integration")
+    assert integration.has_perm("engine.send_message") and not integration.has_perm("engine.view_processinstance")
+    assert Token.objects.get(user=integration).key in out
     assert ProcessDefinition.objects.get(process_id="quote_to_cash").lanes == [
         "Sales", "Manager", "Finance", "Warehouse"]
     run("setup_demo")  # a second run changes nothing

@@ -42,6 +42,8 @@ class Command(BaseCommand):
             admin.set_password("demo")
             admin.save()
         token, _ = Token.objects.get_or_create(user=User.objects.get(username="analyst"))
+        # The token another system (a shop, a script) sends messages with.
+        integration_token, _ = Token.objects.get_or_create(user=User.objects.get(username="integration"))
         path = settings.BASE_DIR / "processes" / "bpmn" / "quote_to_cash.bpmn"
         mappings = settings.BASE_DIR / "integrations" / "mappings" / "quote_to_cash.json"
         if path.exists():
@@ -50,4 +52,5 @@ class Command(BaseCommand):
                 self.stdout.write(f"Demo process: {definition.process_id} v{definition.version}")
         self.stdout.write(f"Demo users: {', '.join(DEMO_USERS)}, admin (password: demo)")
         self.stdout.write(f"API token for analyst: {token.key}")
+        self.stdout.write(f"API token for integration (messages and signals): {integration_token.key}")
         os.environ.setdefault("LANEBRIDGE_ANALYST_TOKEN", token.key)
