@@ -7,5 +7,5 @@ class AccountsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "accounts"
 
-    def ready(self):
-        from accounts import checks  # noqa: F401  (registers the sign-on checks)
+    def ready(self) -> None:
+        from accounts import checks, receivers  # noqa: F401  (registers the sign-on checks, the audit receivers)

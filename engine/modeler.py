@@ -176,7 +176,8 @@ def check_structure(processes: list[etree._Element]) -> Iterator[ModelError]:
                     yield ModelError(f"{describe(flow, capital=True)} leaves {describe(gateway)} without a condition "
                                      "and is not its default flow: add a condition, or make it the default", flow)
         for loop in _bpmn(process, "multiInstanceLoopCharacteristics"):
-            if loop.find("bpmn:loopCardinality", NS) is None and loop.find("bpmn:loopDataInputRef", NS) is None:
+            if loop.find("bpmn:loopCardinality", NS) is None and loop.find("bpmn:loopDataInputRef", NS) is None \
+                    and loop.get(f"{{{CAMUNDA_NS}}}collection") is None:
                 task = loop.getparent()
                 foreign = [name for name in ("collection", "inputCollection") if any(
                     name in attr for e in loop.iter() if isinstance(e.tag, str) for attr in e.attrib)]

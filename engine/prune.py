@@ -1,7 +1,7 @@
 """Long-running instances: what has finished is cut from SpiffWorkflow's task tree as the instance runs.
 
 SpiffWorkflow adds each run of a task as a child of the task before it, so a
-loop that goes round 500 times makes a tree 1000 levels deep. Its task
+loop of three tasks that goes round 333 times makes a tree 1000 levels deep. Its task
 iterator stops looking 1000 levels down: past that the next task is invisible,
 nothing runs, and the workflow calls itself completed. The finished tasks
 above the point where every unfinished path begins are history (which
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import weakref
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -48,7 +49,8 @@ def _workflows(workflow) -> list:
     return [workflow, *getattr(workflow, "subprocesses", {}).values()]
 
 
-def _depth(task, limit: int = MAX_DEPTH + 1) -> int:
+def _depth(task, limit: int | None = None) -> int:
+    limit = MAX_DEPTH + 1 if limit is None else limit
     depth = 0
     while task._parent is not None and depth < limit:
         task = task.workflow.tasks.get(task._parent)
@@ -78,9 +80,25 @@ def prune(workflow) -> int:
         if len(ways) != 1:
             break
         keep = tasks[ways[0]]
-    if keep is root or keep._parent == root.id:
+    # Finished tasks above `keep` that gateways still look for among a task's ancestors stay, one
+    # (the latest) per element and in their order: a parallel gateway in a loop, for one, looks up
+    # the flow that first led into the loop.
+    path = []
+    task = tasks.get(keep._parent)
+    while task is not None and task is not root:
+        path.append(task)
+        task = tasks.get(task._parent)
+    wanted = _looked_up(workflow.spec)
+    ancestry, seen = [], set()
+    for task in path:  # nearest first
+        if task.task_spec.name in wanted and task.task_spec.name not in seen:
+            seen.add(task.task_spec.name)
+            ancestry.append(task)
+    if len(ancestry) == len(path):
         return 0
-    removed = _descendants(root, stop=keep.id)
+    chain = [root, *reversed(ancestry), keep]
+    kept = {t.id for t in chain}
+    removed = [t for t in _descendants(root, stop=keep.id) if t.id not in kept]
     top = workflow.top_workflow
     for task in removed:
         if task.id in top.subprocesses:
@@ -88,11 +106,30 @@ def prune(workflow) -> int:
             top.delete_subprocess(task)
     for task in removed:
         del tasks[task.id]
-    root._children = [keep.id]
-    keep._parent = root.id
+    for parent, child in zip(chain, chain[1:], strict=False):
+        parent._children = [child.id]
+        child._parent = parent.id
     if workflow.last_task is not None and workflow.last_task.id not in tasks:
         workflow.last_task = keep
     return len(removed)
+
+
+# Per process spec object (specs are cached and shared); weak, so a dropped spec takes its entry along.
+_looked_up_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _looked_up(spec) -> frozenset:
+    """Names of the elements some gateway or join looks for among a task's ancestors."""
+    names = _looked_up_cache.get(spec)
+    if names is None:
+        found = set()
+        for task_spec in spec.task_specs.values():
+            if len(task_spec.inputs) > 1:
+                found.update(i.name for i in task_spec.inputs)
+            if getattr(task_spec, "split_task", None):
+                found.add(task_spec.split_task)
+        names = _looked_up_cache[spec] = frozenset(found)
+    return names
 
 
 def _descendants(root, stop) -> list:
@@ -151,9 +188,9 @@ def with_deep_stack(func: Callable[[], T], elements: int) -> T:
     and, meanwhile, a recursion limit raised to fit: the limit is global, so
     such calls take turns and the old limit comes back after each.
     """
-    frames = _FRAMES_PER_ELEMENT * elements + 2000
-    if frames <= sys.getrecursionlimit():
+    if _FRAMES_PER_ELEMENT * elements + 200 <= sys.getrecursionlimit():
         return func()
+    frames = _FRAMES_PER_ELEMENT * elements + 2000
     outcome: dict = {}
 
     def run():

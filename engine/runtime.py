@@ -8,6 +8,7 @@ once: one wins, the other retries on fresh state or gets `Conflict`.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from collections.abc import Callable
@@ -50,6 +51,20 @@ class InstanceNotActive(Exception):
     """The instance has ended; it cannot be changed any more."""
 
 
+LONE_SURROGATE = "contains half of a UTF-16 surrogate pair (like \\ud800) without its other half, which is no character"
+
+
+def has_lone_surrogate(text: str) -> bool:
+    """Whether `text` holds a code point UTF-8 cannot encode: JSON's "\\ud800" escape decodes to one."""
+    if text.isascii():
+        return False
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def check_variables(variables: Any, what: str = "variables") -> dict:
     """Return `variables` if the engine can store them, else raise InvalidVariables naming the problem."""
     if not isinstance(variables, dict):
@@ -60,6 +75,8 @@ def check_variables(variables: Any, what: str = "variables") -> dict:
             for key, item in value.items():
                 if not isinstance(key, str):
                     raise InvalidVariables(f"{path}: keys must be strings")
+                if has_lone_surrogate(key):
+                    raise InvalidVariables(f"{path}: a key {LONE_SURROGATE}")
                 if key == "typename":
                     # SpiffWorkflow's serializer treats such dicts as its own objects.
                     raise InvalidVariables(f"{path}.typename: the key 'typename' is reserved")
@@ -73,11 +90,42 @@ def check_variables(variables: Any, what: str = "variables") -> dict:
             raise InvalidVariables(f"{path}: numbers must be finite, not {value}")
         elif isinstance(value, str) and "\x00" in value:
             raise InvalidVariables(f"{path}: text must not contain NUL characters")
+        elif isinstance(value, str) and has_lone_surrogate(value):
+            raise InvalidVariables(f"{path}: the text {LONE_SURROGATE}")
         elif not isinstance(value, (str, int, float, bool, type(None))):
             raise InvalidVariables(f"{path}: unsupported value of type {type(value).__name__}")
 
     walk(variables, what)
+    check_sizes(variables, what)
     return variables
+
+
+def check_sizes(variables: dict, what: str = "variables") -> None:
+    """Raise InvalidVariables if a variable, or all of them, is larger than stored variables may be."""
+    limit = settings.LANEBRIDGE["MAX_VALUE_BYTES"]
+    for key, value in variables.items():
+        size = _stored_bytes(value, f"{what}.{key}")
+        if size > limit:
+            raise InvalidVariables(f"{what}.{key}: {size} bytes, more than the limit of {limit} bytes per value "
+                                   "(LANEBRIDGE_MAX_VALUE_BYTES)")
+    check_total_size(variables, what)
+
+
+def check_total_size(variables: dict, what: str = "variables") -> None:
+    """Raise InvalidVariables if `variables` together are larger than one instance's variables may be."""
+    limit = settings.LANEBRIDGE["MAX_INSTANCE_BYTES"]
+    total = sum(_stored_bytes(value, f"{what}.{key}") for key, value in variables.items())
+    if total > limit:
+        raise InvalidVariables(f"{what}: the variables would come to {total} bytes, more than the limit of {limit} "
+                               "bytes per instance (LANEBRIDGE_MAX_INSTANCE_BYTES)")
+
+
+def _stored_bytes(value: Any, path: str) -> int:
+    # The size of the value as stored: ASCII JSON.
+    try:
+        return len(json.dumps(value, default=str))
+    except ValueError:
+        raise InvalidVariables(f"{path}: a number too large to store") from None
 
 
 def _latest(instance_id: int) -> ProcessInstance:
@@ -234,8 +282,9 @@ def advance(instance: ProcessInstance, workflow, with_rows: frozenset, user=None
                 instance, [task for task_id, task in now.items() if task_id not in with_rows]):
             break
     completed = workflow.is_completed()
+    inputs = _call_inputs(instance, now, with_rows) if instance.state == ProcessInstance.ACTIVE else {}
     if instance.state == ProcessInstance.ACTIVE:
-        _sync_rows(instance, workflow, with_rows, now, claim_jobs)
+        _sync_rows(instance, workflow, with_rows, now, claim_jobs, inputs)
         if completed:
             instance.state = ProcessInstance.COMPLETED
             instance.ended_at = timezone.now()
@@ -251,6 +300,19 @@ def _throw(instance: ProcessInstance, workflow) -> None:
     """Messages and signals the process threw to the outside: sent once this write commits."""
     for kind, name, payload in spiff.thrown_events(workflow):
         dispatch.send_event_after_commit(instance, kind, name, to_json(payload))
+
+
+def _call_inputs(instance: ProcessInstance, now: dict, before: frozenset) -> dict:
+    """The evaluated parameters of the calls that started waiting; a failed expression fails the instance.
+
+    Evaluated before any row of this step is written, so a failure leaves none behind.
+    """
+    try:
+        return {task_id: {name: value["value"] for name, value in task.task_spec.evaluate_params(task).items()}
+                for task_id, task in now.items() if task_id not in before and spiff.is_call(task)}
+    except WorkflowException as exc:
+        _fail(instance, exc)
+        return {}
 
 
 def _fail(instance: ProcessInstance, exc: WorkflowException) -> None:
@@ -294,7 +356,8 @@ def _save(instance: ProcessInstance, workflow) -> None:
     instance.version += 1
 
 
-def _sync_rows(instance: ProcessInstance, workflow, before: frozenset, now: dict, claim_jobs: bool) -> None:
+def _sync_rows(instance: ProcessInstance, workflow, before: frozenset, now: dict, claim_jobs: bool,
+               inputs: dict) -> None:
     """Create rows for tasks that started waiting; close the rows of tasks that stopped."""
     gone = {task_id: spiff.find_task(workflow, task_id) for task_id in before - now.keys()}
     # None: pruned from the tree. A completed task was settled by the path that completed it
@@ -305,7 +368,7 @@ def _sync_rows(instance: ProcessInstance, workflow, before: frozenset, now: dict
               if task is None or task.state != TaskState.COMPLETED or len(waits.kinds_of(task)) > 1}
     if closed:
         waits.close(instance, closed)
-    waits.open_new(instance, [task for task_id, task in now.items() if task_id not in before], claim_jobs)
+    waits.open_new(instance, [task for task_id, task in now.items() if task_id not in before], claim_jobs, inputs)
 
 
 def complete_human_task(task: HumanTask, user, data: dict) -> ProcessInstance:
@@ -326,6 +389,7 @@ def complete_human_task(task: HumanTask, user, data: dict) -> ProcessInstance:
         spiff_task = spiff.find_task(workflow, task.task_id)
         if spiff_task is None or spiff_task.state != TaskState.READY:
             raise TaskNotOpen(f"Task {task.pk} is no longer waiting")
+        check_total_size({**spiff_task.data, **data}, "data")
         spiff_task.set_data(**data)
         spiff_task.run()
         record_event(instance, HistoryEvent.TASK_COMPLETED, task.element_id, task.name, user=user,

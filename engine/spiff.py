@@ -4,6 +4,7 @@
   attributes (form data, assignee, candidate groups, due date, priority);
 * a service task that waits for a worker instead of calling inline;
 * timers written as plain ISO 8601 (see ``engine.timers``);
+* multi-instance user tasks, Camunda's and BPMN's (see ``engine.multi_instance``);
 * a serializer that stores instance state without the process spec, which is
   stored once per definition version and cached per process;
 * the restricted script engine (see ``engine.scripts``).
@@ -50,7 +51,7 @@ from SpiffWorkflow.spiff.serializer.task_spec import ServiceTaskConverter
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask as SpiffServiceTask
 from SpiffWorkflow.util.task import TaskState
 
-from engine import prune, timers
+from engine import multi_instance, prune, timers
 from engine.scripts import SCRIPT_ENGINE
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -100,6 +101,12 @@ class ServiceTaskParser(SpiffServiceTaskParser):
 
 class UserTaskParser(CamundaUserTaskParser):
     """Camunda's form parser plus spiff extensions and Camunda's assignment attributes."""
+
+    PARALLEL_MI_CLASS = multi_instance.ParallelUserTasks
+    SEQUENTIAL_MI_CLASS = multi_instance.SequentialUserTasks
+
+    def _add_multiinstance_task(self, loop_characteristics):
+        multi_instance.add_multi_instance(self, loop_characteristics)
 
     def parse_extensions(self, node=None):
         node = self.node if node is None else node
@@ -163,6 +170,7 @@ def _serializer_config() -> dict:
     config = deepcopy(SPIFF_CONFIG)
     config[CamundaUserTask] = CamundaUserTaskConverter
     config[WaitingServiceTask] = ServiceTaskConverter
+    config.update(multi_instance.CONVERTERS)
     return config
 
 

@@ -122,3 +122,14 @@ def ids_of_instances(instance_ids: list[int]) -> dict[int, dict[str, str]]:
         if value not in values:
             values.append(value)
     return {i: {kind: ", ".join(values) for kind, values in kinds.items()} for i, kinds in found.items()}
+
+
+def instances_with_number(q: str) -> QuerySet:
+    """Ids of the instances that touched the number `q` in any system (for a subquery)."""
+    return ExternalId.objects.filter(value_normalized=normalize(q)).values("instance_id")
+
+
+def instance_numbers(instance_ids: list[int], kind: str) -> list[tuple[int, str]]:
+    """(instance id, number) of one kind for these instances, oldest first."""
+    return list(ExternalId.objects.filter(instance_id__in=instance_ids, kind=kind).order_by("id").values_list(
+        "instance_id", "value"))

@@ -6,9 +6,12 @@ PostgreSQL and separate Celery workers; nothing else changes.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+
+from lanebridge.security import secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("LANEBRIDGE_VAR", BASE_DIR / "var"))
@@ -19,8 +22,9 @@ def env_bool(name: str, default: bool = False) -> bool:
     return os.environ.get(name, "1" if default else "0").lower() in ("1", "true", "yes", "on")
 
 
-SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-insecure-key-change-me")
 DEBUG = env_bool("DEBUG", False)
+# SECRET_KEY from the environment (a weak one stops the start unless DEBUG), else this installation's own.
+SECRET_KEY = secret_key(VAR_DIR, DEBUG)
 ALLOWED_HOSTS = os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
 DEMO = env_bool("LANEBRIDGE_DEMO")
 
@@ -32,10 +36,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "guardian",
+    "axes",
     "engine",
     # Before processes: its roles grant monitoring's permission, created by this app's migrate.
     "monitoring",
@@ -49,6 +53,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Static files (htmx, bpmn-js, styles) are answered here, before sessions and the database are touched.
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "lanebridge.security.ContentSecurityPolicy",
     "lanebridge.middleware.RejectNulCharacters",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -58,13 +63,16 @@ MIDDLEWARE = [
     "approvals.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "accounts.audit.AuditRefusals",
+    # Last, so it sees the login that tripped the lockout and answers with the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "lanebridge.urls"
 
 TEMPLATES = [
     {
-        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "BACKEND": "lanebridge.templating.Templates",
         "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
@@ -97,10 +105,44 @@ else:
     }
 
 AUTHENTICATION_BACKENDS = [
+    "accounts.backends.LockoutBackend",  # first: a locked account is refused before any password check
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
 ANONYMOUS_USER_NAME = None  # guardian: no anonymous user row
+
+# Login lockout (django-axes): per account, so one attacker behind an office's address cannot lock
+# everyone there out. "username+address" locks an account only from the address that failed.
+LOCKOUT_FAILURES = int(os.environ.get("LANEBRIDGE_LOCKOUT_FAILURES", "5"))
+LOCKOUT_MINUTES = int(os.environ.get("LANEBRIDGE_LOCKOUT_MINUTES", "15"))
+AXES_FAILURE_LIMIT = LOCKOUT_FAILURES
+AXES_COOLOFF_TIME = timedelta(minutes=LOCKOUT_MINUTES) if LOCKOUT_MINUTES else None
+AXES_LOCKOUT_PARAMETERS = (
+    [["username", "ip_address"]] if os.environ.get("LANEBRIDGE_LOCKOUT_BY", "username") == "username+address"
+    else ["username"])
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
+AXES_VERBOSE = False
+# axes warns when the address is not part of the lock; leaving it out is the point (see above).
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+
+# LANEBRIDGE_HTTPS=1: served over HTTPS, usually behind a proxy that says so in X-Forwarded-Proto.
+HTTPS = env_bool("LANEBRIDGE_HTTPS")
+if HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = int(os.environ.get("LANEBRIDGE_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("LANEBRIDGE_HSTS_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("LANEBRIDGE_HSTS_PRELOAD", True)
+# Scripts, styles, fonts and images from this site only (pages have no inline code); data: images for
+# bpmn-js and Swagger UI. LANEBRIDGE_CSP replaces it, e.g. to allow an SSO provider's logo.
+CONTENT_SECURITY_POLICY = os.environ.get("LANEBRIDGE_CSP", "; ".join([
+    "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:",
+    "font-src 'self' data:", "connect-src 'self'", "object-src 'none'", "base-uri 'self'",
+    "frame-ancestors 'none'",
+]))
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "approvals:inbox"
@@ -174,10 +216,17 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "lanebridge@localhost"
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "accounts.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "accounts.permissions.TokenScopes",  # views declare required_scope; see accounts/permissions.py
+    ],
+    "DEFAULT_RENDERER_CLASSES": [
+        "processes.renderers.JSONRenderer",
+        "processes.renderers.BrowsableAPIRenderer",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
@@ -191,6 +240,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # `check --deploy` judges the deployment, not how complete the API docs are (drf-spectacular warnings).
+    "ENABLE_DJANGO_DEPLOY_CHECK": False,
     "ENUM_NAME_OVERRIDES": {
         "InstanceStateEnum": "engine.models.ProcessInstance.STATES",
         "TaskStateEnum": "engine.models.HumanTask.STATES",
@@ -207,6 +258,7 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "run-due-work": {"task": "engine.tasks.run_due_work", "schedule": 2.0},
     "send-task-notifications": {"task": "approvals.tasks.send_task_notifications", "schedule": 60.0},
+    "run-alerts": {"task": "monitoring.tasks.run_alerts", "schedule": 60.0},
 }
 
 # Secret shared with systems that post to /hooks/messages/; the webhook answers 404 while it is empty.
@@ -215,9 +267,16 @@ LANEBRIDGE_WEBHOOK_SECRET = os.environ.get("LANEBRIDGE_WEBHOOK_SECRET", "")
 LANEBRIDGE = {
     "MAX_BPMN_BYTES": 5 * 1024 * 1024,
     "SCRIPT_TIMEOUT_SECONDS": float(os.environ.get("LANEBRIDGE_SCRIPT_TIMEOUT", "2")),
+    # Scripts run in a pool of worker processes per server process, each with a memory limit.
+    "SCRIPT_WORKERS": int(os.environ.get("LANEBRIDGE_SCRIPT_WORKERS", "2")),
+    "SCRIPT_MEMORY_MB": int(os.environ.get("LANEBRIDGE_SCRIPT_MEMORY_MB", "256")),
+    # Largest variable, and largest set of variables of one instance, as stored (JSON bytes).
+    "MAX_VALUE_BYTES": int(os.environ.get("LANEBRIDGE_MAX_VALUE_BYTES", str(1024 * 1024))),
+    "MAX_INSTANCE_BYTES": int(os.environ.get("LANEBRIDGE_MAX_INSTANCE_BYTES", str(5 * 1024 * 1024))),
     "DEFAULT_RETRIES": 3,
     "RETRY_BACKOFF_SECONDS": float(os.environ.get("LANEBRIDGE_RETRY_BACKOFF", "2")),
     "JOB_LEASE_SECONDS": int(os.environ.get("LANEBRIDGE_JOB_LEASE", "300")),
+    "LOCKOUT_MINUTES": LOCKOUT_MINUTES,
     # Extra connector modules to import, and REST connector JSON files to load, at start-up.
     "CONNECTOR_MODULES": [m for m in os.environ.get("LANEBRIDGE_CONNECTOR_MODULES", "").split(",") if m],
     "REST_CONNECTORS": [p for p in os.environ.get("LANEBRIDGE_REST_CONNECTORS", "").split(",") if p],
@@ -227,6 +286,23 @@ LANEBRIDGE = {
 LANEBRIDGE_BASE_URL = os.environ.get("LANEBRIDGE_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 # GET /metrics needs "Authorization: Bearer <this>"; unset, the endpoint answers 404.
 LANEBRIDGE_METRICS_TOKEN = os.environ.get("LANEBRIDGE_METRICS_TOKEN", "")
+# Alerts: each rule is on by default; a threshold of 0 turns its rule off.
+LANEBRIDGE_ALERTS = {
+    # Problems of one kind at one element within this many seconds go out as one message with a count.
+    "WINDOW_SECONDS": int(os.environ.get("LANEBRIDGE_ALERT_WINDOW", "600")),
+    "INCIDENTS": env_bool("LANEBRIDGE_ALERT_INCIDENTS", True),
+    "OVERDUE_TASKS": env_bool("LANEBRIDGE_ALERT_OVERDUE", True),
+    # An active instance whose row has not changed for this many hours.
+    "STUCK_HOURS": float(os.environ.get("LANEBRIDGE_ALERT_STUCK_HOURS", "24")),
+    # Share of an element's calls in one window that failed, once it made at least MIN_CALLS.
+    "ERROR_RATE": float(os.environ.get("LANEBRIDGE_ALERT_ERROR_RATE", "0.5")),
+    "ERROR_RATE_MIN_CALLS": int(os.environ.get("LANEBRIDGE_ALERT_ERROR_RATE_MIN_CALLS", "5")),
+    # Who gets the emails besides an overdue task's own role.
+    "EMAIL_ROLE": os.environ.get("LANEBRIDGE_ALERT_EMAIL_ROLE", "Operator"),
+    # Comma-separated kind:url, kinds dingtalk, wecom, feishu, slack, json. A DingTalk robot's
+    # signing secret goes in the URL's fragment: dingtalk:https://...?access_token=x#secret=SEC...
+    "WEBHOOKS": os.environ.get("LANEBRIDGE_ALERT_WEBHOOKS", ""),
+}
 
 # The local ERP and CRM (Tryton); a real deployment points these elsewhere.
 TRYTON_PORT = int(os.environ.get("TRYTON_PORT", "8001"))

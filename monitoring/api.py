@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from datetime import date
 
+from rest_framework import generics, serializers
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.permissions import TokenScopes
 from engine.models import ProcessInstance
 from monitoring import exports, reports, tables
 from monitoring.access import CanMonitor
+from monitoring.models import Alert
 
 
 class IgnoreFormatParameter(DefaultContentNegotiation):
@@ -23,7 +27,7 @@ class IgnoreFormatParameter(DefaultContentNegotiation):
 
 
 class MonitoringView(APIView):
-    permission_classes = [IsAuthenticated, CanMonitor]
+    permission_classes = [IsAuthenticated, TokenScopes, CanMonitor]
     content_negotiation_class = IgnoreFormatParameter
 
 
@@ -111,3 +115,23 @@ class Bottlenecks(MonitoringView):
             return Response(reports.bottlenecks(process))
         except reports.UnknownProcess as exc:
             raise NotFound(str(exc)) from None
+
+
+class AlertSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Alert
+        fields = ["id", "kind", "process_id", "element_id", "element_name", "count", "instance_ids", "detail",
+                  "window_start", "first_at", "last_at", "sent_at", "sent_count", "channels"]
+
+
+class AlertPagination(LimitOffsetPagination):
+    max_limit = 500
+
+
+class AlertList(generics.ListAPIView):
+    """Recorded alerts, newest first: one per kind, process, element and window, with its count."""
+
+    permission_classes = [IsAuthenticated, CanMonitor]
+    serializer_class = AlertSerializer
+    pagination_class = AlertPagination
+    queryset = Alert.objects.order_by("-last_at", "-id")

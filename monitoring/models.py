@@ -24,12 +24,17 @@ class Alert(models.Model):
     # Ids of the instances concerned (the first ones), for the links in the message.
     instance_ids = models.JSONField(default=list, blank=True)
     detail = models.TextField(blank=True)
+    # Groups whose members get the email besides the operators (an overdue task's candidates).
+    roles = models.JSONField(default=list, blank=True)
     window_start = models.DateTimeField()
     first_at = models.DateTimeField()
     last_at = models.DateTimeField()
-    # Set once the message went out; an alert found again in its window is not sent twice.
+    # When a message last went out and the count it said: an alert found again in its window is not
+    # sent again; once the window has closed, what came after the first message goes out as one more.
     sent_at = models.DateTimeField(null=True, blank=True)
-    channels = models.JSONField(default=list, blank=True)
+    sent_count = models.PositiveIntegerField(default=0)
+    # Per channel: "sent" or the error, for the alerts page.
+    channels = models.JSONField(default=dict, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["kind", "process_id", "element_id", "window_start"],
@@ -50,3 +55,20 @@ class AlertCursor(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} at {self.position}"
+
+
+class CallCount(models.Model):
+    """Service calls and failed ones per element within one alert window, for the error-rate rule."""
+
+    process_id = models.CharField(max_length=255)
+    element_id = models.CharField(max_length=255)
+    window_start = models.DateTimeField()
+    calls = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["process_id", "element_id", "window_start"],
+                                               name="one_call_count_per_window")]
+
+    def __str__(self) -> str:
+        return f"{self.process_id}/{self.element_id}: {self.errors}/{self.calls}"

@@ -33,6 +33,8 @@ LEDGER_LABELS = {
     "erp.invoice": _("Invoice"),
 }
 ACTIVE_JOBS = (Job.PENDING, Job.RUNNING)
+# A boundary event's timer waits beside the task it is attached to: the token is at the task.
+LISTENERS = {"boundaryEvent"}
 
 
 class UnknownProcess(LookupError):
@@ -127,7 +129,8 @@ def statistics(process_id: str, version: int | None = None) -> dict:
         done = passes.get(element.element_id, {})
         rows.append({
             "element_id": element.element_id, "name": element.name, "type": element.type,
-            "active": active.get(element.element_id, 0), "incidents": incidents.get(element.element_id, 0),
+            "active": 0 if element.type in LISTENERS else active.get(element.element_id, 0),
+            "incidents": incidents.get(element.element_id, 0),
             "completed": done.get("completed", 0), "avg_seconds": done.get("avg_seconds"),
             "p90_seconds": done.get("p90_seconds"),
         })

@@ -51,13 +51,32 @@ def query_param(request, name: str) -> str:
 
 
 class JSONParser(parsers.JSONParser):
-    """DRF's JSON parser, with a 400 instead of a 500 for JSON nested deeper than Python can parse."""
+    """DRF's JSON parser, with a 400 for JSON nested deeper than Python can parse or holding a lone surrogate."""
 
     def parse(self, stream, media_type=None, parser_context=None):
         try:
-            return super().parse(stream, media_type, parser_context)
+            data = super().parse(stream, media_type, parser_context)
         except RecursionError:
             raise ParseError("JSON parse error - nested too deep")
+        # "\ud800" parses, but no database or response can encode it: refuse it before any field sees it.
+        field = _lone_surrogate_at(data, "")
+        if field is not None:
+            raise ValidationError({field or "body": f"{runtime.LONE_SURROGATE}"})
+        return data
+
+
+def _lone_surrogate_at(value, path: str) -> str | None:
+    if isinstance(value, str):
+        return path if runtime.has_lone_surrogate(value) else None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        inner = f"{path}[{key}]" if isinstance(key, int) else f"{path}.{key}" if path else key
+        if isinstance(key, str) and runtime.has_lone_surrogate(key):
+            return inner.encode("utf-8", "backslashreplace").decode()
+        found = _lone_surrogate_at(item, inner)
+        if found is not None:
+            return found
+    return None
 
 
 BODY_PARSERS = [JSONParser, parsers.FormParser, parsers.MultiPartParser]
@@ -71,6 +90,7 @@ def require_perm(request, perm: str) -> None:
 class DefinitionList(generics.ListCreateAPIView):
     """Deployed process definitions; POST a BPMN file (multipart `file`) to deploy."""
 
+    required_scope = "definitions:deploy"
     serializer_class = s.DefinitionSerializer
     pagination_class = Pagination
     parser_classes = [parsers.MultiPartParser, parsers.FormParser]
@@ -113,6 +133,8 @@ class DefinitionBpmn(APIView):
 class StartInstance(APIView):
     """Start the latest version of a process. Header Idempotency-Key: the same key returns the same instance."""
 
+    required_scope = "instances:start"
+    scope_narrowed_by = "process_id"  # a token may hold instances:start:<process id>
     parser_classes = BODY_PARSERS
 
     @extend_schema(request=s.StartSerializer, responses={201: s.InstanceSerializer, 200: s.InstanceSerializer},
@@ -173,6 +195,7 @@ class InstanceHistory(generics.ListAPIView):
 
 
 class CancelInstance(APIView):
+    required_scope = "instances:cancel"
     parser_classes = BODY_PARSERS
 
     @extend_schema(request=s.CancelSerializer, responses={200: s.InstanceSerializer})
@@ -207,6 +230,8 @@ def _task_for(request, pk) -> HumanTask:
 
 
 class ClaimTask(APIView):
+    required_scope = "tasks:claim"
+
     @extend_schema(request=None, responses={200: s.TaskSerializer})
     def post(self, request, pk):
         task = approvals.claim_task(_task_for(request, pk), request.user)
@@ -214,6 +239,7 @@ class ClaimTask(APIView):
 
 
 class CompleteTask(APIView):
+    required_scope = "tasks:complete"
     parser_classes = BODY_PARSERS
 
     @extend_schema(request=s.CompleteSerializer, responses={200: s.InstanceSerializer})
@@ -240,6 +266,8 @@ class IncidentList(generics.ListAPIView):
 
 
 class RetryIncident(APIView):
+    required_scope = "incidents:retry"
+
     @extend_schema(request=None, responses={200: s.IncidentSerializer})
     def post(self, request, pk):
         incident = get_object_or_404(incidents_for_user(request.user), pk=pk)

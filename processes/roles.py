@@ -20,7 +20,7 @@ ROLES: dict[str, list[str]] = {
     "Integration": ["engine.send_message"],
     "Auditor": [
         "engine.view_processdefinition", "engine.view_processinstance", "engine.view_incident",
-        "engine.view_historyevent", "monitoring.view_reports",
+        "engine.view_historyevent", "monitoring.view_reports", "accounts.view_auditevent",
     ],
     # Managers approve in their lane and watch every order from above it.
     "Manager": ["monitoring.view_reports"],

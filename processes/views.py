@@ -1,5 +1,7 @@
 """Pages for analysts and operators: definitions, instances, history, incidents."""
 
+from datetime import date
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
@@ -13,7 +15,16 @@ from engine import jobs, runtime, waits
 from engine.deploy import DeployError, deploy, lane_warnings, parse_bindings, parse_mappings
 from engine.models import HistoryEvent, HumanTask, Incident, Job, ProcessDefinition, ProcessInstance
 from processes.forms import CancelForm, LaneRolesForm, UploadForm
-from processes.services import bpmn_download, filter_instances, incidents_for_user, instances_for_user
+from processes.services import (
+    bpmn_download,
+    filter_instances,
+    incidents_for_user,
+    instances_for_user,
+    list_rows,
+    search_instances,
+    started_between,
+    waiting_at,
+)
 
 
 @login_required
@@ -87,17 +98,34 @@ def definition_bpmn(request, pk: int):
 
 @login_required
 def instances(request):
-    """Instances the user may read, filtered by state, process and business key."""
+    """Instances the user may read: search by any system's number, filters, current step, age and outcome."""
     state = request.GET.get("state", "")
     process = request.GET.get("process", "")
     key = request.GET.get("business_key", "").strip()
+    q = request.GET.get("q", "").strip()
+    element = request.GET.get("element", "").strip()
+    first, last, date_error = _day(request, "from"), _day(request, "to"), ""
+    if (request.GET.get("from") and first is None) or (request.GET.get("to") and last is None):
+        date_error = _("Dates are written YYYY-MM-DD.")
     rows = filter_instances(instances_for_user(request.user), state, process, key)
+    rows = started_between(search_instances(rows, q), first, last)
+    if element:
+        rows = waiting_at(rows, element)
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
     processes = ProcessDefinition.objects.values_list("process_id", flat=True).distinct().order_by("process_id")
     return render(request, "processes/instances.html", {
-        "page": page, "state": state, "process": process, "business_key": key, "processes": processes,
+        "page": page, "rows": list_rows(list(page)), "state": state, "process": process,
+        "business_key": key, "q": q, "element": element, "processes": processes, "date_error": date_error,
+        "date_from": request.GET.get("from", ""), "date_to": request.GET.get("to", ""),
         "states": ["active", "completed", "cancelled", "failed"],
     })
+
+
+def _day(request, name: str) -> date | None:
+    try:
+        return date.fromisoformat(request.GET.get(name, ""))
+    except ValueError:
+        return None
 
 
 # History events that mean "this element has run".

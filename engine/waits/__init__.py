@@ -6,7 +6,8 @@ A kind module answers, for a task of the workflow:
 * ``waits_on(task)``: it waits this way now, so it has a row beside the instance;
 * ``match(instance, task)``: catch at once what arrived before the wait (a buffered
   message); True if something did, and the task then waits no more;
-* ``open(instance, task, claim_jobs)``: write that row, in the instance's transaction;
+* ``open(instance, task, claim_jobs, inputs)``: write that row, in the instance's transaction
+  (`inputs`: the evaluated parameters of the calls that start waiting, by task id);
 * ``close(instance, task_ids)`` / ``close_all(instance)``: cancel the rows of tasks that
   stopped waiting / of an instance that ends;
 * ``pending(instance)``: what the instance's page lists as waiting.
@@ -43,12 +44,12 @@ def match_early(instance: ProcessInstance, tasks: list) -> bool:
     return matched
 
 
-def open_new(instance: ProcessInstance, tasks: list, claim_jobs: bool) -> None:
-    """Write the rows of tasks that started waiting."""
+def open_new(instance: ProcessInstance, tasks: list, claim_jobs: bool, inputs: dict) -> None:
+    """Write the rows of tasks that started waiting; `inputs` holds the calls' evaluated parameters by task id."""
     for task in tasks:
         for kind in KINDS:
             if kind.waits_on(task):
-                kind.open(instance, task, claim_jobs)
+                kind.open(instance, task, claim_jobs, inputs)
 
 
 def close(instance: ProcessInstance, gone: dict) -> None:

@@ -35,7 +35,7 @@ def match(instance: ProcessInstance, task) -> bool:
     return False
 
 
-def open(instance: ProcessInstance, task, claim_jobs: bool) -> None:  # noqa: A001 - the kinds' common verb
+def open(instance: ProcessInstance, task, claim_jobs: bool, inputs: dict) -> None:  # noqa: A001 - common verb
     """Write the HumanTask row, say so in the history, and tell the apps that assign it."""
     human_task = _new_row(instance, task)
     record_event(instance, HistoryEvent.TASK_READY, task.task_spec.bpmn_id, task.task_spec.bpmn_name or "",

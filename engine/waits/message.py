@@ -81,7 +81,7 @@ def match(instance: ProcessInstance, task) -> bool:
     return False
 
 
-def open(instance: ProcessInstance, task, claim_jobs: bool) -> None:  # noqa: A001 - the kinds' common verb
+def open(instance: ProcessInstance, task, claim_jobs: bool, inputs: dict) -> None:  # noqa: A001 - common verb
     """Write one subscription per message name the task waits for."""
     correlation = plain_variables(task.data)
     rows.insert([

@@ -33,10 +33,11 @@ def match(instance: ProcessInstance, task) -> bool:
     return False
 
 
-def open(instance: ProcessInstance, task, claim_jobs: bool) -> None:  # noqa: A001 - the kinds' common verb
+def open(instance: ProcessInstance, task, claim_jobs: bool, inputs: dict) -> None:  # noqa: A001 - common verb
     """Write the job and hand it to a worker after commit; with `claim_jobs`, claimed for this process."""
     spec = task.task_spec
-    params = {name: value["value"] for name, value in spec.evaluate_params(task).items()}
+    # Evaluated by the runtime before any row of this step was written: a failing expression writes none.
+    params = inputs[task.id]
     job = Job(
         instance=instance,
         kind=Job.SERVICE,

@@ -33,7 +33,7 @@ def match(instance: ProcessInstance, task) -> bool:
     return False
 
 
-def open(instance: ProcessInstance, task, claim_jobs: bool) -> None:  # noqa: A001 - the kinds' common verb
+def open(instance: ProcessInstance, task, claim_jobs: bool, inputs: dict) -> None:  # noqa: A001 - common verb
     """Write one subscription per signal name the task waits for."""
     rows.insert([
         Subscription(kind=KIND, name=name, business_key=instance.business_key, correlation={},

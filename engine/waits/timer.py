@@ -32,7 +32,7 @@ def match(instance: ProcessInstance, task) -> bool:
     return False
 
 
-def open(instance: ProcessInstance, task, claim_jobs: bool) -> None:  # noqa: A001 - the kinds' common verb
+def open(instance: ProcessInstance, task, claim_jobs: bool, inputs: dict) -> None:  # noqa: A001 - common verb
     """Write the timer job with its due time, for the scheduler."""
     rows.insert([_job(instance, task)], return_pk=True)
 

@@ -227,12 +227,13 @@ def oidc_provider(live_server, tmp_path_factory) -> Provider:
     provider = Provider(f"http://127.0.0.1:{port}", env)
     provider.manage("migrate", "-v0")
     provider.manage("provider_client", provider.client_id, provider.client_secret, f"{live_server.url}/oidc/callback/")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "django", "runserver", f"127.0.0.1:{port}", "--noreload"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=(home / "server.log").open("w"),
-    )
-    try:
-        wait_for_port(port, process, "the OIDC provider")
-        yield provider
-    finally:
-        stop(process)
+    with (home / "server.log").open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "django", "runserver", f"127.0.0.1:{port}", "--noreload"],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log,
+        )
+        try:
+            wait_for_port(port, process, "the OIDC provider")
+            yield provider
+        finally:
+            stop(process)

@@ -107,3 +107,17 @@ def test_ldap_without_a_way_to_find_people_stops_the_start(settings):
     errors = {error.id: error.msg for error in run_checks()}
 
     assert "set LDAP_USER_SEARCH_BASE or LDAP_USER_DN_TEMPLATE" in errors["accounts.E002"]
+
+
+def test_oidc_without_its_endpoints_stops_the_start(settings):
+    from django.core.checks import run_checks
+
+    settings.OIDC_RP_CLIENT_ID = "lanebridge"
+    settings.OIDC_RP_CLIENT_SECRET = "secret"
+    settings.OIDC_OP_AUTHORIZATION_ENDPOINT = "https://sso.example.org/authorize"
+
+    errors = {error.id: error.msg for error in run_checks()}
+
+    assert errors["accounts.E003"] == (
+        "OIDC_RP_CLIENT_ID is set: set OIDC_OP_TOKEN_ENDPOINT, OIDC_OP_USER_ENDPOINT, OIDC_OP_JWKS_ENDPOINT too"
+    )

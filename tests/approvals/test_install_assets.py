@@ -19,6 +19,7 @@ def test_it_copies_every_asset_into_static_vendor(settings, tmp_path):
     assert viewer.read_text() == "/* bpmn-js/dist/bpmn-navigated-viewer.production.min.js */"
     assert (tmp_path / "static" / "vendor" / "bpmn-js" / "diagram-js.css").exists()
     assert (tmp_path / "static" / "vendor" / "htmx.min.js").exists()
+    assert (tmp_path / "static" / "vendor" / "echarts" / "echarts.min.js").exists()
 
 
 def test_it_names_the_missing_file_when_npm_ci_was_not_run(settings, tmp_path):

@@ -87,10 +87,16 @@ def subprocess_without_start(process_id: str = "nested") -> bytes:
 
 
 def multi_instance_without_cardinality(process_id: str = "fanout") -> bytes:
-    """start → parallel multi-instance user task `check` with no cardinality nor input list → end."""
+    """start → parallel multi-instance user task `check` with no cardinality nor input list → end.
+
+    Its list is written for Camunda 8 (Zeebe), which Lanebridge does not read.
+    """
     task = (
         '    <bpmn:userTask id="check" name="Check document">\n'
-        '      <bpmn:multiInstanceLoopCharacteristics camunda:collection="documents" />\n'
+        '      <bpmn:multiInstanceLoopCharacteristics><bpmn:extensionElements>\n'
+        '        <zeebe:loopCharacteristics xmlns:zeebe="http://camunda.org/schema/zeebe/1.0"'
+        ' inputCollection="= documents" />\n'
+        '      </bpmn:extensionElements></bpmn:multiInstanceLoopCharacteristics>\n'
         "    </bpmn:userTask>\n"
     )
     return bpmn.chain(process_id, task)

@@ -175,3 +175,123 @@ def test_deep_parsing_gives_the_answer_and_restores_the_recursion_limit(elements
 
     assert prune.with_deep_stack(lambda: recurse(elements * 2), elements) == elements * 2
     assert sys.getrecursionlimit() == limit
+
+
+def test_only_large_files_are_parsed_on_a_thread_of_their_own():
+    import threading
+
+    assert prune.with_deep_stack(threading.current_thread, 50) is threading.current_thread()
+    assert prune.with_deep_stack(threading.current_thread, 5_000) is not threading.current_thread()
+
+
+def test_an_error_while_parsing_deeply_reaches_the_caller():
+    def fail():
+        raise ValueError("bad file")
+
+    with pytest.raises(ValueError, match="bad file"):
+        prune.with_deep_stack(fail, 5_000)
+
+
+def subprocess_element(element_id: str, body: str) -> str:
+    return f'    <bpmn:subProcess id="{element_id}" name="{element_id}">\n{body}    </bpmn:subProcess>\n'
+
+
+def test_a_loop_inside_a_sub_process_runs_all_its_rounds(deployed):
+    inner = (
+        bpmn.start_event("inner_start") + bpmn.script_task("inner_init", "i = 0")
+        + bpmn.script_task("inner_count", "i = i + 1") + bpmn.exclusive_gateway("inner_again", default="inner_out")
+        + bpmn.end_event("inner_end")
+        + bpmn.flow("g0", "inner_start", "inner_init") + bpmn.flow("g1", "inner_init", "inner_count")
+        + bpmn.flow("g2", "inner_count", "inner_again") + bpmn.flow("g3", "inner_again", "inner_count", "i < 1500")
+        + bpmn.flow("inner_out", "inner_again", "inner_end")
+    )
+    deployed(bpmn.chain("nested", subprocess_element("counting", inner), bpmn.user_task("after")))
+
+    instance, _ = start_instance("nested", {})
+
+    assert open_tasks(instance) == ["after"]
+    assert instance.human_tasks.get().data["i"] == 1500
+
+
+def test_a_loop_around_a_sub_process_runs_it_every_round(deployed):
+    inner = (
+        bpmn.start_event("inner_start") + bpmn.script_task("inner_add", "total = total + i")
+        + bpmn.end_event("inner_end")
+        + bpmn.flow("g0", "inner_start", "inner_add") + bpmn.flow("g1", "inner_add", "inner_end")
+    )
+    content = loop_process(800, subprocess_element("step", inner)).replace(
+        b"i = 0</bpmn:script>", b"i = 0\ntotal = 0</bpmn:script>")
+    deployed(content)
+
+    instance, _ = start_instance("looping", {})
+
+    instance.refresh_from_db()
+    assert open_tasks(instance) == ["after"]
+    assert instance.variables["total"] == sum(range(800))
+    # Finished sub-processes are pruned with their tasks.
+    assert len(instance.state_json) < 50_000
+
+
+def parallel_loop(times: int, branch_a: str, branch_b: str) -> bytes:
+    """start → i = 0 → split → `a` and `b` → join → i += 1 → back to split while i < times → `after` → end."""
+    content = (
+        bpmn.start_event() + bpmn.script_task("init", "i = 0")
+        + '    <bpmn:parallelGateway id="split" />\n' + branch_a + branch_b
+        + '    <bpmn:parallelGateway id="join" />\n'
+        + bpmn.script_task("count", "i = i + 1") + bpmn.exclusive_gateway("again", default="to_after")
+        + bpmn.user_task("after") + bpmn.end_event()
+        + bpmn.flow("f0", "start", "init") + bpmn.flow("f1", "init", "split")
+        + bpmn.flow("f2", "split", "a") + bpmn.flow("f3", "split", "b")
+        + bpmn.flow("f4", "a", "join") + bpmn.flow("f5", "b", "join") + bpmn.flow("f6", "join", "count")
+        + bpmn.flow("f7", "count", "again") + bpmn.flow("back", "again", "split", f"i < {times}")
+        + bpmn.flow("to_after", "again", "after") + bpmn.flow("f8", "after", "end")
+    )
+    return bpmn.definitions("parallel", content)
+
+
+def test_a_parallel_gateway_in_a_long_loop_joins_both_branches_every_round(deployed):
+    deployed(parallel_loop(600, bpmn.script_task("a", "seen_a = i"), bpmn.script_task("b", "seen_b = i")))
+
+    instance, _ = start_instance("parallel", {})
+
+    data = instance.human_tasks.get(element_id="after").data
+    # The count after the join ran once per round. (Which branch's value survives the join in a loop
+    # is SpiffWorkflow's own merge order, the same in a loop of three rounds.)
+    assert data["i"] == 600
+    assert data["seen_b"] == 599 and "seen_a" in data
+
+
+def test_parallel_user_tasks_in_a_loop_wait_for_each_other_every_round(deployed, user):
+    deployed(parallel_loop(40, bpmn.user_task("a"), bpmn.user_task("b")))
+    instance, _ = start_instance("parallel", {})
+
+    for round_number in range(40):
+        assert open_tasks(instance) == ["a", "b"]
+        complete_human_task(instance.human_tasks.get(element_id="a", state=HumanTask.OPEN), user, {})
+        assert open_tasks(instance) == ["b"]
+        complete_human_task(instance.human_tasks.get(element_id="b", state=HumanTask.OPEN), user,
+                            {"round": round_number})
+
+    assert open_tasks(instance) == ["after"]
+    assert instance.human_tasks.get(element_id="after").data["round"] == 39
+
+
+def test_a_timer_on_a_task_in_a_long_loop_still_fires(deployed, user):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from engine.jobs import run_due_work
+
+    content = loop_process(1_000, bpmn.user_task("step") + bpmn.timer_boundary("late", "step", "PT1H")
+                           + bpmn.user_task("escalate") + bpmn.end_event("end_late")
+                           + bpmn.flow("f9", "late", "escalate") + bpmn.flow("f10", "escalate", "end_late"))
+    deployed(content)
+    instance, _ = start_instance("looping", {})
+    for _ in range(60):
+        complete_human_task(instance.human_tasks.get(state=HumanTask.OPEN), user, {})
+
+    run_due_work(now=timezone.now() + timedelta(hours=2))
+
+    assert open_tasks(instance) == ["escalate"]
+    assert instance.human_tasks.get(element_id="escalate").data["i"] == 60

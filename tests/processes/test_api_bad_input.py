@@ -19,12 +19,12 @@ LINES = {"lines": [{"qty": 2, "price": 10}]}
 @pytest.fixture
 def client(make_user):
     """A token-authenticated analyst and operator, with the approval process deployed."""
-    from rest_framework.authtoken.models import Token
+    from accounts.tokens import create_token
 
     deploy((BPMN_DIR / "approval.bpmn").read_bytes(), "approval.bpmn")
     user = make_user("analyst", "Analyst", "Operator", "Manager")
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {create_token(user)[1]}")
     return client
 
 

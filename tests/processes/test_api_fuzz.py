@@ -11,10 +11,10 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from rest_framework.authtoken.models import Token
 from schemathesis.checks import content_type_conformance, not_a_server_error, response_schema_conformance
 from schemathesis.generation import GenerationMode
 
+from accounts.tokens import create_token
 from engine.deploy import deploy
 from engine.jobs import run_due_work
 from engine.models import HumanTask, Incident, ProcessDefinition, ProcessInstance
@@ -39,7 +39,7 @@ def fuzzer(make_user):
 
 @pytest.fixture
 def auth(fuzzer) -> dict:
-    return {"Authorization": f"Token {Token.objects.create(user=fuzzer).key}"}
+    return {"Authorization": f"Token {create_token(fuzzer)[1]}"}
 
 
 @pytest.fixture

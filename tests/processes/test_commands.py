@@ -5,7 +5,7 @@ from io import StringIO
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
-from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
 from engine.models import ProcessDefinition
 from tests.conftest import BPMN_DIR
@@ -53,11 +53,19 @@ def test_setup_demo_creates_roles_users_token_and_the_demo_process(settings):
     manager = User.objects.get(username="manager")
     assert manager.check_password("demo")
     assert list(manager.groups.values_list("name", flat=True)) == ["Manager"]
-    assert Token.objects.get(user__username="analyst").key in out
+    token = out.split("API token for analyst: ")[1].split()[0]
+    client = APIClient(HTTP_AUTHORIZATION=f"Token {token}")
+    assert client.get("/api/v1/definitions/").status_code == 200
     integration = User.objects.get(username="integration")
     assert integration.has_perm("engine.send_message") and not integration.has_perm("engine.view_processinstance")
-    assert Token.objects.get(user=integration).key in out
+    integration_token = out.split("API token for integration (messages and signals): ")[1].split()[0]
+    sender = APIClient(HTTP_AUTHORIZATION=f"Token {integration_token}")
+    assert sender.post("/api/v1/messages/", {"name": "nobody listens"}, format="json").status_code == 404
+    assert sender.post("/api/v1/signals/", {"name": "nobody listens"}, format="json").status_code == 200
     assert ProcessDefinition.objects.get(process_id="quote_to_cash").lanes == [
         "Sales", "Manager", "Finance", "Warehouse"]
-    run("setup_demo")  # a second run changes nothing
+    again = run("setup_demo")  # a second run changes nothing but the analyst's demo token
     assert User.objects.filter(username="manager").count() == 1
+    assert client.get("/api/v1/definitions/").status_code == 401
+    new_token = again.split("API token for analyst: ")[1].split()[0]
+    assert APIClient(HTTP_AUTHORIZATION=f"Token {new_token}").get("/api/v1/definitions/").status_code == 200

@@ -10,6 +10,7 @@ import os
 import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -32,14 +33,17 @@ MANAGE = str(settings.BASE_DIR / "manage.py")
 SETUP = """
 from django.contrib.auth.models import Group, User
 from django.core.management import call_command
-from rest_framework.authtoken.models import Token
+from accounts.tokens import create_token
+from engine.deploy import deploy
 from processes.roles import ensure_roles
+from tests.engine import bpmn
 call_command("migrate", verbosity=0)
 call_command("deploy_bpmn", {bpmn!r})
+deploy(bpmn.service_process("test.hang_once", process_id="hanging"), "hanging.bpmn")
 ensure_roles()
 user = User.objects.create_user("analyst", password="pw")
 user.groups.add(Group.objects.get(name="Analyst"))
-print("TOKEN", Token.objects.create(user=user).key)
+print("TOKEN", create_token(user, "serve tests")[1])
 """
 
 
@@ -47,7 +51,7 @@ def embedded_env(var: Path) -> dict[str, str]:
     """The environment of an embedded setup in `var`, whatever database the test run itself uses."""
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CELERY_BROKER_URL", "SQLITE_PATH")}
     return {**env, "LANEBRIDGE_VAR": str(var), "LANEBRIDGE_WEB_WORKERS": "2", "LANEBRIDGE_WEB_THREADS": "4",
-            "PYTHONUNBUFFERED": "1"}
+            "PYTHONUNBUFFERED": "1", "LANEBRIDGE_CONNECTOR_MODULES": "tests.processes.hanging_connector"}
 
 
 def manage(env: dict, *args: str) -> str:
@@ -137,12 +141,12 @@ def site(tmp_path_factory):
     env = embedded_env(var)
     out = manage(env, "shell", "-c", SETUP.format(bpmn=str(BPMN_DIR / "approval.bpmn")))
     token = out.split("TOKEN")[-1].strip()
-    return env, token
+    return env, token, var
 
 
 @pytest.fixture(scope="module")
 def served(site):
-    env, _ = site
+    env, _, _ = site
     served = Served(env, free_port())
     yield served
     served.stop()
@@ -163,7 +167,7 @@ def test_serve_answers_pages_and_static_files_under_gunicorn(served):
 
 
 def test_serve_refuses_a_port_already_in_use(site, served):
-    env, _ = site
+    env, _, _ = site
     done = subprocess.run([sys.executable, MANAGE, "serve", "--addr", served.url.removeprefix("http://")],
                           env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode != 0
@@ -171,7 +175,7 @@ def test_serve_refuses_a_port_already_in_use(site, served):
 
 
 def test_200_concurrent_starts_are_all_answered_without_a_locked_database(site, served):
-    _, token = site
+    _, token, _ = site
     start = threading.Barrier(200)
 
     def start_one(n: int) -> int | str:
@@ -206,7 +210,7 @@ def test_a_child_that_dies_is_restarted_and_the_restart_logged(served):
 
 
 def test_sigterm_stops_serve_and_every_process_it_started(site):
-    env, _ = site
+    env, _, _ = site
     served = Served(env, free_port())
     started = descendants(served.process.pid)
     assert len(started) >= 4  # gunicorn, its workers, the scheduler
@@ -216,3 +220,42 @@ def test_sigterm_stops_serve_and_every_process_it_started(site):
     assert served.process.wait(60) == 0
     assert [pid for pid in started if is_running(pid)] == []
     assert "serve: stopped" in served.output
+
+
+def test_after_serve_is_killed_mid_call_the_next_start_runs_the_call_again_at_once(site, served):
+    # Last in this module: it kills the module's server.
+    env, token, var = site
+    headers = {"Authorization": f"Token {token}"}
+
+    def start_hanging() -> None:
+        try:
+            requests.post(served.url + "/api/v1/processes/hanging/instances/", headers=headers, json={}, timeout=600)
+        except requests.RequestException:
+            pass  # the server is killed before it answers
+
+    threading.Thread(target=start_hanging, daemon=True).start()
+
+    def claimed() -> list[tuple]:
+        with sqlite3.connect(var / "lanebridge.sqlite3", timeout=20) as db:
+            return db.execute("SELECT id, instance_id, claimed_by FROM engine_job WHERE state = 'running'").fetchall()
+
+    served.wait_for(lambda: (var / "hung-once").exists() and claimed(), "the call under way")
+    [(job, instance, claimed_by)] = claimed()
+    # Killed outright, with everything it started, in the middle of the call.
+    tree = descendants(served.process.pid)
+    for pid in [served.process.pid, *tree]:
+        os.kill(pid, signal.SIGKILL)
+    served.process.wait()
+    assert claimed() == [(job, instance, claimed_by)]  # its lease has minutes to run
+
+    again = Served(env, free_port())
+    try:
+        def reached_the_next_task() -> bool:
+            answer = requests.get(f"{again.url}/api/v1/instances/{instance}/", headers=headers, timeout=10).json()
+            return [t["element_id"] for t in answer["tasks"]] == ["after"]
+
+        again.wait_for(reached_the_next_task, "the instance to go on", timeout=60)
+        assert "Took back 1 job(s)" in again.output
+        assert claimed() == []
+    finally:
+        again.stop()

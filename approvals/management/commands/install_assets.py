@@ -12,6 +12,8 @@ ASSETS = {
     "bpmn-js/dist/bpmn-navigated-viewer.production.min.js": "bpmn-js/bpmn-navigated-viewer.production.min.js",
     "bpmn-js/dist/assets/diagram-js.css": "bpmn-js/diagram-js.css",
     "bpmn-js/dist/assets/bpmn-js.css": "bpmn-js/bpmn-js.css",
+    # The monitor's charts.
+    "echarts/dist/echarts.min.js": "echarts/echarts.min.js",
 }
 
 

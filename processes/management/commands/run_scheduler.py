@@ -1,4 +1,4 @@
-"""The embedded scheduler: due timers and retries every second, task emails every minute."""
+"""The embedded scheduler: due timers and retries every second, task emails and alerts every minute."""
 
 import logging
 import signal
@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from approvals.notifications import send_pending_notifications
 from engine.jobs import run_due_work, take_back_jobs_of_dead_processes
+from monitoring.alerts import run_alerts
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ class Command(BaseCommand):
                 if time.monotonic() - last_mail >= 60:
                     last_mail = time.monotonic()
                     send_pending_notifications(timezone.now())
+                    run_alerts(timezone.now())
             except Exception:  # noqa: BLE001 - the scheduler must outlive one bad pass
                 log.exception("scheduler pass failed")
             if once:

@@ -1,0 +1,127 @@
+"""The figures of the monitor page (流程监控大屏), read from the query tables only."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from django.db.models import Avg, Count, F, Q
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from engine.models import HumanTask, Incident, Job, ProcessDefinition, ProcessInstance
+from monitoring.elements import latest_elements
+from monitoring.reports import ACTIVE_JOBS, LISTENERS, pass_times
+
+TREND_DAYS = 14
+TOP = 8
+
+
+def _today_start(now: datetime) -> datetime:
+    local = timezone.localtime(now)
+    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def tiles(now: datetime) -> dict:
+    """Running instances, completed today, open incidents and overdue tasks."""
+    return {
+        "running": ProcessInstance.objects.filter(state=ProcessInstance.ACTIVE).count(),
+        "completed_today": ProcessInstance.objects.filter(
+            state=ProcessInstance.COMPLETED, ended_at__gte=_today_start(now)).count(),
+        "incidents": Incident.objects.filter(state=Incident.OPEN).count(),
+        "overdue": HumanTask.objects.filter(state=HumanTask.OPEN, due_at__lt=now).count(),
+    }
+
+
+def processes(now: datetime) -> list[dict]:
+    """Per process: instances by state, and where the running ones wait now, in diagram order (the funnel)."""
+    by_state: dict[str, dict[str, int]] = defaultdict(dict)
+    for process_id, state, n in ProcessInstance.objects.values_list("definition__process_id", "state").annotate(
+            n=Count("id")).order_by():
+        by_state[process_id][state] = n
+    waiting: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    process = "instance__definition__process_id"
+    for rows in (HumanTask.objects.filter(state=HumanTask.OPEN), Job.objects.filter(state__in=ACTIVE_JOBS)):
+        for process_id, element_id, n in rows.values_list(process, "element_id").annotate(
+                n=Count("id")).order_by():
+            waiting[process_id][element_id] += n
+    incidents: dict[str, dict[str, int]] = defaultdict(dict)
+    for process_id, element_id, n in Incident.objects.filter(state=Incident.OPEN).values_list(
+            process, "element_id").annotate(n=Count("id")).order_by():
+        incidents[process_id][element_id] = n
+    overdue = dict(HumanTask.objects.filter(state=HumanTask.OPEN, due_at__lt=now).values_list(process).annotate(
+        n=Count("id")).order_by())
+    found = []
+    for process_id in ProcessDefinition.objects.values_list("process_id", flat=True).distinct().order_by(
+            "process_id"):
+        elements = latest_elements(process_id)
+        order = {e.element_id: i for i, e in enumerate(elements)}
+        named = {e.element_id: e.name for e in elements}
+        listeners = {e.element_id for e in elements if e.type in LISTENERS}
+        stages = [{"element_id": element_id, "name": named.get(element_id, element_id), "waiting": n,
+                   "incidents": incidents[process_id].get(element_id, 0)}
+                  for element_id, n in waiting[process_id].items() if element_id not in listeners]
+        stages += [{"element_id": element_id, "name": named.get(element_id, element_id), "waiting": 0,
+                    "incidents": n} for element_id, n in incidents[process_id].items()
+                   if element_id not in waiting[process_id]]
+        stages.sort(key=lambda s: order.get(s["element_id"], len(order)))
+        found.append({"process_id": process_id, "states": by_state.get(process_id, {}), "stages": stages,
+                      "overdue": overdue.get(process_id, 0),
+                      "incidents": sum(incidents[process_id].values())})
+    return found
+
+
+def trends(now: datetime, days: int = TREND_DAYS) -> dict:
+    """Per day of the last `days`: instances started, completed, and the mean lead time of those completed."""
+    first = _today_start(now) - timedelta(days=days - 1)
+    labels = [(first + timedelta(days=i)).date() for i in range(days)]
+    started = dict(ProcessInstance.objects.filter(started_at__gte=first).annotate(
+        day=TruncDate("started_at")).values_list("day").annotate(n=Count("id")).order_by())
+    ended = ProcessInstance.objects.filter(state=ProcessInstance.COMPLETED, ended_at__gte=first).annotate(
+        day=TruncDate("ended_at")).values_list("day").annotate(n=Count("id"), lead=Avg(F("ended_at") - F(
+            "started_at"))).order_by()
+    completed, lead = {}, {}
+    for day, n, mean in ended:
+        completed[day] = n
+        lead[day] = round(mean.total_seconds() / 3600, 2) if mean is not None else None
+    return {"days": [d.isoformat() for d in labels], "started": [started.get(d, 0) for d in labels],
+            "completed": [completed.get(d, 0) for d in labels], "lead_hours": [lead.get(d) for d in labels]}
+
+
+def top_bottlenecks(limit: int = TOP) -> list[dict]:
+    """The elements with the longest p90 time over every process, slowest first."""
+    ranked = []
+    definitions: dict[str, list[int]] = defaultdict(list)
+    for process_id, pk in ProcessDefinition.objects.values_list("process_id", "pk"):
+        definitions[process_id].append(pk)
+    for process_id, ids in definitions.items():
+        named = {e.element_id: e.name for e in latest_elements(process_id)}
+        for element_id, times in pass_times(ids).items():
+            ranked.append({"process_id": process_id, "element_id": element_id,
+                           "name": named.get(element_id, element_id), **times})
+    ranked.sort(key=lambda r: -(r["p90_seconds"] or 0))
+    return ranked[:limit]
+
+
+def latest_incidents(limit: int = TOP) -> list[dict]:
+    """The newest open incidents: where, what and which instance."""
+    rows = Incident.objects.filter(state=Incident.OPEN).order_by("-id").values(
+        "id", "instance_id", "element_id", "message", "created_at",
+        process_id=F("instance__definition__process_id"), business_key=F("instance__business_key"))[:limit]
+    return [{**row, "message": row["message"][:200]} for row in rows]
+
+
+def summary(now: datetime | None = None) -> dict:
+    """Everything the monitor page shows, as plain data (the page and its live refresh read the same)."""
+    now = now or timezone.now()
+    return {"at": now.isoformat(), "tiles": tiles(now), "processes": processes(now), "trends": trends(now),
+            "bottlenecks": top_bottlenecks(), "incidents": latest_incidents()}
+
+
+def waiting_at(process_id: str, element_id: str) -> Q:
+    """A filter of instances of a process waiting at (or failed at) one element now."""
+    where = Q(definition__process_id=process_id)
+    return where & (
+        Q(pk__in=HumanTask.objects.filter(state=HumanTask.OPEN, element_id=element_id).values("instance_id"))
+        | Q(pk__in=Job.objects.filter(state__in=ACTIVE_JOBS, element_id=element_id).values("instance_id"))
+        | Q(pk__in=Incident.objects.filter(state=Incident.OPEN, element_id=element_id).values("instance_id")))
