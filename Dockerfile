@@ -24,10 +24,12 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund --silent
 COPY . .
 # Assets, translations, then hashed and compressed static files (served by WhiteNoise from the image).
-RUN python manage.py install_assets \
+# The build's own var folder (and the key made in it) is thrown away: no secret stays in the image.
+RUN export LANEBRIDGE_VAR=/tmp/build-var \
+    && python manage.py install_assets \
     && python manage.py compilemessages -v0 --ignore=node_modules \
-    && SECRET_KEY=image-build-only python manage.py collectstatic --noinput -v0 \
-    && rm -rf node_modules
+    && python manage.py collectstatic --noinput -v0 \
+    && rm -rf node_modules /tmp/build-var
 
 RUN useradd --system --home-dir /var/lib/lanebridge lanebridge \
     && mkdir -p /var/lib/lanebridge && chown lanebridge /var/lib/lanebridge

@@ -22,11 +22,14 @@ class TokenForm(forms.Form):
 
     def __init__(self, user, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["start_processes"].choices = [
-            (d.process_id, d.name or d.process_id) for d in startable_definitions(user)]
+        choices = [(d.process_id, d.name or d.process_id) for d in startable_definitions(user)]
+        if choices:
+            self.fields["start_processes"].choices = choices
+        else:
+            del self.fields["start_processes"]  # nothing this user may start
 
     def chosen_scopes(self) -> list[str]:
         """The scopes ticked, a process-specific start scope for each process ticked."""
         scopes = list(self.cleaned_data["scopes"])
-        scopes += [f"instances:start:{process_id}" for process_id in self.cleaned_data["start_processes"]]
+        scopes += [f"instances:start:{process_id}" for process_id in self.cleaned_data.get("start_processes", [])]
         return scopes

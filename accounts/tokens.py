@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime
 import hashlib
 import secrets
+from collections.abc import Iterable
 
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -22,6 +24,8 @@ SCOPES: dict[str, str] = {
     "tasks:claim": _("Claim tasks"),
     "tasks:complete": _("Complete tasks"),
     "incidents:retry": _("Retry incidents"),
+    "incidents:resolve": _("Close incidents by skipping the failed step or cancelling the instance"),
+    "instances:operate": _("Suspend and resume instances, edit their variables"),
     "definitions:deploy": _("Deploy BPMN files"),
     "messages:send": _("Send messages to waiting instances"),
     "signals:send": _("Send signals"),
@@ -46,7 +50,7 @@ def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def check_scopes(scopes: list[str]) -> list[str]:
+def check_scopes(scopes: Iterable[str]) -> list[str]:
     """The scopes, without duplicates, in order; InvalidScope names the first unknown one."""
     clean: list[str] = []
     for scope in scopes:
@@ -61,7 +65,8 @@ def check_scopes(scopes: list[str]) -> list[str]:
     return clean
 
 
-def create_token(user, name: str = "", scopes: list[str] = (), expires_days: int | None = None,
+@transaction.atomic
+def create_token(user, name: str = "", scopes: Iterable[str] = (), expires_days: int | None = None,
                  by=None, address: str | None = None) -> tuple[ApiToken, str]:
     """Make a token for `user`; returns it and its secret, which is never stored and cannot be shown again."""
     scopes = check_scopes(list(scopes))
@@ -77,6 +82,7 @@ def create_token(user, name: str = "", scopes: list[str] = (), expires_days: int
     return token, secret
 
 
+@transaction.atomic
 def revoke_token(token: ApiToken, by=None, address: str | None = None) -> bool:
     """Revoke the token from now on; False if it already was."""
     changed = ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())

@@ -100,7 +100,7 @@ def children_of(pid: int) -> list[int]:
 class Setup:
     """One installation: its database, its gunicorn and (scaled) its Celery workers."""
 
-    def __init__(self, name: str, env: dict[str, str], workers: int, process_file: Path):
+    def __init__(self, name: str, env: dict[str, str], workers: int, pool: str, process_file: Path):
         from lanebridge.supervisor import Supervisor, commands
 
         self.name = name
@@ -115,7 +115,8 @@ class Setup:
         scaled = "CELERY_BROKER_URL" in env
         children = {"web": commands(scaled=scaled)["web"]}
         if scaled:
-            children["worker"] = [*commands(scaled=True)["worker"], f"--concurrency={workers}", "--loglevel=WARNING"]
+            children["worker"] = [*commands(scaled=True)["worker"], f"--concurrency={workers}",
+                                  f"--pool={pool}", "--loglevel=WARNING"]
         self.supervisor = Supervisor(children, lambda message: print(f"  {name}: {message}", file=sys.stderr),
                                      env=env, cwd=str(ROOT))
         self.supervisor.start()
@@ -211,6 +212,7 @@ def main() -> None:
     parser.add_argument("--instances", type=int, default=200)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--workers", type=int, default=2, help="Celery worker processes (prefork pool)")
+    parser.add_argument("--pool", default="prefork", help="Celery's pool: prefork (as deployed), threads, solo")
     args = parser.parse_args()
 
     admin_url = os.environ.get("DATABASE_URL", "postgres://lanebridge:lanebridge@127.0.0.1:5432/lanebridge")
@@ -233,7 +235,7 @@ def main() -> None:
         ]
         for name, env in plans:
             print(f"  {name}: starting", file=sys.stderr)
-            setup = Setup(name, env, args.workers, process_file)
+            setup = Setup(name, env, args.workers, args.pool, process_file)
             try:
                 measure(setup, -20, 10, min(args.clients, 5))  # warm every process's caches
                 rate, latencies = measure(setup, 0, args.instances, args.clients)

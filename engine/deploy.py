@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -61,7 +62,13 @@ def parse_xml(content: bytes) -> etree._ElementTree:
     try:
         tree = etree.fromstring(content, parser).getroottree()
     except etree.XMLSyntaxError as exc:
-        raise DeployError(f"Malformed XML: {exc.msg}", line=exc.lineno) from None
+        if "is not a valid URI" not in exc.msg:
+            raise DeployError(f"Malformed XML: {exc.msg}", line=exc.lineno) from None
+        # Some tools write namespace URIs with spaces; a namespace is only a name, so escape them and read on.
+        try:
+            tree = etree.fromstring(_escape_namespace_spaces(content), parser).getroottree()
+        except etree.XMLSyntaxError as again:
+            raise DeployError(f"Malformed XML: {again.msg}", line=again.lineno) from None
     # Entity declarations are the vector of XML bombs and external entities;
     # BPMN never needs them, so any DOCTYPE is refused outright.
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
@@ -70,6 +77,14 @@ def parse_xml(content: bytes) -> etree._ElementTree:
     if root.tag != f"{{{BPMN_NS}}}definitions":
         raise DeployError(f"Not a BPMN 2.0 file: the root element is {root.tag!r}, expected bpmn:definitions")
     return tree
+
+
+_NAMESPACE_DECLARATION = re.compile(rb"""(\sxmlns(?::[\w.-]+)?\s*=\s*)("[^"]*"|'[^']*')""")
+
+
+def _escape_namespace_spaces(content: bytes) -> bytes:
+    """The file with spaces in its namespace URIs written as %20."""
+    return _NAMESPACE_DECLARATION.sub(lambda m: m.group(1) + m.group(2).replace(b" ", b"%20"), content)
 
 
 def _validation_error(exc: ValidationException, tree) -> DeployError:
@@ -117,6 +132,8 @@ def _problems_error(problems: list[modeler.ModelError]) -> DeployError:
         more = f" and {len(others) - 10} more" if len(others) > 10 else ""
         error.message += f". {len(others)} more problem(s) in this file, at {where}{more}"
         error.args = (error.message,)
+    # Validation lists each problem on its own.
+    error.problems = [_model_error(problem) for problem in problems]
     return error
 
 
@@ -140,12 +157,16 @@ def parse_file(content: bytes, file_name: str = "upload.bpmn", bindings: dict[st
             content, encoding = etree.tostring(tree, xml_declaration=True, encoding="UTF-8"), "utf-8"
         # From here on the tree is SpiffWorkflow's copy: data stores are removed from it, not from `content`.
         warnings = modeler.drop_data_stores(tree, processes)
-        problems = modeler.problems(tree, processes)
+        warnings += _tolerate(tree, processes)
+        problems = modeler.problems(tree, processes) + modeler.translate_conditions(processes)
     except modeler.ModelError as exc:
         raise _model_error(exc) from None
     if problems:
         raise _problems_error(problems)
+    gateway_warnings, exclusive_gateways = modeler.conditionless_gateway_flows(processes)
+    warnings += gateway_warnings
     _check_expressions(processes)
+    modeler.first_true_flow_wins(exclusive_gateways)
     try:
         specs = prune.with_deep_stack(lambda: _parse_specs(tree, file_name), sum(1 for _ in tree.iter()))
     except ValidationException as exc:
@@ -154,6 +175,15 @@ def parse_file(content: bytes, file_name: str = "upload.bpmn", bindings: dict[st
         _check_start_events(spec, tree)
     warnings += modeler.unknown_operation_warnings(processes)
     return Parsed(tree, specs, content, encoding, warnings)
+
+
+def _tolerate(tree, processes) -> list[str]:
+    """Rewrite what other tools draw and Camunda 7 runs into what SpiffWorkflow runs the same way; warn."""
+    warnings = modeler.drop_placeholders(tree)
+    warnings += modeler.pass_through_empty_subprocesses(processes)
+    warnings += modeler.drop_user_task_data_associations(tree, processes)
+    modeler.split_implicitly(processes)
+    return warnings
 
 
 def _parse_specs(tree, file_name: str) -> dict:
@@ -404,6 +434,26 @@ def _replace_start_triggers(definition: ProcessDefinition, spec) -> None:
             trigger.remaining = plan.repeats
         triggers.append(trigger)
     StartTrigger.objects.bulk_create(triggers)
+
+
+def validate(content: bytes, file_name: str = "upload.bpmn", bindings: str | None = None,
+             mappings: bytes | None = None) -> dict:
+    """Everything deploying this file would refuse or warn about, without storing anything.
+
+    Returns {"problems": [{"element_id", "line", "message", "severity"}], "warnings": [...]}.
+    """
+    warnings: list[str] = []
+    try:
+        parsed = parse_file(content, file_name, parse_bindings(bindings))
+        warnings = parsed.warnings
+        signals.definition_deploying.send(sender=ProcessDefinition, process_ids=list(parsed.specs),
+                                          mappings=parse_mappings(mappings) or {})
+    except DeployError as exc:
+        errors = getattr(exc, "problems", None) or [exc]
+        problems = [{"element_id": e.element_id, "line": e.line, "message": e.message, "severity": "error"}
+                    for e in errors]
+        return {"problems": problems, "warnings": warnings}
+    return {"problems": [], "warnings": warnings}
 
 
 _spec_cache: dict[tuple, tuple] = {}

@@ -81,8 +81,11 @@ def _record_attempt(job: Job, outcome: HistoryEvent | None = None) -> None:
     """
     data = {"operation": job.operation, "attempt": job.attempts, "input": job.input}
     # How long the connector took, for the latency metrics (set by call_service; absent for lost attempts).
+    # On the outcome too, so a metric of calls by outcome reads one row per call.
     if getattr(job, "call_seconds", None) is not None:
         data["seconds"] = job.call_seconds
+        if outcome is not None:
+            outcome.data = {**outcome.data, "seconds": job.call_seconds}
     attempt = history_event(job.instance, HistoryEvent.SERVICE_ATTEMPT, job.element_id, data=data)
     rows.insert([attempt] if outcome is None else [attempt, outcome])
 
@@ -131,9 +134,13 @@ def apply_result(job: Job, output: dict) -> str:
     def change(instance, workflow):
         task = spiff.find_task(workflow, job.task_id)
         # updated_at: when the call finished, which the reports count as leaving the task.
+        # last_error cleared: a call that succeeded in the end carries no old error.
         rows.update(Job, {"pk": job.pk}, {"state": Job.DONE, "result": output, "locked_until": None,
-                                          "updated_at": timezone.now()})
-        if instance.state != ProcessInstance.ACTIVE or task is None or task.state != TaskState.STARTED:
+                                          "updated_at": timezone.now(), "last_error": ""})
+        if job.last_error:
+            # Only a call that failed before can have an incident to close.
+            _close_incidents_of(job)
+        if instance.state not in ProcessInstance.RUNNING or task is None or task.state != TaskState.STARTED:
             # Cancelled meanwhile (boundary timer, cancel): the result is kept on the job only.
             _record_attempt(job, history_event(instance, HistoryEvent.SERVICE_RESULT, job.element_id, data={
                 "operation": job.operation, "output": output, "ignored": True}))
@@ -194,6 +201,8 @@ def _retry_or_give_up(job: Job, message: str, details: dict, now: datetime) -> s
     with transaction.atomic():
         Job.objects.filter(pk=job.pk).update(
             state=Job.PENDING, due_at=now + timedelta(seconds=backoff), last_error=message, locked_until=None)
+        # A retried incident stays open and shows the latest failure.
+        Incident.objects.filter(job_id=job.pk, state=Incident.OPEN).update(message=message, last_attempt_at=now)
         _record_attempt(job, history_event(job.instance, HistoryEvent.SERVICE_ERROR, job.element_id, data={
             "operation": job.operation, "attempt": job.attempts, "error": message,
             "retry_in_seconds": backoff, **details}))
@@ -201,15 +210,33 @@ def _retry_or_give_up(job: Job, message: str, details: dict, now: datetime) -> s
 
 
 def _give_up(job: Job, message: str, details: dict, now: datetime) -> str:
+    details = {"operation": job.operation, "input": job.input, "attempts": job.attempts, **details}
     with transaction.atomic():
         Job.objects.filter(pk=job.pk).update(state=Job.FAILED, last_error=message, locked_until=None)
-        incident = Incident.objects.create(
-            instance=job.instance, job=job, element_id=job.element_id, message=message,
-            details={"operation": job.operation, "input": job.input, "attempts": job.attempts, **details})
-        _record_attempt(job, history_event(job.instance, HistoryEvent.INCIDENT, job.element_id, data={
+        incident = Incident.objects.select_for_update().filter(job_id=job.pk, state=Incident.OPEN).first()
+        if incident is not None:
+            # A retry failed again: the same incident stays open with the new error.
+            Incident.objects.filter(pk=incident.pk).update(message=message, details=details, last_attempt_at=now)
+            kind = HistoryEvent.RETRY_FAILED
+        else:
+            incident = Incident.objects.create(
+                instance=job.instance, job=job, element_id=job.element_id, message=message, details=details,
+                last_attempt_at=now)
+            kind = HistoryEvent.INCIDENT
+        _record_attempt(job, history_event(job.instance, kind, job.element_id, data={
             "incident": incident.pk, "operation": job.operation, "error": message, "attempts": job.attempts}))
     log.warning("incident %s on instance %s: %s", incident.pk, job.instance_id, message)
     return "incident"
+
+
+def _close_incidents_of(job: Job) -> None:
+    """Resolve the open incident of a call that has now succeeded, in the name of whoever retried it."""
+    for incident in Incident.objects.filter(job_id=job.pk, state=Incident.OPEN):
+        retried = (HistoryEvent.objects.filter(instance_id=job.instance_id, kind=HistoryEvent.INCIDENT_RETRIED,
+                                               data__incident=incident.pk).order_by("-id").first())
+        Incident.objects.filter(pk=incident.pk).update(
+            state=Incident.RESOLVED, resolution=Incident.RETRIED, resolved_at=timezone.now(),
+            resolved_by=retried.user_id if retried else None)
 
 
 def fire_timer(job: Job, now: datetime) -> str:
@@ -230,20 +257,25 @@ def fire_timer(job: Job, now: datetime) -> str:
     return write_instance(job.instance_id, change)
 
 
-def retry_incident(incident: Incident, user=None) -> Incident:
-    """Retry the failed call of an open incident now, with a fresh set of attempts."""
+def retry_incident(incident: Incident, user=None, reason: str = "") -> Incident:
+    """Run the failed call of an open incident again, with a fresh set of attempts.
+
+    The incident stays open until the call succeeds; a failure is written on it.
+    """
     with transaction.atomic():
-        incident = Incident.objects.select_for_update().get(pk=incident.pk)
+        incident = Incident.objects.select_for_update().select_related("instance", "job").get(pk=incident.pk)
         if incident.state != Incident.OPEN:
             raise ValueError(f"Incident {incident.pk} is already {incident.state}")
         if incident.job_id is None:
             raise ValueError(f"Incident {incident.pk} has no call to retry")
-        Incident.objects.filter(pk=incident.pk).update(
-            state=Incident.RESOLVED, resolved_at=timezone.now(), resolved_by=user)
-        Job.objects.filter(pk=incident.job_id).update(
-            state=Job.PENDING, attempts=0, due_at=timezone.now(), locked_until=None)
+        if incident.instance.state not in ProcessInstance.RUNNING:
+            raise ValueError(f"Incident {incident.pk}: instance {incident.instance_id} is {incident.instance.state}")
+        if not Job.objects.filter(pk=incident.job_id, state=Job.FAILED).update(
+                state=Job.PENDING, attempts=0, due_at=timezone.now(), locked_until=None):
+            raise ValueError(f"Incident {incident.pk}: its call is already being retried")
+        Incident.objects.filter(pk=incident.pk).update(retries=F("retries") + 1)
         record_event(incident.instance, HistoryEvent.INCIDENT_RETRIED, incident.element_id, user=user,
-                     data={"incident": incident.pk})
+                     data={"incident": incident.pk, "reason": reason})
         dispatch_after_commit(incident.job)
     incident.refresh_from_db()
     return incident

@@ -49,7 +49,7 @@ class LiveWorkflows:
             # Copied when the commit happened: advance() has bumped the version by then.
             saved = copy.copy(instance)
             with self.lock:
-                if saved.state != ProcessInstance.ACTIVE:
+                if saved.state not in ProcessInstance.RUNNING:
                     # Ended: nothing will write to it again, so its workflow would only take memory.
                     self.entries.pop(saved.pk, None)
                     self.ended[saved.pk] = saved

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 from lxml import etree
 
-from engine import connectors
+from engine import connectors, expressions
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
@@ -74,7 +74,7 @@ def runnable_processes(tree: etree._ElementTree) -> list[etree._Element]:
     processes = _bpmn(tree.getroot(), "process")
     by_id = {p.get("id"): p for p in processes}
     # SpiffWorkflow's own rule: a missing isExecutable counts as executable.
-    todo = [p for p in processes if p.get("isExecutable", "true") == "true"]
+    todo = [p for p in processes if p.get("isExecutable", "true") == "true" and not _is_placeholder(p)]
     if not todo:
         if not processes:
             raise ModelError("The file has no process, only a diagram: draw a process (pool) with a start event")
@@ -161,7 +161,7 @@ def check_unsupported(processes: list[etree._Element]) -> Iterator[ModelError]:
 
 
 def check_structure(processes: list[etree._Element]) -> Iterator[ModelError]:
-    """Sub-processes need a start event; loops and multi-instance need to know how often to run."""
+    """Sub-processes with steps need a start event; loops and multi-instance need to know how often to run."""
     for process in processes:
         for sub in _bpmn(process, "subProcess") + _bpmn(process, "transaction"):
             starts = sub.findall("bpmn:startEvent", NS)
@@ -169,12 +169,6 @@ def check_structure(processes: list[etree._Element]) -> Iterator[ModelError]:
                 problem = "has no start event" if not starts else f"has {len(starts)} start events"
                 yield ModelError(f"{describe(sub, capital=True)} {problem}: draw exactly one start event inside "
                                  "it, connected to its first step", sub)
-        for gateway in _bpmn(process, "exclusiveGateway") + _bpmn(process, "inclusiveGateway"):
-            flows = [f for f in _bpmn(process, "sequenceFlow") if f.get("sourceRef") == gateway.get("id")]
-            for flow in flows if len(flows) > 1 else []:
-                if flow.find("bpmn:conditionExpression", NS) is None and flow.get("id") != gateway.get("default"):
-                    yield ModelError(f"{describe(flow, capital=True)} leaves {describe(gateway)} without a condition "
-                                     "and is not its default flow: add a condition, or make it the default", flow)
         for loop in _bpmn(process, "multiInstanceLoopCharacteristics"):
             if loop.find("bpmn:loopCardinality", NS) is None and loop.find("bpmn:loopDataInputRef", NS) is None \
                     and loop.get(f"{{{CAMUNDA_NS}}}collection") is None:
@@ -318,3 +312,190 @@ def unknown_operation_warnings(processes: list[etree._Element]) -> list[str]:
         "fail until a worker registers it"
         for p in processes for t in _bpmn(p, "serviceTask") if _operator(t) and _operator(t) not in known
     ]
+
+
+# Tolerant import: what modeling tools draw and Camunda 7 runs, rewritten in SpiffWorkflow's copy of the tree
+# into the plain BPMN SpiffWorkflow runs the same way. The stored file keeps the analyst's drawing.
+
+ACTIVITY_DATA_OWNERS = ("userTask", "manualTask")
+
+
+def _draws_steps(element: etree._Element) -> bool:
+    """Whether any flow node is drawn inside the element."""
+    return any(isinstance(e.tag, str) and (local(e) in RUNNABLE_NODES or FLOW_NODE.search(local(e)))
+               for e in element.iterdescendants())
+
+
+def _is_placeholder(process: etree._Element) -> bool:
+    """A process some tools write beside the real one: no isExecutable and nothing drawn in it."""
+    return process.get("isExecutable") is None and not _draws_steps(process)
+
+
+def drop_placeholders(tree: etree._ElementTree) -> list[str]:
+    """Remove empty processes not marked executable, which SpiffWorkflow would refuse; return warnings."""
+    warnings = []
+    for process in _bpmn(tree.getroot(), "process"):
+        if _is_placeholder(process):
+            warnings.append(f"{describe(process, capital=True)} is empty and not marked executable: skipped")
+            process.getparent().remove(process)
+    return warnings
+
+
+def _containers(process: etree._Element) -> list[etree._Element]:
+    """The process and each sub-process in it: the elements whose children sequence flows connect."""
+    return [process, *_bpmn(process, "subProcess"), *_bpmn(process, "transaction"), *_bpmn(process, "adHocSubProcess")]
+
+
+def _outgoing(container: etree._Element) -> dict[str, list[etree._Element]]:
+    """Sequence flows of this container by their source, in document order."""
+    flows: dict[str, list[etree._Element]] = {}
+    for flow in container.findall("bpmn:sequenceFlow", NS):
+        flows.setdefault(flow.get("sourceRef"), []).append(flow)
+    return flows
+
+
+def _condition(flow: etree._Element) -> etree._Element | None:
+    return flow.find("bpmn:conditionExpression", NS)
+
+
+def pass_through_empty_subprocesses(processes: list[etree._Element]) -> list[str]:
+    """Run a collapsed or empty sub-process (nothing drawn inside it) as a task that does nothing."""
+    warnings = []
+    for process in processes:
+        for sub in _bpmn(process, "subProcess") + _bpmn(process, "transaction"):
+            attached = any(b.get("attachedToRef") == sub.get("id") for b in _bpmn(process, "boundaryEvent"))
+            if sub.get("triggeredByEvent") == "true" or attached or _draws_steps(sub):
+                continue
+            warnings.append(f"{describe(sub, capital=True)} has nothing drawn inside it: it is passed through "
+                            "without doing anything")
+            # A none intermediate event passes the token on at once; a plain task would wait for a person.
+            sub.tag = f"{{{BPMN_NS}}}intermediateThrowEvent"
+            for child in sub:
+                if not isinstance(child.tag, str) or local(child) not in ("incoming", "outgoing", "documentation"):
+                    sub.remove(child)
+    return warnings
+
+
+def split_implicitly(processes: list[etree._Element]) -> None:
+    """Put a gateway after an activity or event with several outgoing flows, as BPMN means them.
+
+    Unconditional flows all get a token (a parallel split); if some carry a condition, every flow whose
+    condition holds gets one (an inclusive split, with the activity's default flow as the gateway's).
+    """
+    ids = {e.get("id") for p in processes for e in p.iter() if isinstance(e.tag, str)}
+    for process in processes:
+        for container in _containers(process):
+            flows = _outgoing(container)
+            for node in list(container):
+                if not isinstance(node.tag, str) or "Gateway" in local(node) or not (
+                        local(node) in RUNNABLE_NODES or FLOW_NODE.search(local(node))):
+                    continue
+                leaving = flows.get(node.get("id"), [])
+                if len(leaving) < 2:
+                    continue
+                conditional = node.get("default") or any(_condition(f) is not None for f in leaving)
+                gateway_id = f"{node.get('id')}_split"
+                while gateway_id in ids:
+                    gateway_id += "_"
+                ids.add(gateway_id)
+                kind = "inclusiveGateway" if conditional else "parallelGateway"
+                gateway = etree.Element(f"{{{BPMN_NS}}}{kind}", id=gateway_id)
+                if node.get("default"):
+                    gateway.set("default", node.attrib.pop("default"))
+                node.addnext(gateway)
+                for flow in leaving:
+                    flow.set("sourceRef", gateway_id)
+                gateway.addnext(etree.Element(f"{{{BPMN_NS}}}sequenceFlow", id=f"{gateway_id}_in",
+                                              sourceRef=node.get("id"), targetRef=gateway_id))
+
+
+def conditionless_gateway_flows(processes: list[etree._Element]) -> tuple[list[str], list[etree._Element]]:
+    """Give a gateway's flow without condition (not its default) the condition true, as Camunda 7 does.
+
+    Returns warnings, and the exclusive gateways that got such a flow (see `first_true_flow_wins`).
+    """
+    warnings, exclusive = [], []
+    for process in processes:
+        for container in _containers(process):
+            flows = _outgoing(container)
+            for gateway in container:
+                if not isinstance(gateway.tag, str) or local(gateway) not in ("exclusiveGateway", "inclusiveGateway"):
+                    continue
+                leaving = flows.get(gateway.get("id"), [])
+                bare = [f for f in leaving if _condition(f) is None and f.get("id") != gateway.get("default")]
+                if len(leaving) < 2 or not bare:
+                    continue
+                for flow in bare:
+                    etree.SubElement(flow, f"{{{BPMN_NS}}}conditionExpression").text = "True"
+                    warnings.append(f"{describe(flow, capital=True)} leaves {describe(gateway)} without a "
+                                    "condition: it is taken as always true, as Camunda 7 does")
+                if local(gateway) == "exclusiveGateway":
+                    exclusive.append(gateway)
+    return warnings, exclusive
+
+
+def first_true_flow_wins(gateways: list[etree._Element]) -> None:
+    """Make an exclusive gateway take its first flow (in file order) whose condition holds, as Camunda 7 does.
+
+    SpiffWorkflow tries the flows in the order they are drawn top to bottom, so each condition is made
+    to exclude the ones before it. Call after the conditions are checked, so errors quote them as written.
+    """
+    for gateway in gateways:
+        container = gateway.getparent()
+        earlier: list[str] = []
+        for flow in _outgoing(container).get(gateway.get("id"), []):
+            condition = _condition(flow)
+            if condition is None:
+                continue
+            own = (condition.text or "").strip()
+            if earlier:
+                condition.text = " and ".join([*(f"not ({c})" for c in earlier), f"({own})"])
+            earlier.append(own)
+
+
+def drop_user_task_data_associations(tree: etree._ElementTree, processes: list[etree._Element]) -> list[str]:
+    """Remove a user or manual task's data associations to anything but a data object reference; warn."""
+    ids = {e.get("id"): e for e in tree.getroot().iter() if isinstance(e.tag, str) and e.get("id")}
+    warnings = []
+    for process in processes:
+        for association in _bpmn(process, "dataInputAssociation") + _bpmn(process, "dataOutputAssociation"):
+            owner = association.getparent()
+            if local(owner) not in ACTIVITY_DATA_OWNERS:
+                continue
+            ref = _association_end(association)
+            target = ids.get((ref.text or "").strip()) if ref is not None else None
+            if target is not None and local(target) == "dataObjectReference" and target.get("dataObjectRef") in ids:
+                continue
+            name = (ref.text or "").strip() if ref is not None else "nothing"
+            warnings.append(f"{describe(owner, capital=True)} has a data association with {name!r} that is "
+                            "ignored: the task's form is what it reads and writes")
+            owner.remove(association)
+            # Its inputs would otherwise be demanded from the process variables when the task starts.
+            for io in owner.findall("bpmn:ioSpecification", NS):
+                owner.remove(io)
+    return warnings
+
+
+LANGUAGES = {expressions.JUEL: "Camunda 7 (JUEL)", expressions.FEEL: "Camunda 8 (FEEL)"}
+
+
+def translate_conditions(processes: list[etree._Element]) -> list[ModelError]:
+    """Rewrite JUEL and FEEL conditions as Python in SpiffWorkflow's copy; a problem for each outside the subset."""
+    found = []
+    for process in processes:
+        for tag in ("conditionExpression", "completionCondition", "loopCondition"):
+            for element in _bpmn(process, tag):
+                lang = expressions.language(element.text or "")
+                if lang is None:
+                    continue
+                owner = element.getparent()
+                if tag != "conditionExpression":
+                    owner = owner.getparent()
+                try:
+                    element.text = expressions.translate(element.text)
+                except expressions.ExpressionError as exc:
+                    found.append(ModelError(
+                        f"The condition {(element.text or '').strip()!r} of {describe(owner)} is a {LANGUAGES[lang]} "
+                        f"expression Lanebridge cannot translate: {exc}. Write it in Python over the process "
+                        "variables, e.g. amount > 1000", owner))
+    return found

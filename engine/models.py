@@ -38,8 +38,10 @@ class ProcessDefinition(models.Model):
 class ProcessInstance(models.Model):
     """One run of a definition; `state_json` holds SpiffWorkflow's state without the spec."""
 
-    ACTIVE, COMPLETED, CANCELLED, FAILED = "active", "completed", "cancelled", "failed"
-    STATES = [(s, s) for s in (ACTIVE, COMPLETED, CANCELLED, FAILED)]
+    ACTIVE, SUSPENDED, COMPLETED, CANCELLED, FAILED = "active", "suspended", "completed", "cancelled", "failed"
+    STATES = [(s, s) for s in (ACTIVE, SUSPENDED, COMPLETED, CANCELLED, FAILED)]
+    # Not ended: a suspended instance still holds its tasks, calls and timers.
+    RUNNING = (ACTIVE, SUSPENDED)
 
     definition = models.ForeignKey(ProcessDefinition, on_delete=models.PROTECT, related_name="instances")
     business_key = models.CharField(max_length=255, blank=True, db_index=True)
@@ -146,6 +148,8 @@ class Incident(models.Model):
     """A problem a person has to look at: failed call or failed script."""
 
     OPEN, RESOLVED = "open", "resolved"
+    # How a resolved incident was closed.
+    RETRIED, SKIPPED, CANCELLED = "retried", "skipped", "cancelled"
     instance = models.ForeignKey(ProcessInstance, on_delete=models.CASCADE, related_name="incidents")
     job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="incidents")
     element_id = models.CharField(max_length=255, blank=True)
@@ -155,6 +159,11 @@ class Incident(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    resolution = models.CharField(max_length=16, blank=True)
+    comment = models.TextField(blank=True)
+    # How often an operator asked for the call again, and when the last attempt failed.
+    retries = models.PositiveIntegerField(default=0)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-id"]
@@ -175,6 +184,11 @@ class HistoryEvent(models.Model):
     SERVICE_ERROR = "service_error"
     INCIDENT = "incident"
     INCIDENT_RETRIED = "incident_retried"
+    RETRY_FAILED = "retry_failed"
+    INCIDENT_RESOLVED = "incident_resolved"
+    SUSPENDED = "suspended"
+    RESUMED = "resumed"
+    VARIABLES_CHANGED = "variables_changed"
     TIMER_FIRED = "timer_fired"
     MESSAGE = "message"  # received
     MESSAGE_SENT = "message_sent"

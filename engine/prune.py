@@ -32,12 +32,35 @@ MAX_DEPTH = 20
 
 def run_engine(workflow) -> None:
     """Run the engine until every path waits, keeping the task trees shallow; raise rather than end early."""
-    workflow.do_engine_steps(did_complete_task=_after_task)
+    running: list = [None]
+
+    def before_task(task):
+        running[0] = task
+
+    try:
+        workflow.do_engine_steps(will_complete_task=before_task, did_complete_task=_after_task)
+    except RecursionError as exc:
+        # E.g. a call activity whose process is a chain of thousands of tasks: SpiffWorkflow predicts
+        # a sub-process's whole future recursively when it starts.
+        task = _first_task_set_up(exc, besides=running[0]) or running[0]
+        raise WorkflowException("This element leads into more steps than the engine can set up at once "
+                                "(Python's recursion limit)", task_spec=task.task_spec if task else None) from None
     for each in _workflows(workflow):
         if each.last_task is not None and _depth(each.last_task) > MAX_DEPTH:
             prune(each)
     if workflow.is_completed():
         _check_really_completed(workflow)
+
+
+def _first_task_set_up(exc: BaseException, besides) -> Task | None:
+    """The outermost task SpiffWorkflow was setting up when `exc` was raised, other than `besides`."""
+    frame = exc.__traceback__
+    while frame is not None:
+        task = frame.tb_frame.f_locals.get("my_task")
+        if isinstance(task, Task) and task is not besides:
+            return task
+        frame = frame.tb_next
+    return None
 
 
 def _after_task(task) -> None:

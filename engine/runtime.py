@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.util.task import TaskState
@@ -103,18 +103,21 @@ def check_variables(variables: Any, what: str = "variables") -> dict:
 def check_sizes(variables: dict, what: str = "variables") -> None:
     """Raise InvalidVariables if a variable, or all of them, is larger than stored variables may be."""
     limit = settings.LANEBRIDGE["MAX_VALUE_BYTES"]
-    for key, value in variables.items():
-        size = _stored_bytes(value, f"{what}.{key}")
+    sizes = {key: _stored_bytes(value, f"{what}.{key}") for key, value in variables.items()}
+    for key, size in sizes.items():
         if size > limit:
             raise InvalidVariables(f"{what}.{key}: {size} bytes, more than the limit of {limit} bytes per value "
                                    "(LANEBRIDGE_MAX_VALUE_BYTES)")
-    check_total_size(variables, what)
+    _check_total(sum(sizes.values()), what)
 
 
 def check_total_size(variables: dict, what: str = "variables") -> None:
     """Raise InvalidVariables if `variables` together are larger than one instance's variables may be."""
+    _check_total(sum(_stored_bytes(value, f"{what}.{key}") for key, value in variables.items()), what)
+
+
+def _check_total(total: int, what: str) -> None:
     limit = settings.LANEBRIDGE["MAX_INSTANCE_BYTES"]
-    total = sum(_stored_bytes(value, f"{what}.{key}") for key, value in variables.items())
     if total > limit:
         raise InvalidVariables(f"{what}: the variables would come to {total} bytes, more than the limit of {limit} "
                                "bytes per instance (LANEBRIDGE_MAX_INSTANCE_BYTES)")
@@ -135,12 +138,30 @@ def _latest(instance_id: int) -> ProcessInstance:
     return kept if kept is not None else ProcessInstance.objects.get(pk=instance_id)
 
 
+# SQLite: how many more times a write starts over after waiting the whole busy timeout for the
+# database's write lock. SQLite's busy handler is no queue: under many writers one can lose every round.
+LOCKED_RETRIES = 2
+
+
 def write_instance(instance_id: int, change: Callable, *, user=None, attempts: int = 3):
     """Apply `change(instance, workflow)` and advance the instance, in one transaction.
 
     Returns what `change` returns. On a version conflict the whole write is
     rolled back and tried again on fresh state; after `attempts` it raises Conflict.
     """
+    retries = 0 if connection.in_atomic_block else LOCKED_RETRIES  # a caller's transaction is not ours to redo
+    for retry in range(retries + 1):
+        try:
+            return _write_instance(instance_id, change, user, attempts)
+        except OperationalError as exc:
+            if retry == retries or connection.vendor != "sqlite" or "database is locked" not in str(exc):
+                raise
+            log.warning("instance %s: the database stayed locked for the whole busy timeout; starting over",
+                        instance_id)
+    raise AssertionError("unreachable")
+
+
+def _write_instance(instance_id: int, change: Callable, user, attempts: int):
     runs_jobs_here = _runs_jobs_here()
     for attempt in range(attempts):
         try:
@@ -400,16 +421,21 @@ def complete_human_task(task: HumanTask, user, data: dict) -> ProcessInstance:
 
 
 def cancel_instance(instance: ProcessInstance, user=None, reason: str = "") -> ProcessInstance:
-    """Cancel an active instance: its open tasks and pending jobs are cancelled too."""
+    """Cancel a running instance: its open tasks and pending jobs are cancelled too."""
 
     def change(instance, workflow):
-        if instance.state != ProcessInstance.ACTIVE:
+        if instance.state not in ProcessInstance.RUNNING:
             raise InstanceNotActive(f"Instance {instance.pk} is {instance.state}")
-        workflow.cancel()
-        instance.state = ProcessInstance.CANCELLED
-        instance.ended_at = timezone.now()
-        waits.close_all(instance)
-        record_event(instance, HistoryEvent.CANCELLED, user=user, data={"reason": reason})
+        stop_instance(instance, workflow, user, reason)
 
     write_instance(instance.pk, change, user=user)
     return ProcessInstance.objects.get(pk=instance.pk)
+
+
+def stop_instance(instance: ProcessInstance, workflow, user, reason: str) -> None:
+    """Inside a write: end the instance as cancelled, with its open tasks and pending jobs."""
+    workflow.cancel()
+    instance.state = ProcessInstance.CANCELLED
+    instance.ended_at = timezone.now()
+    waits.close_all(instance)
+    record_event(instance, HistoryEvent.CANCELLED, user=user, data={"reason": reason})

@@ -1,6 +1,7 @@
 """A small pool of script worker processes, each run with resource limits and a wall-clock deadline.
 
-A script runs in a worker (``engine.sandbox_worker``), never in the server: a
+A script runs in a worker (``engine.sandbox_worker``), not in the server (only
+expressions that merely read and compare variables do, see ``engine.scripts``): a
 computation in C (``9 ** (9 ** 9)``, ``sum(range(10 ** 12))``) cannot be
 interrupted from Python, but its process can be killed. The parent waits for
 each answer until LANEBRIDGE_SCRIPT_TIMEOUT, then kills the worker and the next
@@ -74,6 +75,8 @@ class Worker:
         )
         self.requests = self.process.stdin.fileno()
         self.answers = self.process.stdout.fileno()
+        self.poller = select.poll()  # not select(): a busy server's descriptors go past 1024
+        self.poller.register(self.answers, select.POLLIN | select.POLLHUP | select.POLLERR)
         if self._wait_for_answer(time.monotonic() + STARTUP_SECONDS) is None or read_frame(self.answers) is None:
             self.kill()
             raise ScriptWorkerFailed(f"the script worker did not start ({self._how_it_ended()})")
@@ -110,13 +113,11 @@ class Worker:
 
     def _wait_for_answer(self, deadline: float) -> bool | None:
         """True once the worker has written something (or closed its end), None at the deadline."""
-        poller = select.poll()  # not select(): a busy server's descriptors go past 1024
-        poller.register(self.answers, select.POLLIN | select.POLLHUP | select.POLLERR)
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
                 return None
-            if poller.poll(max(1, int(left * 1000))):
+            if self.poller.poll(max(1, int(left * 1000))):
                 return True
 
     def _read(self, size: int) -> bytes | None:
@@ -223,9 +224,14 @@ class Pool:
 
     def close(self) -> None:
         """Stop the idle workers (at exit; busy ones stop when their script ends)."""
-        with self._changed:
+        # A daemon thread may be inside run() at exit: never wait on it for long.
+        if not self._changed.acquire(timeout=5):
+            return
+        try:
             while self._idle:
                 self._stop(self._idle.pop())
+        finally:
+            self._changed.release()
 
     def forget(self) -> None:
         """In a forked child: drop the parent's workers without touching them, keeping none of their pipes."""

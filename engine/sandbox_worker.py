@@ -87,6 +87,13 @@ def dump(name: str, value, limit: int) -> str:
     if len(text) > limit:
         raise LimitReached("value", f"{name} is {len(text)} bytes, more than the limit of {limit} bytes per value "
                                     "(LANEBRIDGE_MAX_VALUE_BYTES)")
+    if "\\ud" in text:
+        # Half of a surrogate pair ("\ud800") is text no reader can encode: refused like the API refuses it.
+        try:
+            json.dumps(value, default=_plain, ensure_ascii=False).encode()
+        except UnicodeEncodeError:
+            raise LimitReached("value", f"{name} contains half of a UTF-16 surrogate pair, which is not "
+                                        "valid text") from None
     return text
 
 

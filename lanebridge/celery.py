@@ -3,7 +3,7 @@
 import os
 
 from celery import Celery
-from celery.signals import worker_ready
+from celery.signals import task_prerun, worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lanebridge.settings")
 
@@ -18,3 +18,11 @@ def take_back_jobs_of_dead_processes(**_) -> None:
     from engine.jobs import take_back_jobs_of_dead_processes
 
     take_back_jobs_of_dead_processes()
+
+
+@task_prerun.connect
+def drop_broken_database_connections(**_) -> None:
+    """Before a task, as before a web request: replace a kept connection that broke or grew too old."""
+    from django.db import close_old_connections
+
+    close_old_connections()

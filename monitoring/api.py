@@ -131,7 +131,7 @@ class AlertPagination(LimitOffsetPagination):
 class AlertList(generics.ListAPIView):
     """Recorded alerts, newest first: one per kind, process, element and window, with its count."""
 
-    permission_classes = [IsAuthenticated, CanMonitor]
+    permission_classes = [IsAuthenticated, TokenScopes, CanMonitor]
     serializer_class = AlertSerializer
     pagination_class = AlertPagination
     queryset = Alert.objects.order_by("-last_at", "-id")

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
-from django.db.models import Avg, Count, F, Q
-from django.db.models.functions import TruncDate
+from django.db import connection
+from django.db.models import Count, F
 from django.utils import timezone
 
 from engine.models import HumanTask, Incident, Job, ProcessDefinition, ProcessInstance
 from monitoring.elements import latest_elements
-from monitoring.reports import ACTIVE_JOBS, LISTENERS, pass_times
+from monitoring.passes import seconds_between
+from monitoring.reports import ACTIVE_JOBS, LISTENERS, open_by_definition, pass_times
 
 TREND_DAYS = 14
 TOP = 8
@@ -35,22 +36,21 @@ def tiles(now: datetime) -> dict:
 
 def processes(now: datetime) -> list[dict]:
     """Per process: instances by state, and where the running ones wait now, in diagram order (the funnel)."""
-    by_state: dict[str, dict[str, int]] = defaultdict(dict)
-    for process_id, state, n in ProcessInstance.objects.values_list("definition__process_id", "state").annotate(
+    process_of = dict(ProcessDefinition.objects.values_list("pk", "process_id"))
+    by_state: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for definition_id, state, n in ProcessInstance.objects.values_list("definition_id", "state").annotate(
             n=Count("id")).order_by():
-        by_state[process_id][state] = n
+        by_state[process_of[definition_id]][state] += n
     waiting: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    process = "instance__definition__process_id"
-    for rows in (HumanTask.objects.filter(state=HumanTask.OPEN), Job.objects.filter(state__in=ACTIVE_JOBS)):
-        for process_id, element_id, n in rows.values_list(process, "element_id").annotate(
-                n=Count("id")).order_by():
-            waiting[process_id][element_id] += n
-    incidents: dict[str, dict[str, int]] = defaultdict(dict)
-    for process_id, element_id, n in Incident.objects.filter(state=Incident.OPEN).values_list(
-            process, "element_id").annotate(n=Count("id")).order_by():
-        incidents[process_id][element_id] = n
-    overdue = dict(HumanTask.objects.filter(state=HumanTask.OPEN, due_at__lt=now).values_list(process).annotate(
-        n=Count("id")).order_by())
+    for model, states in ((HumanTask, [HumanTask.OPEN]), (Job, ACTIVE_JOBS)):
+        for (definition_id, element_id), n in open_by_definition(model, states).items():
+            waiting[process_of[definition_id]][element_id] += n
+    incidents: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for (definition_id, element_id), n in open_by_definition(Incident, [Incident.OPEN]).items():
+        incidents[process_of[definition_id]][element_id] += n
+    overdue: dict[str, int] = defaultdict(int)
+    for (definition_id, _element), n in open_by_definition(HumanTask, [HumanTask.OPEN], due_before=now).items():
+        overdue[process_of[definition_id]] += n
     found = []
     for process_id in ProcessDefinition.objects.values_list("process_id", flat=True).distinct().order_by(
             "process_id"):
@@ -65,7 +65,7 @@ def processes(now: datetime) -> list[dict]:
                     "incidents": n} for element_id, n in incidents[process_id].items()
                    if element_id not in waiting[process_id]]
         stages.sort(key=lambda s: order.get(s["element_id"], len(order)))
-        found.append({"process_id": process_id, "states": by_state.get(process_id, {}), "stages": stages,
+        found.append({"process_id": process_id, "states": dict(by_state.get(process_id, {})), "stages": stages,
                       "overdue": overdue.get(process_id, 0),
                       "incidents": sum(incidents[process_id].values())})
     return found
@@ -75,17 +75,32 @@ def trends(now: datetime, days: int = TREND_DAYS) -> dict:
     """Per day of the last `days`: instances started, completed, and the mean lead time of those completed."""
     first = _today_start(now) - timedelta(days=days - 1)
     labels = [(first + timedelta(days=i)).date() for i in range(days)]
-    started = dict(ProcessInstance.objects.filter(started_at__gte=first).annotate(
-        day=TruncDate("started_at")).values_list("day").annotate(n=Count("id")).order_by())
-    ended = ProcessInstance.objects.filter(state=ProcessInstance.COMPLETED, ended_at__gte=first).annotate(
-        day=TruncDate("ended_at")).values_list("day").annotate(n=Count("id"), lead=Avg(F("ended_at") - F(
-            "started_at"))).order_by()
+    started = {day: n for day, n, _lead in _per_day("started_at", first, completed=False)}
     completed, lead = {}, {}
-    for day, n, mean in ended:
+    for day, n, seconds in _per_day("ended_at", first, completed=True):
         completed[day] = n
-        lead[day] = round(mean.total_seconds() / 3600, 2) if mean is not None else None
+        lead[day] = round(seconds / 3600, 2) if seconds is not None else None
     return {"days": [d.isoformat() for d in labels], "started": [started.get(d, 0) for d in labels],
             "completed": [completed.get(d, 0) for d in labels], "lead_hours": [lead.get(d) for d in labels]}
+
+
+def _per_day(column: str, since: datetime, completed: bool) -> list[tuple[date, int, float | None]]:
+    """(local day of `column`, instances, mean seconds from start to end) for instances since `since`."""
+    table = ProcessInstance._meta.db_table
+    # The day in the site's time zone, by its offset now (a DST change shifts one hour of one day).
+    offset = int(timezone.localtime(since).utcoffset().total_seconds())
+    if connection.vendor == "postgresql":
+        day = f"(({column} + make_interval(secs => {offset}))::date)"
+    else:
+        day = f"date({column}, '{offset:+d} seconds')"
+    where = f"{column} >= %s" + (" AND state = %s" if completed else "")
+    moment = connection.ops.adapt_datetimefield_value(since)
+    params = [moment, ProcessInstance.COMPLETED] if completed else [moment]
+    sql = (f"SELECT {day}, COUNT(*), AVG({seconds_between('ended_at', 'started_at')}) FROM {table}"
+           f" WHERE {where} GROUP BY 1")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [(d if isinstance(d, date) else date.fromisoformat(d), n, mean) for d, n, mean in cursor.fetchall()]
 
 
 def top_bottlenecks(limit: int = TOP) -> list[dict]:
@@ -117,11 +132,3 @@ def summary(now: datetime | None = None) -> dict:
     return {"at": now.isoformat(), "tiles": tiles(now), "processes": processes(now), "trends": trends(now),
             "bottlenecks": top_bottlenecks(), "incidents": latest_incidents()}
 
-
-def waiting_at(process_id: str, element_id: str) -> Q:
-    """A filter of instances of a process waiting at (or failed at) one element now."""
-    where = Q(definition__process_id=process_id)
-    return where & (
-        Q(pk__in=HumanTask.objects.filter(state=HumanTask.OPEN, element_id=element_id).values("instance_id"))
-        | Q(pk__in=Job.objects.filter(state__in=ACTIVE_JOBS, element_id=element_id).values("instance_id"))
-        | Q(pk__in=Incident.objects.filter(state=Incident.OPEN, element_id=element_id).values("instance_id")))

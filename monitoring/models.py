@@ -47,7 +47,7 @@ class Alert(models.Model):
 
 
 class AlertCursor(models.Model):
-    """How far the alert run read a source (incidents, overdue tasks...): the last row or time it handled."""
+    """How far an alert rule (or the pass counts) read its source: the last row or time it handled."""
 
     name = models.CharField(max_length=64, unique=True)
     position = models.BigIntegerField(default=0)
@@ -72,3 +72,20 @@ class CallCount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.process_id}/{self.element_id}: {self.errors}/{self.calls}"
+
+
+class PassCount(models.Model):
+    """Completed passes of one element of one definition version, counted from the history (monitoring.passes)."""
+
+    definition_id = models.PositiveBigIntegerField()
+    element_id = models.CharField(max_length=255)
+    # "task": human tasks; "job": service calls and timers. Says which table holds the pass's times.
+    source = models.CharField(max_length=8)
+    count = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["definition_id", "element_id", "source"],
+                                               name="one_pass_count_per_element")]
+
+    def __str__(self) -> str:
+        return f"{self.definition_id}/{self.element_id}: {self.count}"

@@ -3,7 +3,7 @@
 Every function here reads human tasks, jobs, incidents, history and the id ledger,
 never an instance's serialized state, so it stays fast at millions of rows. Time
 spent at an element is measured by its rows: a human task from creation to completion,
-a call or timer job from creation to the moment it finished.
+a call or timer job from creation to the moment it finished (see monitoring.passes).
 """
 
 from __future__ import annotations
@@ -13,12 +13,13 @@ from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 
 from django.db import connection
-from django.db.models import Count, F, Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from engine.models import HistoryEvent, HumanTask, Incident, Job, ProcessDefinition, ProcessInstance
 from integrations.ledger import ids_of_instances
+from monitoring import passes
 from monitoring.elements import STEP_TYPES, Element, elements_of, latest_elements, names
 
 CHUNK = 500
@@ -52,57 +53,56 @@ def definitions_of(process_id: str, version: int | None = None) -> list[ProcessD
     return found
 
 
-def seconds_between(end: str, start: str) -> str:
-    """SQL for the seconds from column `start` to column `end` on this database."""
-    if connection.vendor == "postgresql":
-        return f"EXTRACT(EPOCH FROM ({end} - {start}))"
-    return f"((julianday({end}) - julianday({start})) * 86400.0)"
-
-
-def _durations_sql(definition_ids: list[int]) -> tuple[str, list]:
-    """SQL of (element_id, seconds) for every completed pass of the definitions' instances."""
-    task, job, inst = HumanTask._meta.db_table, Job._meta.db_table, ProcessInstance._meta.db_table
-    marks = ", ".join(["%s"] * len(definition_ids))
-    sql = (
-        f"SELECT t.element_id AS element_id, {seconds_between('t.completed_at', 't.created_at')} AS secs"
-        f" FROM {task} t JOIN {inst} i ON i.id = t.instance_id"
-        f" WHERE t.state = %s AND i.definition_id IN ({marks})"
-        f" UNION ALL SELECT j.element_id, {seconds_between('j.updated_at', 'j.created_at')}"
-        f" FROM {job} j JOIN {inst} i ON i.id = j.instance_id"
-        f" WHERE j.state = %s AND i.definition_id IN ({marks})"
-    )
-    return sql, [HumanTask.COMPLETED, *definition_ids, Job.DONE, *definition_ids]
-
-
 def pass_times(definition_ids: list[int]) -> dict[str, dict]:
-    """Per element: completed passes, their mean and their 90th percentile (nearest rank) in seconds."""
-    inner, params = _durations_sql(definition_ids)
-    # The window numbers each element's passes by duration: the p90 is the first at rank ≥ 0.9 n.
-    sql = (
-        "SELECT element_id, MAX(n), AVG(secs), MIN(CASE WHEN rn >= 0.9 * n THEN secs END) FROM ("
-        " SELECT element_id, secs, ROW_NUMBER() OVER (PARTITION BY element_id ORDER BY secs) AS rn,"
-        " COUNT(*) OVER (PARTITION BY element_id) AS n"
-        f" FROM ({inner}) d) r GROUP BY element_id"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return {row[0]: {"completed": row[1], "avg_seconds": _round(row[2]), "p90_seconds": _round(row[3])}
-                for row in cursor.fetchall()}
+    """Per element: completed passes, and the mean and 90th percentile (nearest rank) of the latest ones, in seconds."""
+    found: dict[str, dict] = {}
+    for (element_id, source), n in sorted(passes.counts(definition_ids).items()):
+        mean, p90 = passes.times(definition_ids, element_id, source)
+        entry = found.setdefault(element_id, {"completed": 0, "avg_seconds": None, "p90_seconds": None})
+        entry["completed"] += n
+        # An element has one kind of row; should it have both, the slower figures are the ones to see.
+        if mean is not None and (entry["avg_seconds"] is None or mean > entry["avg_seconds"]):
+            entry["avg_seconds"], entry["p90_seconds"] = _round(mean), _round(p90)
+    return found
 
 
 def _round(value) -> float | None:
     return None if value is None else round(float(value), 3)
 
 
-def _counts(queryset, field: str = "element_id") -> dict[str, int]:
-    return dict(queryset.values_list(field).annotate(n=Count("id")).values_list(field, "n"))
+def open_by_definition(model, states, due_before: datetime | None = None) -> dict[tuple[int, str], int]:
+    """(definition, element) → rows of `model` in `states`: open tasks, pending jobs, open incidents.
+
+    With `due_before`, only rows due before it (overdue tasks).
+    """
+    table, inst = model._meta.db_table, ProcessInstance._meta.db_table
+    marks = ", ".join(["%s"] * len(states))
+    due = " AND r.due_at < %s" if due_before else ""
+    # CROSS JOIN makes SQLite start from the few rows in these states (its state index) instead of
+    # walking every instance; PostgreSQL plans it as any join.
+    sql = (f"SELECT i.definition_id, r.element_id, COUNT(*) FROM {table} r CROSS JOIN {inst} i"
+           f" WHERE i.id = r.instance_id AND r.state IN ({marks}){due} GROUP BY 1, 2")
+    params = list(states) + ([connection.ops.adapt_datetimefield_value(due_before)] if due_before else [])
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {(definition_id, element_id): n for definition_id, element_id, n in cursor.fetchall()}
 
 
-def waiting_counts(instance_filter: Q) -> dict[str, int]:
+def open_counts(model, states, definition_ids: list[int]) -> dict[str, int]:
+    """Per element: rows of `model` in `states` of the definitions' instances."""
+    wanted = set(definition_ids)
+    counts: dict[str, int] = defaultdict(int)
+    for (definition_id, element_id), n in open_by_definition(model, states).items():
+        if definition_id in wanted:
+            counts[element_id] += n
+    return counts
+
+
+def waiting_counts(definition_ids: list[int]) -> dict[str, int]:
     """Per element: tokens waiting there now (open human tasks, pending calls and timers)."""
     waiting: dict[str, int] = defaultdict(int)
-    for counts in (_counts(HumanTask.objects.filter(instance_filter, state=HumanTask.OPEN)),
-                   _counts(Job.objects.filter(instance_filter, state__in=ACTIVE_JOBS))):
+    for counts in (open_counts(HumanTask, [HumanTask.OPEN], definition_ids),
+                   open_counts(Job, ACTIVE_JOBS, definition_ids)):
         for element_id, n in counts.items():
             waiting[element_id] += n
     return waiting
@@ -116,9 +116,8 @@ def statistics(process_id: str, version: int | None = None) -> dict:
     """
     definitions = definitions_of(process_id, version)
     ids = [d.pk for d in definitions]
-    where = Q(instance__definition_id__in=ids)
-    active = waiting_counts(where)
-    incidents = _counts(Incident.objects.filter(where, state=Incident.OPEN))
+    active = waiting_counts(ids)
+    incidents = open_counts(Incident, [Incident.OPEN], ids)
     passes = pass_times(ids)
     elements = list(elements_of(definitions[0]))
     known = {e.element_id for e in elements}

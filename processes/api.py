@@ -11,11 +11,17 @@ from rest_framework.views import APIView
 
 from approvals import services as approvals
 from approvals.permissions import can_start, can_view, tasks_for_user
-from engine import jobs, runtime
-from engine.deploy import deploy, parse_bindings, parse_mappings
+from engine import jobs, repairs, runtime
+from engine.deploy import deploy, parse_bindings, parse_mappings, validate
 from engine.models import HumanTask, ProcessDefinition
 from processes import serializers as s
-from processes.services import bpmn_download, filter_instances, incidents_for_user, instances_for_user
+from processes.services import (
+    bpmn_download,
+    filter_incidents,
+    filter_instances,
+    incidents_for_user,
+    instances_for_user,
+)
 
 
 class Pagination(LimitOffsetPagination):
@@ -115,6 +121,29 @@ class DefinitionList(generics.ListCreateAPIView):
                             for d in deployment.definitions]
         data["created"] = deployment.created
         return Response(data, status=status.HTTP_201_CREATED if deployment.created else status.HTTP_200_OK)
+
+
+class ValidateDefinition(APIView):
+    """Check a BPMN file as a deploy would (multipart `file`, optional `bindings`, `mappings`), storing nothing."""
+
+    required_scope = "definitions:deploy"
+    parser_classes = [parsers.MultiPartParser, parsers.FormParser]
+
+    @extend_schema(request=s.DefinitionUploadSerializer, responses={200: s.ValidationSerializer})
+    def post(self, request):
+        require_perm(request, "engine.add_processdefinition")
+        upload = request.FILES.get("file")
+        if upload is None:
+            raise ValidationError({"file": "Upload the BPMN file in the multipart field 'file'"})
+        mappings_file = request.FILES.get("mappings")
+        # Read one byte past the limit, so parse_xml refuses an oversized file without reading all of it.
+        result = validate(upload.read(5 * 1024 * 1024 + 1), upload.name or "upload.bpmn",
+                          bindings=request.data.get("bindings"),
+                          mappings=mappings_file.read(1024 * 1024) if mappings_file else None)
+        if request.FILES.get("tests") is not None:
+            result["warnings"].append("Process test cases are not run by validation yet; the file was checked "
+                                      "without them")
+        return Response(result)
 
 
 class DefinitionDetail(generics.RetrieveAPIView):
@@ -266,16 +295,55 @@ class IncidentList(generics.ListAPIView):
 
 
 class RetryIncident(APIView):
-    required_scope = "incidents:retry"
+    """Run the failed call again; the incident stays open until it succeeds."""
 
-    @extend_schema(request=None, responses={200: s.IncidentSerializer})
+    required_scope = "incidents:retry"
+    parser_classes = BODY_PARSERS
+
+    @extend_schema(request=s.RetrySerializer, responses={200: s.IncidentSerializer})
     def post(self, request, pk):
         incident = get_object_or_404(incidents_for_user(request.user), pk=pk)
         require_perm(request, "engine.change_incident")
+        body = s.RetrySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
         try:
-            incident = jobs.retry_incident(incident, request.user)
+            incident = jobs.retry_incident(incident, request.user, body.validated_data["reason"])
         except ValueError as exc:
             return Response({"error": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return Response({**s.IncidentSerializer(incident).data, "outcome": repairs.retry_outcome(incident)})
+
+
+class RetryIncidents(APIView):
+    """Retry many open incidents: by `ids`, or all of a `process_id` and/or `element_id`."""
+
+    required_scope = "incidents:retry"
+    parser_classes = BODY_PARSERS
+
+    @extend_schema(request=s.RetryManySerializer, responses={200: dict})
+    def post(self, request):
+        require_perm(request, "engine.change_incident")
+        body = s.RetryManySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        incidents = filter_incidents(incidents_for_user(request.user), **{
+            name: body.validated_data.get(name) for name in ("ids", "process_id", "element_id")})
+        results = repairs.retry_incidents(incidents.order_by("id")[:500], request.user, body.validated_data["reason"])
+        return Response({"results": results})
+
+
+class ResolveIncident(APIView):
+    """Close an incident without a retry: skip its task with an output, or cancel the instance."""
+
+    required_scope = "incidents:resolve"
+    parser_classes = BODY_PARSERS
+
+    @extend_schema(request=s.ResolveSerializer, responses={200: s.IncidentSerializer})
+    def post(self, request, pk):
+        incident = get_object_or_404(incidents_for_user(request.user), pk=pk)
+        require_perm(request, "engine.change_incident")
+        body = s.ResolveSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        incident = repairs.resolve_incident(incident, data["action"], request.user, data["comment"], data["output"])
         return Response(s.IncidentSerializer(incident).data)
 
 

@@ -7,6 +7,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from approvals.services import NotAllowed
 from engine.deploy import DeployError
+from engine.repairs import IncidentNotOpen
 from engine.runtime import Conflict, InstanceNotActive, InvalidVariables, ProcessNotFound, TaskNotOpen
 
 
@@ -23,7 +24,7 @@ def exception_handler(exc, context):
         return Response({"error": str(exc)}, status=status.HTTP_404_NOT_FOUND)
     if isinstance(exc, NotAllowed):
         return Response({"error": str(exc)}, status=status.HTTP_403_FORBIDDEN)
-    if isinstance(exc, (TaskNotOpen, Conflict, InstanceNotActive)):
+    if isinstance(exc, (TaskNotOpen, Conflict, InstanceNotActive, IncidentNotOpen)):
         return Response({"error": str(exc)}, status=status.HTTP_409_CONFLICT)
     response = drf_exception_handler(exc, context)
     if response is not None and isinstance(response.data, dict) and "detail" in response.data:

@@ -4,6 +4,7 @@ from processes import api, events_api
 
 urlpatterns = [
     path("definitions/", api.DefinitionList.as_view(), name="api-definitions"),
+    path("definitions/validate/", api.ValidateDefinition.as_view(), name="api-definitions-validate"),
     path("definitions/<int:pk>/", api.DefinitionDetail.as_view(), name="api-definition"),
     path("definitions/<int:pk>/bpmn/", api.DefinitionBpmn.as_view(), name="api-definition-bpmn"),
     path("processes/<str:process_id>/instances/", api.StartInstance.as_view(), name="api-start"),
@@ -15,7 +16,9 @@ urlpatterns = [
     path("tasks/<int:pk>/claim/", api.ClaimTask.as_view(), name="api-task-claim"),
     path("tasks/<int:pk>/complete/", api.CompleteTask.as_view(), name="api-task-complete"),
     path("incidents/", api.IncidentList.as_view(), name="api-incidents"),
+    path("incidents/retry/", api.RetryIncidents.as_view(), name="api-incidents-retry"),
     path("incidents/<int:pk>/retry/", api.RetryIncident.as_view(), name="api-incident-retry"),
+    path("incidents/<int:pk>/resolve/", api.ResolveIncident.as_view(), name="api-incident-resolve"),
     path("messages/", events_api.SendMessage.as_view(), name="api-messages"),
     path("signals/", events_api.SendSignal.as_view(), name="api-signals"),
 ]

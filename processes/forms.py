@@ -25,3 +25,56 @@ class LaneRolesForm(forms.Form):
 
 class CancelForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=500, required=False)
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), max_length=2000)
+
+
+class RetryForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), max_length=2000, required=False)
+
+
+def typed_value(text: str):
+    """A value typed in a form, as the engine stores it: true/false, a number, empty, or the text itself."""
+    stripped = text.strip()
+    if stripped.lower() in ("true", "false"):
+        return stripped.lower() == "true"
+    if stripped.lower() in ("", "null"):
+        return None
+    for kind in (int, float):
+        try:
+            return kind(stripped)
+        except ValueError:
+            continue
+    return text
+
+
+class VariableRowsForm(forms.Form):
+    """Name/value rows a person types instead of JSON; values are read by `typed_value`."""
+
+    ROWS = 5
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for i in range(self.ROWS):
+            self.fields[f"name_{i}"] = forms.CharField(label=_("Variable"), max_length=255, required=False)
+            self.fields[f"value_{i}"] = forms.CharField(label=_("Value"), max_length=10000, required=False)
+
+    def rows(self) -> list[tuple]:
+        return [(self[f"name_{i}"], self[f"value_{i}"]) for i in range(self.ROWS)]
+
+    def values(self) -> dict:
+        """The rows with a name, as variables."""
+        return {self.cleaned_data[f"name_{i}"].strip(): typed_value(self.cleaned_data[f"value_{i}"])
+                for i in range(self.ROWS) if self.cleaned_data[f"name_{i}"].strip()}
+
+
+class ResolveForm(VariableRowsForm):
+    """Skip the failed step with the variables it should have set, or cancel the instance."""
+
+    ROWS = 3
+
+    action = forms.ChoiceField(label=_("Action"), choices=[("skip", _("Skip the step")),
+                                                          ("cancel", _("Cancel the instance"))])
+    comment = forms.CharField(label=_("Reason"), max_length=2000)

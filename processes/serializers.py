@@ -23,6 +23,20 @@ class DefinitionSerializer(serializers.ModelSerializer):
 
 class DefinitionUploadSerializer(serializers.Serializer):
     file = serializers.FileField()
+    bindings = serializers.CharField(required=False, help_text="JSON object: service task id → operation name")
+    mappings = serializers.FileField(required=False, help_text="Field mappings, a JSON file")
+
+
+class ProblemSerializer(serializers.Serializer):
+    element_id = serializers.CharField(allow_null=True)
+    line = serializers.IntegerField(allow_null=True)
+    message = serializers.CharField()
+    severity = serializers.CharField()
+
+
+class ValidationSerializer(serializers.Serializer):
+    problems = ProblemSerializer(many=True)
+    warnings = serializers.ListField(child=serializers.CharField())
 
 
 class TaskSerializer(serializers.ModelSerializer):
@@ -39,7 +53,8 @@ class TaskSerializer(serializers.ModelSerializer):
 class IncidentSerializer(serializers.ModelSerializer):
     class Meta:
         model = Incident
-        fields = ["id", "instance", "job", "element_id", "message", "details", "state", "created_at", "resolved_at"]
+        fields = ["id", "instance", "job", "element_id", "message", "details", "state", "created_at", "resolved_at",
+                  "resolution", "comment", "retries", "last_attempt_at"]
 
 
 class InstanceSerializer(serializers.ModelSerializer):
@@ -126,6 +141,34 @@ class CompleteSerializer(serializers.Serializer):
 
 class CancelSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class RetrySerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+
+
+class RetryManySerializer(RetrySerializer):
+    """Which open incidents to retry: by id, or every one of a process and/or element."""
+
+    ids = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2**62), required=False,
+                                max_length=500)
+    process_id = serializers.CharField(required=False, max_length=255)
+    element_id = serializers.CharField(required=False, max_length=255)
+
+    def validate(self, attrs):
+        if not any(attrs.get(name) for name in ("ids", "process_id", "element_id")):
+            raise serializers.ValidationError({"ids": "give ids, or a process_id and/or element_id to filter by"})
+        return attrs
+
+
+class ResolveSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=["skip", "cancel"])
+    output = JSONObjectField(required=False, default=dict)
+    comment = serializers.CharField(max_length=2000)
+
+
+class ReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=2000)
 
 
 class HistorySerializer(serializers.ModelSerializer):

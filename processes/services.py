@@ -107,6 +107,19 @@ def incidents_for_user(user) -> QuerySet[Incident]:
     return Incident.objects.filter(instance__in=instances_for_user(user).values("pk")).select_related("instance")
 
 
+def filter_incidents(incidents: QuerySet[Incident], ids: list[int] | None = None, process_id: str | None = None,
+                     element_id: str | None = None) -> QuerySet[Incident]:
+    """The open incidents among `incidents` with these ids, of this process and/or at this element."""
+    incidents = incidents.filter(state=Incident.OPEN)
+    if ids:
+        incidents = incidents.filter(pk__in=ids)
+    if process_id:
+        incidents = incidents.filter(instance__definition__process_id=process_id)
+    if element_id:
+        incidents = incidents.filter(element_id=element_id)
+    return incidents
+
+
 def bpmn_download(definition: ProcessDefinition) -> HttpResponse:
     """The definition's BPMN file as deployed, as a download named after process and version."""
     response = HttpResponse(definition.bpmn_xml, content_type="application/xml; charset=utf-8")

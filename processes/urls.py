@@ -12,5 +12,8 @@ urlpatterns = [
     path("instances/<int:pk>/", views.instance, name="instance"),
     path("instances/<int:pk>/cancel/", views.cancel, name="cancel"),
     path("incidents/", views.incidents, name="incidents"),
+    path("incidents/retry/", views.retry_incidents, name="retry-incidents"),
+    path("incidents/<int:pk>/", views.incident, name="incident"),
     path("incidents/<int:pk>/retry/", views.retry_incident, name="retry-incident"),
+    path("incidents/<int:pk>/resolve/", views.resolve_incident, name="resolve-incident"),
 ]

@@ -1,5 +1,6 @@
 """Pages for analysts and operators: definitions, instances, history, incidents."""
 
+import json
 from datetime import date
 
 from django.contrib import messages
@@ -9,14 +10,16 @@ from django.core.paginator import Paginator
 from django.db.models import OuterRef, Subquery
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from engine import jobs, runtime, waits
+from engine import jobs, repairs, runtime, waits
 from engine.deploy import DeployError, deploy, lane_warnings, parse_bindings, parse_mappings
 from engine.models import HistoryEvent, HumanTask, Incident, Job, ProcessDefinition, ProcessInstance
-from processes.forms import CancelForm, LaneRolesForm, UploadForm
+from processes.forms import CancelForm, LaneRolesForm, ResolveForm, RetryForm, UploadForm
 from processes.services import (
     bpmn_download,
+    filter_incidents,
     filter_instances,
     incidents_for_user,
     instances_for_user,
@@ -117,7 +120,7 @@ def instances(request):
         "page": page, "rows": list_rows(list(page)), "state": state, "process": process,
         "business_key": key, "q": q, "element": element, "processes": processes, "date_error": date_error,
         "date_from": request.GET.get("from", ""), "date_to": request.GET.get("to", ""),
-        "states": ["active", "completed", "cancelled", "failed"],
+        "states": [s for s, _label in ProcessInstance.STATES],
     })
 
 
@@ -128,9 +131,9 @@ def _day(request, name: str) -> date | None:
         return None
 
 
-# History events that mean "this element has run".
+# History events that mean "this element has run"; "completed" names the end event reached.
 DONE_KINDS = {HistoryEvent.TASK_COMPLETED, HistoryEvent.SERVICE_RESULT, HistoryEvent.TIMER_FIRED,
-              HistoryEvent.MESSAGE, HistoryEvent.SIGNAL}
+              HistoryEvent.MESSAGE, HistoryEvent.SIGNAL, HistoryEvent.COMPLETED}
 
 
 def diagram_markers(tasks: list[HumanTask], jobs: list[Job], incidents: list[Incident],
@@ -160,7 +163,10 @@ def instance(request, pk: int):
     incidents = list(instance.incidents.order_by("-id"))
     history = list(instance.history.select_related("user").order_by("id"))
     jobs = list(instance.jobs.order_by("id"))
+    for event in history:
+        event.label = HISTORY_LABELS.get(event.kind, event.kind)
     return render(request, "processes/instance.html", {
+        "variables": [(name, _readable(value)) for name, value in sorted(instance.variables.items())],
         "instance": instance,
         "definition": instance.definition,
         "markers": diagram_markers(tasks, jobs, incidents, history),
@@ -168,11 +174,41 @@ def instance(request, pk: int):
         "incidents": incidents,
         "history": history,
         "jobs": jobs,
-        "waiting": waits.pending(instance) if instance.state == ProcessInstance.ACTIVE else [],
+        "waiting": waits.pending(instance) if instance.state in ProcessInstance.RUNNING else [],
         "can_cancel": request.user.has_perm("engine.change_processinstance") and instance.state == "active",
         "can_retry": request.user.has_perm("engine.change_incident"),
         "cancel_form": CancelForm(),
+        "retry_form": RetryForm(),
     })
+
+
+# What each kind of history event is called on the instance page.
+HISTORY_LABELS = {
+    HistoryEvent.STARTED: gettext_lazy("Started"),
+    HistoryEvent.TASK_READY: gettext_lazy("Task waiting"),
+    HistoryEvent.TASK_COMPLETED: gettext_lazy("Task done"),
+    HistoryEvent.TASK_CLAIMED: gettext_lazy("Task claimed"),
+    HistoryEvent.SERVICE_ATTEMPT: gettext_lazy("Call made"),
+    HistoryEvent.SERVICE_RESULT: gettext_lazy("Call answered"),
+    HistoryEvent.SERVICE_ERROR: gettext_lazy("Call failed"),
+    HistoryEvent.INCIDENT: gettext_lazy("Incident"),
+    HistoryEvent.INCIDENT_RETRIED: gettext_lazy("Incident retried"),
+    HistoryEvent.TIMER_FIRED: gettext_lazy("Timer fired"),
+    HistoryEvent.MESSAGE: gettext_lazy("Message received"),
+    HistoryEvent.MESSAGE_SENT: gettext_lazy("Message sent"),
+    HistoryEvent.SIGNAL: gettext_lazy("Signal received"),
+    HistoryEvent.SIGNAL_SENT: gettext_lazy("Signal sent"),
+    HistoryEvent.CANCELLED: gettext_lazy("Cancelled"),
+    HistoryEvent.COMPLETED: gettext_lazy("Ended"),
+    HistoryEvent.FAILED: gettext_lazy("Failed"),
+}
+
+
+def _readable(value) -> str:
+    """A variable's value as one line: text as it is, anything else as compact JSON."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "), default=str)
 
 
 @login_required
@@ -192,11 +228,42 @@ def cancel(request, pk: int):
 
 @login_required
 def incidents(request):
-    """Open incidents first: the error, the input and a retry button."""
-    rows = incidents_for_user(request.user).order_by("state", "-id")
-    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    """Open incidents first, filtered by process and element: retry many at once, or open one to skip or cancel."""
+    process = request.GET.get("process", "").strip()
+    element = request.GET.get("element", "").strip()
+    rows = incidents_for_user(request.user)
+    if process:
+        rows = rows.filter(instance__definition__process_id=process)
+    if element:
+        rows = rows.filter(element_id=element)
+    page = Paginator(rows.order_by("state", "-id"), 50).get_page(request.GET.get("page"))
+    processes = ProcessDefinition.objects.values_list("process_id", flat=True).distinct().order_by("process_id")
     return render(request, "processes/incidents.html", {
-        "page": page, "can_retry": request.user.has_perm("engine.change_incident")})
+        "page": page, "can_retry": request.user.has_perm("engine.change_incident"), "process": process,
+        "element": element, "processes": processes, "retry_form": RetryForm()})
+
+
+@login_required
+def incident(request, pk: int):
+    """One incident: its error and input, and the forms to retry, skip or cancel."""
+    incident = get_object_or_404(incidents_for_user(request.user).select_related("job", "resolved_by"), pk=pk)
+    return render(request, "processes/incident.html", {
+        "incident": incident, "can_retry": request.user.has_perm("engine.change_incident"),
+        "retry_form": RetryForm(), "resolve_form": ResolveForm(),
+        "history": incident.instance.history.filter(data__incident=incident.pk).select_related("user").order_by("id"),
+    })
+
+
+def _say_retry_outcome(request, incident: Incident) -> None:
+    if incident.state == Incident.RESOLVED:
+        messages.success(request, _("Incident %(id)s: the call succeeded; the incident is resolved.")
+                         % {"id": incident.pk})
+    elif Job.objects.filter(pk=incident.job_id, state=Job.FAILED).exists():
+        messages.error(request, _("Incident %(id)s: the call failed again: %(error)s")
+                       % {"id": incident.pk, "error": incident.message})
+    else:
+        messages.info(request, _("Incident %(id)s: the call is being retried; the incident stays open until it "
+                                 "succeeds.") % {"id": incident.pk})
 
 
 @login_required
@@ -204,11 +271,61 @@ def incidents(request):
 @permission_required("engine.change_incident", raise_exception=True)
 def retry_incident(request, pk: int):
     incident = get_object_or_404(incidents_for_user(request.user), pk=pk)
+    form = RetryForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
     try:
-        jobs.retry_incident(incident, request.user)
-        messages.success(request, _("Retrying the call"))
+        _say_retry_outcome(request, jobs.retry_incident(incident, request.user, reason))
     except ValueError as exc:
         messages.error(request, str(exc))
+    return _back(request, incident)
+
+
+@login_required
+@require_POST
+@permission_required("engine.change_incident", raise_exception=True)
+def retry_incidents(request):
+    """Retry the incidents ticked on the incidents page."""
+    form = RetryForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    ids = [int(i) for i in request.POST.getlist("ids") if i.isascii() and i.isdigit() and len(i) < 18]
+    if not ids:
+        messages.error(request, _("Tick the incidents to retry."))
+    chosen = filter_incidents(incidents_for_user(request.user), ids=ids).order_by("id")[:500] if ids else []
+    for incident in chosen:
+        try:
+            _say_retry_outcome(request, jobs.retry_incident(incident, request.user, reason))
+        except ValueError as exc:
+            messages.error(request, str(exc))
+    return redirect("processes:incidents")
+
+
+@login_required
+@require_POST
+@permission_required("engine.change_incident", raise_exception=True)
+def resolve_incident(request, pk: int):
+    """Skip the failed step with the variables typed in the form, or cancel the instance."""
+    incident = get_object_or_404(incidents_for_user(request.user), pk=pk)
+    form = ResolveForm(request.POST)
+    if not form.is_valid():
+        return render(request, "processes/incident.html", {
+            "incident": incident, "can_retry": True, "retry_form": RetryForm(), "resolve_form": form,
+            "history": []}, status=400)
+    try:
+        repairs.resolve_incident(incident, form.cleaned_data["action"], request.user, form.cleaned_data["comment"],
+                                 form.values())
+    except (ValueError, runtime.Conflict) as exc:
+        messages.error(request, str(exc))
+        return redirect("processes:incident", pk)
+    if form.cleaned_data["action"] == repairs.SKIP:
+        messages.success(request, _("Step skipped; the instance goes on."))
+    else:
+        messages.success(request, _("Instance cancelled; the incident is closed."))
+    return redirect("processes:instance", incident.instance_id)
+
+
+def _back(request, incident: Incident):
     if request.POST.get("next") == "incidents":
         return redirect("processes:incidents")
+    if request.POST.get("next") == "incident":
+        return redirect("processes:incident", incident.pk)
     return redirect("processes:instance", incident.instance_id)

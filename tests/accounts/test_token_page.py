@@ -105,3 +105,12 @@ def test_the_page_speaks_chinese(analyst):
     client.force_login(analyst)
     page = client.get(PAGE).content.decode()
     assert "API 令牌" in page and "创建令牌" in page and "启动任何流程的实例" in page
+
+
+def test_someone_who_may_start_nothing_is_not_offered_processes_to_start(browser, make_user):
+    assert "Start only these processes" in browser.get(PAGE).content.decode()  # the analyst may start approval
+    client = Client()
+    client.force_login(make_user("clerk"))
+    assert "Start only these processes" not in client.get(PAGE).content.decode()
+    assert client.post(PAGE, {"name": "x", "scopes": ["read"]}).status_code == 200
+    assert ApiToken.objects.get().scopes == ["read"]

@@ -33,6 +33,8 @@ PAGES = [
     "/processes/definitions/" + HUGE + "/", "/processes/instances/", "/processes/instances/{instance}/",
     "/processes/instances/{instance}/cancel/", "/processes/instances/" + HUGE + "/",
     "/processes/incidents/", "/processes/incidents/{incident}/retry/", "/processes/incidents/" + HUGE + "/retry/",
+    "/processes/incidents/{incident}/", "/processes/incidents/{incident}/resolve/", "/processes/incidents/retry/",
+    "/processes/incidents/" + HUGE + "/",
 ]
 ROLES = [*DEMO_USERS, "operator"]
 

@@ -125,10 +125,10 @@ def data_store_process(process_id: str = "stored") -> bytes:
     return bpmn.chain(process_id, task, extra_body=ref, extra=store)
 
 
-def data_object_without_reference_process(process_id: str = "direct_data") -> bytes:
-    """start → user task `review` reading data object `order` directly, not through a reference → end."""
+def data_object_without_reference_process(process_id: str = "direct_data", kind: str = "userTask") -> bytes:
+    """start → task `review` (a user task unless `kind` says) reading data object `order` directly → end."""
     task = (
-        '    <bpmn:userTask id="review" name="Review">\n'
+        f'    <bpmn:{kind} id="review" name="Review">\n'
         "      <bpmn:ioSpecification>\n"
         '        <bpmn:dataInput id="review_in" />\n'
         "        <bpmn:inputSet><bpmn:dataInputRefs>review_in</bpmn:dataInputRefs></bpmn:inputSet>\n"
@@ -138,6 +138,6 @@ def data_object_without_reference_process(process_id: str = "direct_data") -> by
         "        <bpmn:sourceRef>order</bpmn:sourceRef>\n"
         "        <bpmn:targetRef>review_in</bpmn:targetRef>\n"
         "      </bpmn:dataInputAssociation>\n"
-        "    </bpmn:userTask>\n"
+        f"    </bpmn:{kind}>\n"
     )
     return bpmn.chain(process_id, task, extra_body='    <bpmn:dataObject id="order" name="Order" />\n')

@@ -104,3 +104,17 @@ def test_a_completion_taking_the_variables_past_the_instance_limit_is_refused_an
     assert task.submitted_data in (None, {})
     instance.refresh_from_db()
     assert "comment" not in instance.variables
+
+
+def test_a_script_making_half_a_surrogate_pair_fails_naming_the_variable(db):
+    instance = run_script('x = "a\\ud800b"')
+
+    assert_refused_by_the_script(instance, "x contains half of a UTF-16 surrogate pair")
+    assert "x" not in instance.variables
+
+
+def test_a_script_making_text_outside_the_basic_plane_runs(db):
+    instance = run_script('x = "ok \\U0001F600"')
+
+    assert instance.state == ProcessInstance.ACTIVE, instance.error
+    assert instance.variables["x"] == "ok \U0001F600"

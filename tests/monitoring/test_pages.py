@@ -1,10 +1,13 @@
 """The monitor, process monitor and reports pages, and the operator's instance list."""
 
+from datetime import timedelta
+
 import pytest
 from django.core.management import call_command
 from django.test import Client
+from django.utils import timezone
 
-from engine.models import ProcessInstance
+from engine.models import HumanTask, ProcessInstance
 from monitoring import dashboard
 
 
@@ -28,11 +31,15 @@ def some_orders(orders):
 
 
 def test_the_dashboard_counts_running_completed_incidents_and_where_orders_wait(some_orders):
+    waiting = some_orders[2]
+    HumanTask.objects.filter(instance=waiting).update(due_at=timezone.now() - timedelta(minutes=5))
+
     data = dashboard.summary()
 
-    assert data["tiles"] == {"running": 2, "completed_today": 2, "incidents": 1, "overdue": 0}
+    assert data["tiles"] == {"running": 2, "completed_today": 2, "incidents": 1, "overdue": 1}
     (process,) = data["processes"]
     assert process["states"] == {"active": 2, "completed": 2}
+    assert (process["overdue"], process["incidents"]) == (1, 1)
     assert [(s["name"], s["waiting"], s["incidents"]) for s in process["stages"]] == [
         ("Approve quote", 1, 0), ("Create ERP order", 0, 1)]
     assert data["trends"]["started"][-1] == 4 and data["trends"]["completed"][-1] == 2
@@ -112,3 +119,13 @@ def test_the_pages_speak_chinese(some_orders, operator):
 
     assert "流程监控" in monitor and "逾期任务" in monitor
     assert "当前步骤" in listing and "已完成" in listing
+
+
+def test_the_instance_page_shows_readable_history_variables_and_outcome(some_orders, operator):
+    delivered = some_orders[0]
+
+    body = operator.get(f"/processes/instances/{delivered.pk}/").content.decode()
+
+    assert "Call answered" in body and "Task done" in body and "service_result" not in body
+    assert '<table class="table variables">' in body and "<th>approved</th><td>true</td>" in body
+    assert '<small class="badge">Order delivered</small>' in body

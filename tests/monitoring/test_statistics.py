@@ -1,9 +1,13 @@
 """Statistics and bottlenecks per element, from instances whose times the test sets."""
 
-import pytest
+from datetime import timedelta
 
-from engine.models import Incident
+import pytest
+from django.utils import timezone
+
+from engine.models import HistoryEvent, Incident
 from monitoring import reports
+from monitoring.models import PassCount
 from tests.monitoring.conftest import T0, after
 
 
@@ -79,3 +83,17 @@ def test_an_unknown_process_is_a_404(orders, make_user, api_as):
 
     assert client.get("/api/v1/processes/nope/statistics/").status_code == 404
     assert client.get("/api/v1/reports/bottlenecks/?process=nope").status_code == 404
+
+
+def test_passes_counted_before_are_not_counted_again_once_they_settle(five_orders, orders):
+    before = by_element(reports.statistics("order"))["approve"]["completed"]
+    HistoryEvent.objects.update(at=timezone.now() - timedelta(hours=1))
+    settled = by_element(reports.statistics("order"))["approve"]["completed"]
+    again = by_element(reports.statistics("order"))["approve"]["completed"]
+    orders.decide(five_orders[3], False)
+
+    after = by_element(reports.statistics("order"))
+
+    assert before == settled == again == 4
+    assert after["approve"]["completed"] == 5
+    assert PassCount.objects.get(element_id="approve").count == 4

@@ -194,10 +194,11 @@ def test_unknown_query_parameters_are_ignored(client):
     "/api/v1/definitions/99999999999999999999/bpmn/",
     "/api/v1/tasks/99999999999999999999/complete/",
     "/api/v1/incidents/99999999999999999999/retry/",
+    "/api/v1/incidents/99999999999999999999/resolve/",
     "/api/v1/instances/-1/",
 ])
 def test_ids_out_of_range_get_404(client, url):
-    method = client.post if url.endswith(("complete/", "retry/")) else client.get
+    method = client.post if url.endswith(("complete/", "retry/", "resolve/")) else client.get
     assert method(url).status_code == 404
 
 

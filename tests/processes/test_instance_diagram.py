@@ -58,6 +58,12 @@ def test_a_completed_task_is_done_and_the_next_one_current(client, operator, wai
                                                       "failed": []}
 
 
+def test_the_end_event_reached_is_marked_done():
+    history = [HistoryEvent(kind=HistoryEvent.COMPLETED, element_id="quote_rejected")]
+
+    assert diagram_markers([], [], [], history)["done"] == ["quote_rejected"]
+
+
 def test_the_page_draws_the_definition_and_keeps_its_tables(client, operator, waiting_instance):
     client.force_login(operator)
     body = client.get(f"/processes/instances/{waiting_instance.pk}/").content.decode()

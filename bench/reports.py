@@ -1,0 +1,202 @@
+"""Monitoring queries at scale: statistics, reports, dashboard and metrics beside a plain COUNT(*) of the same run.
+
+Run: ``.venv/bin/python bench/reports.py [--instances 100000] [--history 1000000] [--repeat 5]``.
+Prints figures; asserts nothing. Goal: every page's queries under 150 ms at 1 M history rows.
+
+A throwaway SQLite database (WAL, as in the embedded setup) is migrated and filled with rows
+written straight into the query tables (no engine run: the queries read only these tables):
+`--instances` instances of a two-step order process over 60 days (most completed, some running,
+failed or cancelled), one human task and one service job each, incidents for the failed ones,
+two ledger numbers each and `--history` history rows. Each query is run `--repeat` times and its
+median printed beside the median of ``SELECT COUNT(*)`` over the history and instance tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+HISTORY_KINDS = ["started", "task_ready", "task_claimed", "task_completed", "service_attempt", "service_result",
+                 "message", "timer_fired", "service_attempt", "completed"]
+
+
+def setup_django(directory: str) -> None:
+    """Point Lanebridge at a fresh SQLite file in `directory` and migrate it."""
+    os.environ["LANEBRIDGE_VAR"] = directory
+    os.environ["SQLITE_PATH"] = str(Path(directory) / "bench.sqlite3")
+    os.environ.pop("DATABASE_URL", None)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lanebridge.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def stamp(moment: datetime) -> str:
+    """A datetime as Django stores it in SQLite (UTC, no zone)."""
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
+
+
+def fill(instances: int, history: int, now: datetime, batch: int = 20000) -> None:
+    """Write the rows; each instance gets history // instances history rows."""
+    from django.db import connection, transaction
+
+    from engine.deploy import deploy
+    from tests.monitoring.conftest import ORDER_BPMN  # the process the tests drive
+
+    definition = deploy(ORDER_BPMN, "order.bpmn").definitions[0]
+    rng = random.Random(7)
+    per_instance = max(1, history // instances)
+    cursor = connection.cursor()
+    inst, tasks, jobs, incidents, events, ledger = [], [], [], [], [], []
+
+    def flush() -> None:
+        with transaction.atomic():
+            cursor.executemany(
+                "INSERT INTO engine_processinstance (id, definition_id, business_key, state, state_json, variables,"
+                " error, outcome, version, started_at, ended_at, updated_at) VALUES (?,?,?,?,'{}',?,'',?,1,?,?,?)",
+                inst)
+            cursor.executemany(
+                "INSERT INTO engine_humantask (id, instance_id, task_id, element_id, name, lane, candidate_groups,"
+                " form, data, documentation, priority, due_at, state, created_at, completed_at, submitted_data)"
+                " VALUES (?,?,?,'approve','Approve quote','','[\"Manager\"]','{}','{}','',50,?,?,?,?,'{}')", tasks)
+            cursor.executemany(
+                "INSERT INTO engine_job (id, instance_id, kind, task_id, element_id, operation, input,"
+                " idempotency_key, state, attempts, max_attempts, backoff_seconds, due_at, last_error, created_at,"
+                " updated_at, claimed_by) VALUES (?,?,'service',?,'create_order','test.create_order','{}',?,?,1,3,2,?,"
+                "'',?,?,'')", jobs)
+            cursor.executemany(
+                "INSERT INTO engine_incident (instance_id, job_id, element_id, message, details, state, created_at,"
+                " resolved_at) VALUES (?,?,'create_order','ERP refused the order','{}',?,?,?)", incidents)
+            cursor.executemany(
+                "INSERT INTO engine_historyevent (instance_id, kind, element_id, element_name, data, at)"
+                " VALUES (?,?,?,'',?,?)", events)
+            cursor.executemany(
+                "INSERT INTO integrations_externalid (instance_id, kind, value, value_normalized, created_at)"
+                " VALUES (?,?,?,?,?)", ledger)
+        for rows in (inst, tasks, jobs, incidents, events, ledger):
+            rows.clear()
+
+    for n in range(1, instances + 1):
+        started = now - timedelta(days=60 * rng.random())
+        approve = started + timedelta(hours=rng.expovariate(1 / 8))
+        call = approve + timedelta(seconds=rng.expovariate(1 / 3))
+        roll = rng.random()
+        state, outcome, ended = "completed", "Order delivered", call
+        if roll < 0.15:
+            state, outcome, ended = "active", "", None
+        elif roll < 0.18:
+            state, outcome, ended = "failed", "", call
+        elif roll < 0.20:
+            state, outcome, ended = "cancelled", "", approve
+        elif roll < 0.40:
+            outcome, ended = "Quote rejected", approve
+        key = f"Q-{n:07d}"
+        inst.append((n, definition.pk, key, state, json.dumps({"customer": {"name": f"Customer {n % 997}"}}),
+                     outcome, stamp(started), ended and stamp(ended), stamp(ended or started)))
+        open_task = state == "active" and roll < 0.10
+        tasks.append((n, n, f"{n:032x}", stamp(started + timedelta(hours=24)), "open" if open_task else "completed",
+                      stamp(started), None if open_task else stamp(approve)))
+        if not open_task and outcome != "Quote rejected" and state != "cancelled":
+            job_state = {"failed": "failed", "active": "pending"}.get(state, "done")
+            jobs.append((n, n, f"{n + 10**9:032x}", f"lanebridge-{n}", job_state, stamp(call), stamp(approve),
+                         stamp(call)))
+            if state == "failed":
+                incidents.append((n, n, "open" if rng.random() < 0.5 else "resolved", stamp(call),
+                                  stamp(call + timedelta(hours=2))))
+        for i in range(per_instance):
+            kind = HISTORY_KINDS[i % len(HISTORY_KINDS)]
+            element = {"task_ready": "approve", "task_completed": "approve", "task_claimed": "approve"}.get(
+                kind, "create_order" if kind.startswith("service") else "")
+            data = '{"operation": "test.create_order", "seconds": 0.4}' if kind.startswith("service") else "{}"
+            events.append((n, kind, element, data, stamp(started + timedelta(seconds=i))))
+        ledger.append((n, "business_key", key, key, stamp(started)))
+        ledger.append((n, "erp.sale", f"SO-{n:07d}", f"SO-{n:07d}", stamp(call)))
+        if len(events) >= batch:
+            flush()
+    flush()
+    cursor.execute("ANALYZE")
+
+
+def timed(func, repeat: int) -> tuple[float, object]:
+    """Median milliseconds of `repeat` runs, and the last result."""
+    times, result = [], None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = func()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times), result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--instances", type=int, default=100_000)
+    parser.add_argument("--history", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="lanebridge-bench-") as directory:
+        setup_django(directory)
+        from django.db import connection
+        from django.utils import timezone
+
+        from engine.models import ProcessInstance
+        from monitoring import dashboard, metrics, reports
+        from processes.services import list_rows, search_instances
+
+        now = timezone.now()
+        start = time.perf_counter()
+        fill(args.instances, args.history, now)
+        print(f"filled {args.instances:,} instances and {args.history:,} history rows "
+              f"in {time.perf_counter() - start:.0f} s")
+
+        def count(table: str):
+            def run():
+                with connection.cursor() as cursor:
+                    cursor.execute(f"SELECT COUNT(*) FROM {table}")  # noqa: S608 - a fixed table name
+                    return cursor.fetchone()[0]
+            return run
+
+        month = timezone.localtime(now).strftime("%Y-%m")
+        day = timezone.localdate(now) - timedelta(days=3)
+        # The first scrape tallies every history row; later ones read only the rows since.
+        cold, _ = timed(lambda: metrics.render(now), 1)
+        cases = [
+            ("baseline: COUNT(*) history", count("engine_historyevent")),
+            ("baseline: COUNT(*) instances", count("engine_processinstance")),
+            ("statistics (per element)", lambda: reports.statistics("order")),
+            ("bottlenecks", lambda: reports.bottlenecks("order")),
+            ("stage report, one day", lambda: reports.stage_rows("order", day, day)),
+            ("exception report, this month", lambda: reports.exceptions(month)),
+            ("dashboard (monitor page)", lambda: dashboard.summary(now)),
+            ("instance list page (50 rows)", lambda: list_rows(list(ProcessInstance.objects.select_related(
+                "definition").order_by("-id")[:50]))),
+            ("instance search by ERP number", lambda: list(search_instances(
+                ProcessInstance.objects.all(), "so-0054321")[:50])),
+            ("metrics scrape (warm)", lambda: metrics.render(now)),
+        ]
+        print(f"{'query':<34}{'median ms':>12}{'× COUNT(*) history':>22}")
+        baseline = None
+        for name, func in cases:
+            ms, _ = timed(func, args.repeat)
+            baseline = baseline or ms
+            print(f"{name:<34}{ms:>12.1f}{ms / baseline:>22.1f}")
+        print(f"{'metrics scrape (first, cold tally)':<34}{cold:>12.1f}{cold / baseline:>22.1f}")
+        ms, _ = timed(lambda: reports.stage_rows("order"), 1)
+        print(f"{'stage report, all (export)':<34}{ms:>12.1f}{ms / baseline:>22.1f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""What operators do to running instances: close incidents, suspend and resume, edit variables.
+
+Each action goes through `write_instance` (one transaction, version check),
+needs a reason, and lands in the history with who did it.
+"""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from SpiffWorkflow.util.task import TaskState
+
+from engine import rows, spiff
+from engine.jobs import retry_incident
+from engine.models import HistoryEvent, Incident, Job, ProcessInstance
+from engine.runtime import check_total_size, check_variables, record_event, stop_instance, write_instance
+
+SKIP, CANCEL = "skip", "cancel"
+
+
+class IncidentNotOpen(ValueError):
+    """The incident is resolved already, or cannot be handled that way now."""
+
+
+def resolve_incident(incident: Incident, action: str, user, comment: str, output: dict | None = None) -> Incident:
+    """Close an open incident without a retry: `skip` completes its task with `output`, `cancel` ends the instance."""
+    if action not in (SKIP, CANCEL):
+        raise IncidentNotOpen(f"action must be {SKIP!r} or {CANCEL!r}, not {action!r}")
+    output = check_variables({} if output is None else output, "output")
+
+    def change(instance, workflow):
+        current = Incident.objects.select_for_update().get(pk=incident.pk)
+        if current.state != Incident.OPEN:
+            raise IncidentNotOpen(f"Incident {current.pk} is already {current.state}")
+        job = Job.objects.filter(pk=current.job_id).first()
+        if job is not None and job.state in (Job.PENDING, Job.RUNNING):
+            raise IncidentNotOpen(f"Incident {current.pk}: its call is being retried; wait for the outcome")
+        if action == SKIP:
+            _skip(current, job, instance, workflow, output)
+        elif instance.state in ProcessInstance.RUNNING:
+            stop_instance(instance, workflow, user, comment)
+        # A failed script ended the instance already: cancelling only closes the incident.
+        Incident.objects.filter(pk=current.pk).update(
+            state=Incident.RESOLVED, resolution=Incident.SKIPPED if action == SKIP else Incident.CANCELLED,
+            comment=comment, resolved_at=timezone.now(), resolved_by=getattr(user, "pk", None))
+        record_event(instance, HistoryEvent.INCIDENT_RESOLVED, current.element_id, user=user, data={
+            "incident": current.pk, "action": action, "comment": comment, "output": output})
+
+    write_instance(incident.instance_id, change, user=user)
+    return Incident.objects.get(pk=incident.pk)
+
+
+def _skip(incident: Incident, job: Job | None, instance: ProcessInstance, workflow, output: dict) -> None:
+    """Complete the failed service task as if the call had returned, with `output` as its variables."""
+    task = spiff.find_task(workflow, job.task_id) if job is not None else None
+    if instance.state not in ProcessInstance.RUNNING or task is None or task.state != TaskState.STARTED:
+        raise IncidentNotOpen(f"Incident {incident.pk}: there is no waiting call to skip "
+                              f"(instance {instance.pk} is {instance.state}); cancel it instead")
+    check_total_size({**task.data, **output}, "output")
+    task.set_data(**output)
+    task.complete()
+    # The call never succeeded: the job keeps its error and is marked cancelled, not done.
+    rows.update(Job, {"pk": job.pk}, {"state": Job.CANCELLED, "updated_at": timezone.now()})
+
+
+def retry_incidents(incidents, user, reason: str = "") -> list[dict]:
+    """Retry each incident in its own transaction; one result per incident, saying what happened."""
+    results = []
+    for incident in incidents:
+        try:
+            incident = retry_incident(incident, user, reason)
+        except ValueError as exc:
+            results.append({"incident": incident.pk, "ok": False, "state": incident.state, "detail": str(exc)})
+            continue
+        results.append({"incident": incident.pk, "ok": True, "state": incident.state,
+                        "detail": retry_outcome(incident)})
+    return results
+
+
+def retry_outcome(incident: Incident) -> str:
+    """What a retry came to, in words: resolved, failed again, or still running."""
+    if incident.state == Incident.RESOLVED:
+        return "The call succeeded; the incident is resolved."
+    job_state = Job.objects.filter(pk=incident.job_id).values_list("state", flat=True).first()
+    if job_state == Job.FAILED:
+        return f"The call failed again: {incident.message}"
+    return "The call is being retried; the incident stays open until it succeeds."

@@ -1,0 +1,92 @@
+"""Checking a BPMN file over the API without deploying it."""
+
+import json
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from engine.models import ProcessDefinition
+from tests.conftest import BPMN_DIR
+from tests.engine import bpmn_extra
+
+pytestmark = pytest.mark.django_db
+
+
+def check(client, content: bytes, **fields):
+    data = {"file": SimpleUploadedFile("drawn.bpmn", content, content_type="application/xml"), **fields}
+    return client.post("/api/v1/definitions/validate/", data, format="multipart")
+
+
+@pytest.fixture
+def analyst(make_user, api_as):
+    return api_as(make_user("analyst", "Analyst"))
+
+
+def test_a_good_file_has_no_problems_and_nothing_is_deployed(analyst):
+    response = check(analyst, (BPMN_DIR / "approval.bpmn").read_bytes())
+
+    assert response.status_code == 200, response.content
+    assert response.json() == {"problems": [], "warnings": []}
+    assert not ProcessDefinition.objects.exists()
+
+
+def test_every_problem_of_a_file_is_listed_with_its_element_and_line(analyst):
+    content = bpmn_extra.unbound_services_process(tasks=("archive", "notify"))
+
+    response = check(analyst, content)
+
+    assert response.status_code == 200
+    problems = response.json()["problems"]
+    assert [p["element_id"] for p in problems] == ["archive"]
+    assert problems[0]["severity"] == "error"
+    lines = content.decode().splitlines()
+    assert 'id="archive"' in lines[problems[0]["line"] - 1]
+    assert "'notify'" in problems[0]["message"]
+
+
+def test_problems_of_several_elements_are_each_listed(analyst):
+    content = bpmn_extra.link_process()
+
+    problems = check(analyst, content).json()["problems"]
+
+    assert {"go", "arrive"} <= {p["element_id"] for p in problems}
+
+
+def test_malformed_xml_is_a_problem_with_its_line(analyst):
+    problems = check(analyst, b"<definitions>\n<oops></definitions>").json()["problems"]
+
+    [problem] = problems
+    assert "Malformed XML" in problem["message"] and problem["line"] == 2
+
+
+def test_bindings_are_checked_and_their_warnings_returned(analyst):
+    content = bpmn_extra.unbound_services_process(tasks=("archive",))
+
+    bound = check(analyst, content, bindings=json.dumps({"archive": "erp.not_registered_here"})).json()
+    broken = check(analyst, content, bindings="{not json").json()
+
+    assert bound["problems"] == []
+    [warning] = bound["warnings"]
+    assert "erp.not_registered_here" in warning
+    assert "Bindings are not valid JSON" in broken["problems"][0]["message"]
+    assert not ProcessDefinition.objects.exists()
+
+
+def test_bad_field_mappings_are_a_problem(analyst):
+    mappings = SimpleUploadedFile("mappings.json", b"[1, 2]", content_type="application/json")
+
+    problems = check(analyst, (BPMN_DIR / "approval.bpmn").read_bytes(), mappings=mappings).json()["problems"]
+
+    assert "Field mappings must be a JSON object" in problems[0]["message"]
+
+
+def test_without_a_file_it_is_a_400_naming_the_field(analyst):
+    response = analyst.post("/api/v1/definitions/validate/", {}, format="multipart")
+
+    assert response.status_code == 400 and "file" in response.json()
+
+
+def test_only_who_may_deploy_may_validate(make_user, api_as):
+    response = check(api_as(make_user("clerk", "Sales")), (BPMN_DIR / "approval.bpmn").read_bytes())
+
+    assert response.status_code == 403
