@@ -283,9 +283,15 @@ def check_events(tree: etree._ElementTree, processes: list[etree._Element]) -> I
                                  "gateway must lead to message, signal or timer catch events or receive tasks", target)
 
 
+# Elements that wait for a message or signal; a throw without one sends it under the element's name.
+CATCHING = {"intermediateCatchEvent", "boundaryEvent", "startEvent", "receiveTask"}
+
+
 def _check_ref(owner: etree._Element, kind: str, ref: str | None, declared: dict) -> Iterator[ModelError]:
     if not ref:
-        yield ModelError(f"{describe(owner, capital=True)} waits for or sends a {kind} but names none: choose the "
+        if local(owner) not in CATCHING:
+            return
+        yield ModelError(f"{describe(owner, capital=True)} waits for a {kind} but names none: choose the "
                          f"{kind} (its {kind}Ref), or nothing could ever reach it", owner)
     elif ref not in declared:
         yield ModelError(f"{describe(owner, capital=True)} names {kind} {ref!r}, which this file does not declare: "
