@@ -505,3 +505,26 @@ def translate_conditions(processes: list[etree._Element]) -> list[ModelError]:
                         f"expression Lanebridge cannot translate: {exc}. Write it in Python over the process "
                         "variables, e.g. amount > 1000", owner))
     return found
+
+
+ASSIGNMENTS = ("assignee", "candidateGroups", "candidateUsers")
+
+
+def untranslatable_assignments(processes: list[etree._Element]) -> list[ModelError]:
+    """A problem for each user task assignment written in JUEL or FEEL outside the translated subset."""
+    found = []
+    for process in processes:
+        for task in _bpmn(process, "userTask"):
+            for name in ASSIGNMENTS:
+                text = task.get(f"{{{CAMUNDA_NS}}}{name}") or ""
+                lang = expressions.language(text)
+                if lang is None:
+                    continue
+                try:
+                    expressions.translate(text)
+                except expressions.ExpressionError as exc:
+                    found.append(ModelError(
+                        f"The camunda:{name} {text!r} of {describe(task)} is a {LANGUAGES[lang]} expression "
+                        f"Lanebridge cannot translate: {exc}. Name the user or group, or read a variable as "
+                        "${approver}", task))
+    return found

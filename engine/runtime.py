@@ -51,6 +51,10 @@ class InstanceNotActive(Exception):
     """The instance has ended; it cannot be changed any more."""
 
 
+class InstanceSuspended(InstanceNotActive):
+    """The instance is suspended: nobody works on it until it is resumed."""
+
+
 LONE_SURROGATE = "contains half of a UTF-16 surrogate pair (like \\ud800) without its other half, which is no character"
 
 
@@ -233,10 +237,22 @@ def latest_definition(process_id: str) -> ProcessDefinition:
     return definition
 
 
+def definition_version(process_id: str, version: int | None = None) -> ProcessDefinition:
+    """Version `version` of a process (the newest without one), or ProcessNotFound naming what is missing."""
+    if version is None:
+        return latest_definition(process_id)
+    definition = (ProcessDefinition.objects.filter(process_id=process_id, version=version)
+                  .defer("bpmn_xml", "spec_json").first())
+    if definition is None:
+        latest_definition(process_id)  # says so if the process itself is unknown
+        raise ProcessNotFound(f"Process {process_id!r} has no version {version}")
+    return definition
+
+
 def start_instance(process_id: str, variables: dict | None = None, business_key: str = "", user=None,
-                   idempotency_key: str | None = None, start_event: str | None = None,
+                   idempotency_key: str | None = None, version: int | None = None, start_event: str | None = None,
                    started_by_event: dict | None = None) -> tuple[ProcessInstance, bool]:
-    """Start the latest version of a process; returns (instance, created).
+    """Start a process, at `version` or else its latest; returns (instance, created).
 
     With an idempotency key, a second start by the same caller returns the
     first instance instead of starting another. `start_event` names the
@@ -244,7 +260,7 @@ def start_instance(process_id: str, variables: dict | None = None, business_key:
     one; `started_by_event` says what came in (history).
     """
     variables = check_variables({} if variables is None else variables)
-    definition = latest_definition(process_id)
+    definition = definition_version(process_id, version)
     starter = user if user is not None and getattr(user, "is_authenticated", False) else None
     if idempotency_key:
         existing = ProcessInstance.objects.filter(started_by=starter, idempotency_key=idempotency_key).first()
@@ -277,6 +293,15 @@ def _waiting_tasks(workflow) -> list:
     return workflow.get_tasks(state=TaskState.READY | TaskState.STARTED | TaskState.WAITING | TaskState.ERROR)
 
 
+def change_variables(workflow, values: dict, names: list[str]) -> None:
+    """Inside a write: set `values` and remove `names` on every path of the workflow that waits."""
+    for task in _waiting_tasks(workflow):
+        # A copy per path: paths must not share one mutable value.
+        task.data.update(to_json(values))
+        for name in names:
+            task.data.pop(name, None)
+
+
 def advance(instance: ProcessInstance, workflow, with_rows: frozenset, user=None, claim_jobs: bool = False
             ) -> frozenset:
     """Run the engine until every path waits, sync the query tables and save.
@@ -289,7 +314,7 @@ def advance(instance: ProcessInstance, workflow, with_rows: frozenset, user=None
     that have rows now.
     """
     while True:
-        if instance.state == ProcessInstance.ACTIVE:
+        if instance.state in ProcessInstance.RUNNING:
             try:
                 prune.run_engine(workflow)
             except WorkflowException as exc:
@@ -299,12 +324,13 @@ def advance(instance: ProcessInstance, workflow, with_rows: frozenset, user=None
         waiting = _waiting_tasks(workflow)
         now = waits.tasks_with_rows(waiting)
         # A message that arrived before its catch was reached is caught now, and the engine runs on.
-        if instance.state != ProcessInstance.ACTIVE or not waits.match_early(
+        if instance.state not in ProcessInstance.RUNNING or not waits.match_early(
                 instance, [task for task_id, task in now.items() if task_id not in with_rows]):
             break
     completed = workflow.is_completed()
-    inputs = _call_inputs(instance, now, with_rows) if instance.state == ProcessInstance.ACTIVE else {}
-    if instance.state == ProcessInstance.ACTIVE:
+    inputs = _call_inputs(instance, now, with_rows) if instance.state in ProcessInstance.RUNNING else {}
+    if instance.state in ProcessInstance.RUNNING:
+        claim_jobs = claim_jobs and instance.state == ProcessInstance.ACTIVE
         _sync_rows(instance, workflow, with_rows, now, claim_jobs, inputs)
         if completed:
             instance.state = ProcessInstance.COMPLETED
@@ -400,6 +426,8 @@ def complete_human_task(task: HumanTask, user, data: dict) -> ProcessInstance:
     data = check_variables(data, "data")
 
     def change(instance, workflow):
+        if instance.state == ProcessInstance.SUSPENDED:
+            raise InstanceSuspended(f"Instance {instance.pk} is suspended: resume it before completing task {task.pk}")
         # Closing the row only if it is still open is also the check that it is.
         if not rows.update(HumanTask, {"pk": task.pk, "state": HumanTask.OPEN}, {
                 "state": HumanTask.COMPLETED, "completed_at": timezone.now(),

@@ -67,11 +67,12 @@ class JSONParser(parsers.JSONParser):
         # "\ud800" parses, but no database or response can encode it: refuse it before any field sees it.
         field = _lone_surrogate_at(data, "")
         if field is not None:
-            raise ValidationError({field or "body": f"{runtime.LONE_SURROGATE}"})
+            raise ValidationError({field or "body": runtime.LONE_SURROGATE})
         return data
 
 
 def _lone_surrogate_at(value, path: str) -> str | None:
+    """The path of the first text or key in `value` that holds a lone surrogate, or None."""
     if isinstance(value, str):
         return path if runtime.has_lone_surrogate(value) else None
     items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
@@ -160,7 +161,7 @@ class DefinitionBpmn(APIView):
 
 
 class StartInstance(APIView):
-    """Start the latest version of a process. Header Idempotency-Key: the same key returns the same instance."""
+    """Start a process at `version` (else its latest). Header Idempotency-Key: the same key, the same instance."""
 
     required_scope = "instances:start"
     scope_narrowed_by = "process_id"  # a token may hold instances:start:<process id>
@@ -183,7 +184,7 @@ class StartInstance(APIView):
             raise ValidationError({"Idempotency-Key": "must not contain NUL characters"})
         instance, created = runtime.start_instance(
             process_id, body.validated_data["variables"], body.validated_data["business_key"],
-            user=request.user, idempotency_key=key)
+            user=request.user, idempotency_key=key, version=body.validated_data["version"])
         instance.refresh_from_db()
         return Response(s.InstanceSerializer(instance).data,
                         status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
@@ -234,6 +235,56 @@ class CancelInstance(APIView):
         body = s.CancelSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         instance = runtime.cancel_instance(instance, request.user, body.validated_data["reason"])
+        return Response(s.InstanceSerializer(instance).data)
+
+
+class SuspendInstance(APIView):
+    """Hold an active instance: no task completes and no call or timer runs until it is resumed."""
+
+    required_scope = "instances:operate"
+    parser_classes = BODY_PARSERS
+
+    @extend_schema(request=s.ReasonSerializer, responses={200: s.InstanceSerializer})
+    def post(self, request, pk):
+        instance = get_object_or_404(instances_for_user(request.user), pk=pk)
+        require_perm(request, "engine.change_processinstance")
+        body = s.ReasonSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        instance = repairs.suspend_instance(instance, request.user, body.validated_data["reason"])
+        return Response(s.InstanceSerializer(instance).data)
+
+
+class ResumeInstance(APIView):
+    """Let a suspended instance go on; what fell due meanwhile runs now."""
+
+    required_scope = "instances:operate"
+    parser_classes = BODY_PARSERS
+
+    @extend_schema(request=s.ReasonSerializer, responses={200: s.InstanceSerializer})
+    def post(self, request, pk):
+        instance = get_object_or_404(instances_for_user(request.user), pk=pk)
+        require_perm(request, "engine.change_processinstance")
+        body = s.ReasonSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        repairs.resume_instance(instance, request.user, body.validated_data["reason"])
+        # Read again: the calls and timers that fell due ran when the resume committed.
+        return Response(s.InstanceSerializer(instances_for_user(request.user).get(pk=pk)).data)
+
+
+class InstanceVariables(APIView):
+    """Set and remove variables of a running instance, with a reason; history keeps old and new values."""
+
+    required_scope = "instances:operate"
+    parser_classes = BODY_PARSERS
+
+    @extend_schema(request=s.VariablesSerializer, responses={200: s.InstanceSerializer})
+    def patch(self, request, pk):
+        instance = get_object_or_404(instances_for_user(request.user), pk=pk)
+        require_perm(request, "engine.change_processinstance")
+        body = s.VariablesSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        instance = repairs.edit_variables(instance, request.user, data["set"], data["unset"], data["reason"])
         return Response(s.InstanceSerializer(instance).data)
 
 

@@ -10,6 +10,7 @@ import logging
 
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext as _
+from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from engine import rows, signals, spiff
@@ -64,15 +65,17 @@ def pending(instance: ProcessInstance) -> list[Pending]:
 def _new_row(instance: ProcessInstance, task) -> HumanTask:
     spec = task.task_spec
     settings = spiff.user_task_settings(spec)
-    candidate_groups = [g.strip() for g in settings["candidate_groups"].split(",") if g.strip()]
+    groups = _attribute(task, settings["candidate_groups"]) or ""
+    candidate_groups = [g.strip() for g in groups.split(",") if g.strip()]
     if not candidate_groups and spec.lane:
         # Read now: analysts change lane roles while instances run.
         lane_roles = ProcessDefinition.objects.values_list("lane_roles", flat=True).get(pk=instance.definition_id)
         role = lane_roles.get(spec.lane, spec.lane)
         candidate_groups = [role] if role else []
     assignee = None
-    if settings["assignee"]:
-        assignee = get_user_model().objects.filter(username=settings["assignee"]).first()
+    assignee_name = _attribute(task, settings["assignee"])
+    if assignee_name:
+        assignee = get_user_model().objects.filter(username=assignee_name).first()
     due_at = spiff.due_from_text(settings["due"])
     if settings["due"] and due_at is None:
         log.warning("ignoring unparseable due date %r", settings["due"])
@@ -93,3 +96,13 @@ def _new_row(instance: ProcessInstance, task) -> HumanTask:
     )
     rows.insert([human_task], return_pk=True)
     return human_task
+
+
+def _attribute(task, text: str | None) -> str | None:
+    """An assignment attribute, its ${…} expression evaluated over the task's data."""
+    try:
+        return spiff.evaluate_text(task, text)
+    except WorkflowException as exc:
+        # As with a bad due date: the task still reaches its lane's inbox, unassigned.
+        log.warning("ignoring assignment %r of %s: %s", text, task.task_spec.bpmn_id, exc)
+        return None
