@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from SpiffWorkflow.util.task import TaskState
 
@@ -25,6 +25,10 @@ from engine.models import HistoryEvent, Incident, Job, ProcessInstance
 from engine.runtime import write_instance
 
 log = logging.getLogger(__name__)
+
+# Jobs that may run: those of active instances, and messages and signals an instance threw,
+# which go out even when the instance has ended or was suspended right after throwing them.
+_RUNNABLE = Q(instance__state=ProcessInstance.ACTIVE) | Q(kind__in=[Job.MESSAGE, Job.SIGNAL])
 
 # A job claimed with the write that created it runs without checking its row
 # again if it starts within this time; later it is checked (cancelled, taken back).
@@ -49,8 +53,7 @@ def claim(job_id: int, now: datetime, job: Job | None = None) -> Job | None:
         job.locked_until = now + lease_time
         return job
     # A job of a suspended instance stays pending until the instance is resumed.
-    taken = Job.objects.filter(pk=job_id, state=Job.PENDING, due_at__lte=now,
-                               instance__state=ProcessInstance.ACTIVE).update(
+    taken = Job.objects.filter(_RUNNABLE, pk=job_id, state=Job.PENDING, due_at__lte=now).update(
         state=Job.RUNNING, attempts=F("attempts") + 1, locked_until=now + lease_time, updated_at=now,
         claimed_by=this_process(),
     )
@@ -290,8 +293,7 @@ def run_due_work(now: datetime | None = None) -> int:
     _take_back_lost_jobs(now)
     started = messages.fire_start_timers(now)
     messages.expire_buffered(now)
-    due = list(Job.objects.filter(state=Job.PENDING, due_at__lte=now, instance__state=ProcessInstance.ACTIVE)
-               .values_list("pk", flat=True)[:500])
+    due = list(Job.objects.filter(_RUNNABLE, state=Job.PENDING, due_at__lte=now).values_list("pk", flat=True)[:500])
     if settings.CELERY_TASK_ALWAYS_EAGER:
         for job_id in due:
             run_job(job_id, now)
