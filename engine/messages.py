@@ -220,9 +220,11 @@ def deliver(subscription: Subscription, variables: dict, user=None, details: dic
 def start_by_message(message: Message, user=None) -> list[int]:
     """Start every process whose newest version has a message start event of this name; the new instance ids."""
     started = []
-    for trigger in StartTrigger.objects.filter(kind=StartTrigger.MESSAGE, name=message.name).order_by("id"):
+    for trigger in StartTrigger.objects.filter(kind=StartTrigger.MESSAGE, name=message.name).select_related(
+            "definition").order_by("id"):
+        # The version whose start event this is, whatever share a rollout gives another.
         instance, _ = start_instance(trigger.process_id, message.variables, message.business_key, user=user,
-                                     start_event=trigger.element_id,
+                                     version=trigger.definition.version, start_event=trigger.element_id,
                                      started_by_event={"message": message.name})
         started.append(instance.pk)
     return started
@@ -237,8 +239,10 @@ def send_signal(name: str, variables: dict, user=None) -> Answer:
                 continue
             if deliver(subscription, variables, user):
                 reached.append(subscription.instance_id)
-        for trigger in StartTrigger.objects.filter(kind=StartTrigger.SIGNAL, name=name).order_by("id"):
-            instance, _ = start_instance(trigger.process_id, variables, user=user, start_event=trigger.element_id,
+        for trigger in StartTrigger.objects.filter(kind=StartTrigger.SIGNAL, name=name).select_related(
+                "definition").order_by("id"):
+            instance, _ = start_instance(trigger.process_id, variables, user=user, version=trigger.definition.version,
+                                         start_event=trigger.element_id,
                                          started_by_event={"signal": name})
             reached.append(instance.pk)
     return Answer(200, {"instances": reached})
@@ -278,7 +282,8 @@ def fire_start_timers(now: datetime | None = None) -> int:
     """Start an instance for every due timer start event, each firing claimed once; returns how many started."""
     now = now or timezone.now()
     started = 0
-    due = StartTrigger.objects.filter(kind=StartTrigger.TIMER, due_at__lte=now).order_by("due_at")[:100]
+    due = StartTrigger.objects.filter(kind=StartTrigger.TIMER, due_at__lte=now).select_related(
+        "definition").order_by("due_at")[:100]
     for trigger in due:
         next_due, remaining = _next_firing(trigger, now)
         try:
@@ -287,7 +292,8 @@ def fire_start_timers(now: datetime | None = None) -> int:
                 if not StartTrigger.objects.filter(pk=trigger.pk, due_at=trigger.due_at).update(
                         due_at=next_due, remaining=remaining):
                     continue
-                start_instance(trigger.process_id, {}, start_event=trigger.element_id,
+                start_instance(trigger.process_id, {}, version=trigger.definition.version,
+                               start_event=trigger.element_id,
                                started_by_event={"timer": trigger.name, "due_at": trigger.due_at.isoformat()})
                 started += 1
         except Exception:  # noqa: BLE001 - one process failing to start must not stop the others

@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.utils import timezone
 from SpiffWorkflow.util.task import TaskState
 
-from engine import rows, spiff
+from engine import rows, signals, spiff
 from engine.jobs import dispatch_after_commit, retry_incident
 from engine.models import HistoryEvent, HumanTask, Incident, Job, ProcessInstance
 from engine.runtime import (
@@ -53,6 +53,7 @@ def resolve_incident(incident: Incident, action: str, user, comment: str, output
             comment=comment, resolved_at=timezone.now(), resolved_by=getattr(user, "pk", None))
         record_event(instance, HistoryEvent.INCIDENT_RESOLVED, current.element_id, user=user, data={
             "incident": current.pk, "action": action, "comment": comment, "output": output})
+        audit(user, f"incident.{action}", f"incident {current.pk} of instance {instance.pk}", comment)
 
     write_instance(incident.instance_id, change, user=user)
     return Incident.objects.get(pk=incident.pk)
@@ -103,6 +104,7 @@ def suspend_instance(instance: ProcessInstance, user, reason: str) -> ProcessIns
             raise InstanceNotActive(f"Instance {instance.pk} is {instance.state}; only an active one can be suspended")
         instance.state = ProcessInstance.SUSPENDED
         record_event(instance, HistoryEvent.SUSPENDED, user=user, data={"reason": reason})
+        audit(user, "instance.suspend", f"instance {instance.pk}", reason)
 
     write_instance(instance.pk, change, user=user)
     return ProcessInstance.objects.get(pk=instance.pk)
@@ -116,6 +118,7 @@ def resume_instance(instance: ProcessInstance, user, reason: str) -> ProcessInst
             raise InstanceNotActive(f"Instance {instance.pk} is {instance.state}; only a suspended one can be resumed")
         instance.state = ProcessInstance.ACTIVE
         record_event(instance, HistoryEvent.RESUMED, user=user, data={"reason": reason})
+        audit(user, "instance.resume", f"instance {instance.pk}", reason)
 
     write_instance(instance.pk, change, user=user)
     # After the write, so the jobs find the instance active (and its workflow kept in memory).
@@ -147,6 +150,8 @@ def edit_variables(instance: ProcessInstance, user, values: dict, names: list, r
             "set": {name: {"old": old.get(name), "new": value} for name, value in values.items()},
             "unset": {name: old[name] for name in names},
         })
+        audit(user, "instance.variables", f"instance {instance.pk}",
+              f"{reason} (set: {', '.join(values) or '-'}; unset: {', '.join(names) or '-'})")
 
     write_instance(instance.pk, change, user=user)
     return ProcessInstance.objects.get(pk=instance.pk)
@@ -158,3 +163,8 @@ def _check_names(names, values: dict) -> None:
     both = [name for name in names if name in values]
     if both:
         raise InvalidVariables(f"unset: {', '.join(both)} is also in set; a variable is either set or removed")
+
+
+def audit(user, action: str, object: str, detail: str) -> None:
+    """Inside the action's transaction: tell the audit log who did what to which object, and why."""
+    signals.operator_action.send(sender=ProcessInstance, user=user, action=action, object=object, detail=detail)

@@ -20,7 +20,7 @@ from django.utils import timezone
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from engine import dispatch, live, prune, rows, spiff, waits
+from engine import dispatch, live, prune, rollout, rows, spiff, waits
 from engine.deploy import specs_for
 from engine.history import history_event, record_event, to_json
 from engine.models import HistoryEvent, HumanTask, Incident, ProcessDefinition, ProcessInstance
@@ -260,6 +260,8 @@ def start_instance(process_id: str, variables: dict | None = None, business_key:
     one; `started_by_event` says what came in (history).
     """
     variables = check_variables({} if variables is None else variables)
+    if version is None:
+        version = rollout.chosen_version(process_id, business_key)
     definition = definition_version(process_id, version)
     starter = user if user is not None and getattr(user, "is_authenticated", False) else None
     if idempotency_key:

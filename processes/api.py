@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from approvals import services as approvals
 from approvals.permissions import can_start, can_view, tasks_for_user
-from engine import jobs, repairs, runtime
+from engine import jobs, repairs, rollout, runtime
 from engine.deploy import deploy, parse_bindings, parse_mappings, validate
 from engine.models import HumanTask, ProcessDefinition
 from processes import serializers as s
@@ -21,6 +21,7 @@ from processes.services import (
     filter_instances,
     incidents_for_user,
     instances_for_user,
+    rollout_state,
 )
 
 
@@ -188,6 +189,32 @@ class StartInstance(APIView):
         instance.refresh_from_db()
         return Response(s.InstanceSerializer(instance).data,
                         status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class ProcessRollout(APIView):
+    """Gradual rollout: PUT the share of new instances that start on a version; GET it with instances per version."""
+
+    required_scope = "definitions:deploy"
+    parser_classes = BODY_PARSERS
+
+    @extend_schema(responses={200: dict})
+    def get(self, request, process_id):
+        require_perm(request, "engine.view_processdefinition")
+        return Response(rollout_state(process_id))
+
+    @extend_schema(request=s.RolloutSerializer, responses={200: dict})
+    def put(self, request, process_id):
+        require_perm(request, "engine.change_processdefinition")
+        body = s.RolloutSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        try:
+            rollout.set_rollout(process_id, data["version"], data["percent"], request.user, data["reason"])
+        except rollout.RolloutError as exc:
+            if exc.field == "process_id":
+                raise NotFound(str(exc)) from None
+            raise ValidationError({exc.field: str(exc)}) from None
+        return Response(rollout_state(process_id))
 
 
 class InstanceList(generics.ListAPIView):

@@ -8,6 +8,7 @@ urlpatterns = [
     path("definitions/<int:pk>/", api.DefinitionDetail.as_view(), name="api-definition"),
     path("definitions/<int:pk>/bpmn/", api.DefinitionBpmn.as_view(), name="api-definition-bpmn"),
     path("processes/<str:process_id>/instances/", api.StartInstance.as_view(), name="api-start"),
+    path("processes/<str:process_id>/rollout/", api.ProcessRollout.as_view(), name="api-rollout"),
     path("instances/", api.InstanceList.as_view(), name="api-instances"),
     path("instances/<int:pk>/", api.InstanceDetail.as_view(), name="api-instance"),
     path("instances/<int:pk>/history/", api.InstanceHistory.as_view(), name="api-instance-history"),

@@ -181,6 +181,12 @@ class VariablesSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000)
 
 
+class RolloutSerializer(serializers.Serializer):
+    version = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
+    percent = serializers.IntegerField(min_value=0, max_value=100)
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+
+
 class HistorySerializer(serializers.ModelSerializer):
     user = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
 

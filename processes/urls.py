@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.definitions, name="definitions"),
     path("definitions/<int:pk>/", views.definition, name="definition"),
     path("definitions/<int:pk>/bpmn/", views.definition_bpmn, name="definition-bpmn"),
+    path("definitions/<int:pk>/rollout/", views.set_rollout, name="rollout"),
     path("instances/", views.instances, name="instances"),
     path("instances/<int:pk>/", views.instance, name="instance"),
     path("instances/<int:pk>/cancel/", views.cancel, name="cancel"),

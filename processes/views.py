@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from engine import jobs, repairs, runtime, waits
+from engine import jobs, repairs, rollout, runtime, waits
 from engine.deploy import DeployError, deploy, lane_warnings, parse_bindings, parse_mappings
 from engine.models import HistoryEvent, HumanTask, Incident, Job, ProcessDefinition, ProcessInstance
 from processes.forms import (
@@ -23,6 +23,7 @@ from processes.forms import (
     ReasonForm,
     ResolveForm,
     RetryForm,
+    RolloutForm,
     UploadForm,
 )
 from processes.services import (
@@ -32,6 +33,7 @@ from processes.services import (
     incidents_for_user,
     instances_for_user,
     list_rows,
+    rollout_state,
     search_instances,
     started_between,
     waiting_at,
@@ -96,10 +98,33 @@ def definition(request, pk: int):
             messages.success(request, _("Lane roles saved"))
             return redirect("processes:definition", definition.pk)
     versions = ProcessDefinition.objects.filter(process_id=definition.process_id).order_by("-version")
+    rollout = rollout_state(definition.process_id)
     return render(request, "processes/definition.html", {
         "definition": definition, "form": form, "can_edit": can_edit, "versions": versions,
+        "rollout": rollout, "rollout_form": RolloutForm(
+            versions=[v.version for v in versions], initial={"version": rollout["version"],
+                                                            "percent": rollout["percent"]}),
         "instance_count": definition.instances.count(),
     })
+
+
+@login_required
+@require_POST
+@permission_required("engine.change_processdefinition", raise_exception=True)
+def set_rollout(request, pk: int):
+    """Start a share of new instances on the chosen version; 100 % promotes it, 0 % rolls back."""
+    definition = get_object_or_404(ProcessDefinition, pk=pk)
+    versions = ProcessDefinition.objects.filter(process_id=definition.process_id).values_list("version", flat=True)
+    form = RolloutForm(request.POST, versions=versions)
+    if not form.is_valid():
+        for field, errors in form.errors.items():
+            messages.error(request, f"{form.fields[field].label if field in form.fields else ''}: {' '.join(errors)}")
+        return redirect("processes:definition", pk)
+    data = form.cleaned_data
+    rollout.set_rollout(definition.process_id, data["version"], data["percent"], request.user, data["reason"])
+    messages.success(request, _("%(percent)s %% of new instances now start on version %(version)s")
+                     % {"percent": data["percent"], "version": data["version"]})
+    return redirect("processes:definition", pk)
 
 
 @login_required

@@ -36,6 +36,7 @@ PAGES = [
     "/processes/incidents/{incident}/", "/processes/incidents/{incident}/resolve/", "/processes/incidents/retry/",
     "/processes/incidents/" + HUGE + "/", "/processes/instances/{instance}/suspend/",
     "/processes/instances/{instance}/resume/", "/processes/instances/{instance}/variables/",
+    "/processes/definitions/{definition}/rollout/",
 ]
 ROLES = [*DEMO_USERS, "operator"]
 

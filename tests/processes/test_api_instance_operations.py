@@ -165,3 +165,84 @@ def test_a_start_at_a_version_that_does_not_exist_is_refused_naming_it(two_versi
 
     assert response.status_code == status and named in response.content.decode()
     assert ProcessInstance.objects.count() == before
+
+
+def test_analysts_put_a_rollout_and_get_it_with_instances_per_version(two_versions, make_user, api_as):
+    analyst = api_as(make_user("analyst", "Analyst"))
+
+    response = analyst.put("/api/v1/processes/reviewing/rollout/", {"version": 2, "percent": 25,
+                                                                     "reason": "pilot"}, format="json")
+
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["version"], body["percent"], body["default_version"]) == (2, 25, 1)
+    assert body["updated_by"] == "analyst"
+    assert body["instances"] == [{"version": 1, "running": 1, "total": 1}]
+    assert analyst.get("/api/v1/processes/reviewing/rollout/").json()["percent"] == 25
+
+
+@pytest.mark.parametrize("role", ["Operator", "Manager"])
+def test_only_analysts_set_a_rollout(two_versions, make_user, api_as, role):
+    client = api_as(make_user("someone", role))
+
+    response = client.put("/api/v1/processes/reviewing/rollout/", {"version": 2, "percent": 25}, format="json")
+
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize(("url", "body", "status", "named"), [
+    ("reviewing", {"version": 5, "percent": 10}, 400, "version"),
+    ("reviewing", {"version": 2, "percent": 150}, 400, "percent"),
+    ("reviewing", {"percent": 10}, 400, "version"),
+    ("nobody", {"version": 1, "percent": 10}, 404, "nobody"),
+])
+def test_a_bad_rollout_is_refused_naming_it(two_versions, make_user, api_as, url, body, status, named):
+    analyst = api_as(make_user("analyst", "Analyst"))
+
+    response = analyst.put(f"/api/v1/processes/{url}/rollout/", body, format="json")
+
+    assert response.status_code == status and named in response.content.decode()
+
+
+def test_the_definition_page_sets_a_rollout_and_shows_the_split_in_english_and_chinese(two_versions, make_user):
+    from django.core.management import call_command
+
+    from engine.models import ProcessDefinition, Rollout
+
+    call_command("compilemessages", locale=["zh_Hans"], ignore_patterns=[".venv", "node_modules"], verbosity=0)
+    definition = ProcessDefinition.objects.get(process_id="reviewing", version=2)
+    operator, analyst = Client(), Client()
+    operator.force_login(make_user("op", "Operator"))
+    analyst.force_login(make_user("analyst", "Analyst"))
+
+    assert operator.post(f"/processes/definitions/{definition.pk}/rollout/", {
+        "version": 2, "percent": 25, "reason": "pilot"}).status_code == 403
+    response = analyst.post(f"/processes/definitions/{definition.pk}/rollout/", {
+        "version": 2, "percent": 25, "reason": "pilot"})
+
+    assert response.status_code == 302
+    assert Rollout.objects.get(process_id="reviewing").percent == 25
+    page = analyst.get(f"/processes/definitions/{definition.pk}/").content.decode()
+    assert "25 % of new instances start on version 2, the others on version 1." in page
+    chinese = analyst.get(f"/processes/definitions/{definition.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "25% 的新实例在版本 2 上启动" in chinese
+
+
+def test_every_operation_lands_in_the_audit_log_with_who_and_why(two_versions, instance, operator, make_user, api_as):
+    from accounts.models import AuditEvent
+
+    operator.post(f"/api/v1/instances/{instance.pk}/suspend/", {"reason": "Customer on hold"}, format="json")
+    operator.patch(f"/api/v1/instances/{instance.pk}/variables/", {"set": {"amount": 3}, "reason": "typo"},
+                   format="json")
+    operator.post(f"/api/v1/instances/{instance.pk}/resume/", {"reason": "paid"}, format="json")
+    api_as(make_user("analyst", "Analyst")).put("/api/v1/processes/reviewing/rollout/",
+                                                 {"version": 2, "percent": 10, "reason": "pilot"}, format="json")
+
+    logged = list(AuditEvent.objects.filter(action=AuditEvent.OPERATION).order_by("id")
+                  .values_list("username", "object", "detail"))
+    assert logged == [
+        ("operator", f"instance {instance.pk}", "instance.suspend: Customer on hold"),
+        ("operator", f"instance {instance.pk}", "instance.variables: typo (set: amount; unset: -)"),
+        ("operator", f"instance {instance.pk}", "instance.resume: paid"),
+        ("analyst", "process reviewing", "rollout: 10% on v2, else v1. pilot"),
+    ]
