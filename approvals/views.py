@@ -191,6 +191,8 @@ def task_complete(request: HttpRequest, pk: int) -> HttpResponse:
         return forbidden(request)
     except runtime.TaskNotOpen:
         return conflict(request, task, _("This task is already completed."))
+    except runtime.InstanceSuspended:
+        return conflict(request, task, _("This case is suspended. It can be completed once an operator resumes it."))
     except runtime.Conflict:
         return conflict(request, task, _("Someone else changed this case at the same moment. Please try again."))
     except ValidationError as exc:

@@ -157,7 +157,8 @@ def parse_file(content: bytes, file_name: str = "upload.bpmn", bindings: dict[st
         # From here on the tree is SpiffWorkflow's copy: data stores are removed from it, not from `content`.
         warnings = modeler.drop_data_stores(tree, processes)
         warnings += _tolerate(tree, processes)
-        problems = modeler.problems(tree, processes)
+        problems = [*modeler.problems(tree, processes), *modeler.translate_conditions(processes),
+                    *modeler.untranslatable_assignments(processes)]
     except modeler.ModelError as exc:
         raise _model_error(exc) from None
     if problems:

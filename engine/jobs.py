@@ -116,7 +116,9 @@ def claim(job_id: int, now: datetime, job: Job | None = None) -> Job | None:
             return None
         job.locked_until = now + lease
         return job
-    taken = Job.objects.filter(pk=job_id, state=Job.PENDING, due_at__lte=now).update(
+    # A job of a suspended instance stays pending until the instance is resumed.
+    taken = Job.objects.filter(pk=job_id, state=Job.PENDING, due_at__lte=now,
+                               instance__state=ProcessInstance.ACTIVE).update(
         state=Job.RUNNING, attempts=F("attempts") + 1, locked_until=now + lease, updated_at=now,
         claimed_by=this_process(),
     )
@@ -357,7 +359,8 @@ def run_due_work(now: datetime | None = None) -> int:
     now = now or timezone.now()
     take_back_jobs_of_dead_processes()
     _take_back_lost_jobs(now)
-    due = list(Job.objects.filter(state=Job.PENDING, due_at__lte=now).values_list("pk", flat=True)[:500])
+    due = list(Job.objects.filter(state=Job.PENDING, due_at__lte=now, instance__state=ProcessInstance.ACTIVE)
+               .values_list("pk", flat=True)[:500])
     if settings.CELERY_TASK_ALWAYS_EAGER:
         for job_id in due:
             run_job(job_id, now)

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 from lxml import etree
 
-from engine import connectors
+from engine import connectors, expressions
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
@@ -433,3 +433,51 @@ def drop_user_task_data_associations(tree: etree._ElementTree, processes: list[e
             for io in owner.findall("bpmn:ioSpecification", NS):
                 owner.remove(io)
     return warnings
+
+
+LANGUAGES = {expressions.JUEL: "Camunda 7 (JUEL)", expressions.FEEL: "Camunda 8 (FEEL)"}
+
+
+def translate_conditions(processes: list[etree._Element]) -> list[ModelError]:
+    """Rewrite JUEL and FEEL conditions as Python in SpiffWorkflow's copy; a problem for each outside the subset."""
+    found = []
+    for process in processes:
+        for tag in ("conditionExpression", "completionCondition", "loopCondition"):
+            for element in _bpmn(process, tag):
+                lang = expressions.language(element.text or "")
+                if lang is None:
+                    continue
+                owner = element.getparent()
+                if tag != "conditionExpression":
+                    owner = owner.getparent()
+                try:
+                    element.text = expressions.translate(element.text)
+                except expressions.ExpressionError as exc:
+                    found.append(ModelError(
+                        f"The condition {(element.text or '').strip()!r} of {describe(owner)} is a {LANGUAGES[lang]} "
+                        f"expression Lanebridge cannot translate: {exc}. Write it in Python over the process "
+                        "variables, e.g. amount > 1000", owner))
+    return found
+
+
+ASSIGNMENTS = ("assignee", "candidateGroups", "candidateUsers")
+
+
+def untranslatable_assignments(processes: list[etree._Element]) -> list[ModelError]:
+    """A problem for each user task assignment written in JUEL or FEEL outside the translated subset."""
+    found = []
+    for process in processes:
+        for task in _bpmn(process, "userTask"):
+            for name in ASSIGNMENTS:
+                text = task.get(f"{{{CAMUNDA_NS}}}{name}") or ""
+                lang = expressions.language(text)
+                if lang is None:
+                    continue
+                try:
+                    expressions.translate(text)
+                except expressions.ExpressionError as exc:
+                    found.append(ModelError(
+                        f"The camunda:{name} {text!r} of {describe(task)} is a {LANGUAGES[lang]} expression "
+                        f"Lanebridge cannot translate: {exc}. Name the user or group, or read a variable as "
+                        "${approver}", task))
+    return found

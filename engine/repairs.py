@@ -10,9 +10,16 @@ from django.utils import timezone
 from SpiffWorkflow.util.task import TaskState
 
 from engine import rows, spiff
-from engine.jobs import retry_incident
+from engine.jobs import dispatch_after_commit, retry_incident
 from engine.models import HistoryEvent, Incident, Job, ProcessInstance
-from engine.runtime import check_total_size, check_variables, record_event, stop_instance, write_instance
+from engine.runtime import (
+    InstanceNotActive,
+    check_total_size,
+    check_variables,
+    record_event,
+    stop_instance,
+    write_instance,
+)
 
 SKIP, CANCEL = "skip", "cancel"
 
@@ -84,3 +91,32 @@ def retry_outcome(incident: Incident) -> str:
     if job_state == Job.FAILED:
         return f"The call failed again: {incident.message}"
     return "The call is being retried; the incident stays open until it succeeds."
+
+
+def suspend_instance(instance: ProcessInstance, user, reason: str) -> ProcessInstance:
+    """Hold an active instance: its tasks cannot be completed, and its due calls and timers wait for the resume."""
+
+    def change(instance, workflow):
+        if instance.state != ProcessInstance.ACTIVE:
+            raise InstanceNotActive(f"Instance {instance.pk} is {instance.state}; only an active one can be suspended")
+        instance.state = ProcessInstance.SUSPENDED
+        record_event(instance, HistoryEvent.SUSPENDED, user=user, data={"reason": reason})
+
+    write_instance(instance.pk, change, user=user)
+    return ProcessInstance.objects.get(pk=instance.pk)
+
+
+def resume_instance(instance: ProcessInstance, user, reason: str) -> ProcessInstance:
+    """Let a suspended instance go on; the calls and timers that fell due meanwhile run now."""
+
+    def change(instance, workflow):
+        if instance.state != ProcessInstance.SUSPENDED:
+            raise InstanceNotActive(f"Instance {instance.pk} is {instance.state}; only a suspended one can be resumed")
+        instance.state = ProcessInstance.ACTIVE
+        record_event(instance, HistoryEvent.RESUMED, user=user, data={"reason": reason})
+
+    write_instance(instance.pk, change, user=user)
+    # After the write, so the jobs find the instance active (and its workflow kept in memory).
+    for job in Job.objects.filter(instance_id=instance.pk, state=Job.PENDING, due_at__lte=timezone.now()):
+        dispatch_after_commit(job)
+    return ProcessInstance.objects.get(pk=instance.pk)

@@ -49,6 +49,10 @@ class InstanceNotActive(Exception):
     """The instance has ended; it cannot be changed any more."""
 
 
+class InstanceSuspended(InstanceNotActive):
+    """The instance is suspended: nobody works on it until it is resumed."""
+
+
 def record_event(instance: ProcessInstance, kind: str, element_id: str = "", element_name: str = "",
                  user=None, data: dict | None = None) -> HistoryEvent:
     """Append one history event to an instance."""
@@ -350,7 +354,9 @@ def advance(instance: ProcessInstance, workflow, with_rows: frozenset, user=None
     instance row changed since it was loaded. Returns the ids of the tasks
     that have rows now.
     """
-    if instance.state == ProcessInstance.ACTIVE:
+    # A suspended instance still takes in the result of a call that was under way; the calls
+    # and timers that result leads to wait for the resume (jobs.claim skips suspended instances).
+    if instance.state in ProcessInstance.RUNNING:
         try:
             prune.run_engine(workflow)
         except WorkflowException as exc:
@@ -359,8 +365,9 @@ def advance(instance: ProcessInstance, workflow, with_rows: frozenset, user=None
     waiting = _waiting_tasks(workflow)
     now = tasks_with_rows(waiting)
     completed = workflow.is_completed()
-    inputs = _call_inputs(instance, now, with_rows) if instance.state == ProcessInstance.ACTIVE else {}
-    if instance.state == ProcessInstance.ACTIVE:
+    inputs = _call_inputs(instance, now, with_rows) if instance.state in ProcessInstance.RUNNING else {}
+    if instance.state in ProcessInstance.RUNNING:
+        claim_jobs = claim_jobs and instance.state == ProcessInstance.ACTIVE
         _sync_rows(instance, workflow, with_rows, now, claim_jobs, inputs)
         if completed:
             instance.state = ProcessInstance.COMPLETED
@@ -474,14 +481,14 @@ def _create_human_task(instance: ProcessInstance, task) -> HumanTask:
     spec = task.task_spec
     extensions = getattr(spec, "extensions", {}) or {}
     properties = extensions.get("properties", {}) or {}
-    groups = extensions.get("camunda:candidateGroups") or properties.get("candidateGroups") or ""
+    groups = _attribute(task, extensions.get("camunda:candidateGroups") or properties.get("candidateGroups")) or ""
     candidate_groups = [g.strip() for g in groups.split(",") if g.strip()]
     if not candidate_groups and spec.lane:
         # Read now: analysts change lane roles while instances run.
         lane_roles = ProcessDefinition.objects.values_list("lane_roles", flat=True).get(pk=instance.definition_id)
         role = lane_roles.get(spec.lane, spec.lane)
         candidate_groups = [role] if role else []
-    assignee_name = extensions.get("camunda:assignee") or properties.get("assignee")
+    assignee_name = _attribute(task, extensions.get("camunda:assignee") or properties.get("assignee"))
     assignee = None
     if assignee_name:
         from django.contrib.auth import get_user_model
@@ -505,6 +512,16 @@ def _create_human_task(instance: ProcessInstance, task) -> HumanTask:
     )
     rows.insert([human_task], return_pk=True)
     return human_task
+
+
+def _attribute(task, text: str | None) -> str | None:
+    """An assignment attribute, its ${…} expression evaluated over the task's data."""
+    try:
+        return spiff.evaluate_text(task, text)
+    except WorkflowException as exc:
+        # As with a bad due date: the task still reaches its lane's inbox, unassigned.
+        log.warning("ignoring assignment %r of %s: %s", text, task.task_spec.bpmn_id, exc)
+        return None
 
 
 def _due_at(value: str | None) -> datetime | None:
@@ -595,6 +612,8 @@ def complete_human_task(task: HumanTask, user, data: dict) -> ProcessInstance:
     data = check_variables(data, "data")
 
     def change(instance, workflow):
+        if instance.state == ProcessInstance.SUSPENDED:
+            raise InstanceSuspended(f"Instance {instance.pk} is suspended: resume it before completing task {task.pk}")
         # Closing the row only if it is still open is also the check that it is.
         if not rows.update(HumanTask, {"pk": task.pk, "state": HumanTask.OPEN}, {
                 "state": HumanTask.COMPLETED, "completed_at": timezone.now(),

@@ -35,7 +35,7 @@ from SpiffWorkflow.spiff.serializer.task_spec import ServiceTaskConverter
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask as SpiffServiceTask
 from SpiffWorkflow.util.task import TaskState
 
-from engine import multi_instance, prune, timers
+from engine import expressions, multi_instance, prune, timers
 from engine.scripts import SCRIPT_ENGINE
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -225,3 +225,19 @@ def end_event_reached(workflow: BpmnWorkflow) -> tuple[str, str] | None:
         return None
     spec = max(ended, key=lambda t: t.last_state_change).task_spec
     return spec.bpmn_id, spec.bpmn_name or spec.bpmn_id
+
+
+def evaluate_text(task, text: str | None) -> str | None:
+    """A Camunda attribute (assignee, candidate groups) for this task: ``${…}``/``=…`` evaluated, else as written.
+
+    A list becomes comma-separated text, as Camunda accepts for candidate groups.
+    Raises what the script engine raises for a variable the task does not have.
+    """
+    if not text or expressions.language(text) is None:
+        return text
+    value = task.workflow.script_engine.evaluate(task, expressions.translate(text))
+    if value is None:
+        return None
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(item) for item in value)
+    return str(value)

@@ -237,6 +237,39 @@ class CancelInstance(APIView):
         return Response(s.InstanceSerializer(instance).data)
 
 
+class SuspendInstance(APIView):
+    """Hold an active instance: no task completes and no call or timer runs until it is resumed."""
+
+    required_scope = "instances:operate"
+    parser_classes = BODY_PARSERS
+
+    @extend_schema(request=s.ReasonSerializer, responses={200: s.InstanceSerializer})
+    def post(self, request, pk):
+        instance = get_object_or_404(instances_for_user(request.user), pk=pk)
+        require_perm(request, "engine.change_processinstance")
+        body = s.ReasonSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        instance = repairs.suspend_instance(instance, request.user, body.validated_data["reason"])
+        return Response(s.InstanceSerializer(instance).data)
+
+
+class ResumeInstance(APIView):
+    """Let a suspended instance go on; what fell due meanwhile runs now."""
+
+    required_scope = "instances:operate"
+    parser_classes = BODY_PARSERS
+
+    @extend_schema(request=s.ReasonSerializer, responses={200: s.InstanceSerializer})
+    def post(self, request, pk):
+        instance = get_object_or_404(instances_for_user(request.user), pk=pk)
+        require_perm(request, "engine.change_processinstance")
+        body = s.ReasonSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        repairs.resume_instance(instance, request.user, body.validated_data["reason"])
+        # Read again: the calls and timers that fell due ran when the resume committed.
+        return Response(s.InstanceSerializer(instances_for_user(request.user).get(pk=pk)).data)
+
+
 class TaskList(generics.ListAPIView):
     """Open tasks the caller may act on."""
 

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 from engine import jobs, repairs, runtime
 from engine.deploy import DeployError, deploy, lane_warnings, parse_bindings, parse_mappings
 from engine.models import HistoryEvent, HumanTask, Incident, Job, ProcessDefinition, ProcessInstance
-from processes.forms import CancelForm, LaneRolesForm, ResolveForm, RetryForm, UploadForm
+from processes.forms import CancelForm, LaneRolesForm, ReasonForm, ResolveForm, RetryForm, UploadForm
 from processes.services import (
     bpmn_download,
     filter_incidents,
@@ -163,6 +163,7 @@ def instance(request, pk: int):
     incidents = list(instance.incidents.order_by("-id"))
     history = list(instance.history.select_related("user").order_by("id"))
     jobs = list(instance.jobs.order_by("id"))
+    can_operate = request.user.has_perm("engine.change_processinstance")
     for event in history:
         event.label = HISTORY_LABELS.get(event.kind, event.kind)
     return render(request, "processes/instance.html", {
@@ -174,7 +175,8 @@ def instance(request, pk: int):
         "incidents": incidents,
         "history": history,
         "jobs": jobs,
-        "can_cancel": request.user.has_perm("engine.change_processinstance") and instance.state == "active",
+        "can_cancel": can_operate and instance.state in ProcessInstance.RUNNING,
+        "can_operate": can_operate,
         "can_retry": request.user.has_perm("engine.change_incident"),
         "cancel_form": CancelForm(),
         "retry_form": RetryForm(),
@@ -192,6 +194,11 @@ HISTORY_LABELS = {
     HistoryEvent.SERVICE_ERROR: gettext_lazy("Call failed"),
     HistoryEvent.INCIDENT: gettext_lazy("Incident"),
     HistoryEvent.INCIDENT_RETRIED: gettext_lazy("Incident retried"),
+    HistoryEvent.RETRY_FAILED: gettext_lazy("Retry failed"),
+    HistoryEvent.INCIDENT_RESOLVED: gettext_lazy("Incident closed"),
+    HistoryEvent.SUSPENDED: gettext_lazy("Suspended"),
+    HistoryEvent.RESUMED: gettext_lazy("Resumed"),
+    HistoryEvent.VARIABLES_CHANGED: gettext_lazy("Variables changed"),
     HistoryEvent.TIMER_FIRED: gettext_lazy("Timer fired"),
     HistoryEvent.MESSAGE: gettext_lazy("Message received"),
     HistoryEvent.CANCELLED: gettext_lazy("Cancelled"),
@@ -218,6 +225,35 @@ def cancel(request, pk: int):
         runtime.cancel_instance(instance, request.user, reason)
         messages.success(request, _("Instance cancelled"))
     except runtime.InstanceNotActive as exc:
+        messages.error(request, str(exc))
+    return redirect("processes:instance", pk)
+
+
+@login_required
+@require_POST
+@permission_required("engine.change_processinstance", raise_exception=True)
+def suspend(request, pk: int):
+    """Hold the instance, with the reason typed beside the button."""
+    return _hold_or_go_on(request, pk, repairs.suspend_instance, _("Instance suspended"))
+
+
+@login_required
+@require_POST
+@permission_required("engine.change_processinstance", raise_exception=True)
+def resume(request, pk: int):
+    return _hold_or_go_on(request, pk, repairs.resume_instance, _("Instance resumed"))
+
+
+def _hold_or_go_on(request, pk: int, action, done: str):
+    instance = get_object_or_404(instances_for_user(request.user), pk=pk)
+    form = ReasonForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Give a reason."))
+        return redirect("processes:instance", pk)
+    try:
+        action(instance, request.user, form.cleaned_data["reason"])
+        messages.success(request, done)
+    except (runtime.InstanceNotActive, runtime.Conflict) as exc:
         messages.error(request, str(exc))
     return redirect("processes:instance", pk)
 

@@ -34,7 +34,8 @@ PAGES = [
     "/processes/instances/{instance}/cancel/", "/processes/instances/" + HUGE + "/",
     "/processes/incidents/", "/processes/incidents/{incident}/retry/", "/processes/incidents/" + HUGE + "/retry/",
     "/processes/incidents/{incident}/", "/processes/incidents/{incident}/resolve/", "/processes/incidents/retry/",
-    "/processes/incidents/" + HUGE + "/",
+    "/processes/incidents/" + HUGE + "/", "/processes/instances/{instance}/suspend/",
+    "/processes/instances/{instance}/resume/",
 ]
 ROLES = [*DEMO_USERS, "operator"]
 

@@ -157,3 +157,68 @@ def test_a_data_association_of_a_user_task_is_ignored_with_a_warning(make_user):
     complete_human_task(instance.human_tasks.get(), make_user("clerk", is_superuser=True), {"ok": True})
     instance.refresh_from_db()
     assert instance.state == ProcessInstance.COMPLETED
+
+
+@pytest.mark.parametrize("condition", ["${amount > 1000}", "${order.amount gt 1000 && !empty order.lines}",
+                                       "= amount > 1000", "=order.amount > 1000 and order.lines[1] != null"])
+@pytest.mark.parametrize(("amount", "expected"), [(1500, ["manager"]), (500, ["clerk"])])
+def test_a_camunda_condition_routes_the_token_as_camunda_would(condition, amount, expected):
+    deploy(bpmn.gateway_process(condition=condition), "drawn.bpmn")
+
+    instance, _ = start_instance("routing", {"amount": amount, "order": {"amount": amount, "lines": ["x"]}})
+
+    assert waiting_at(instance) == expected
+
+
+def test_a_camunda_condition_is_stored_as_drawn():
+    deployment = deploy(bpmn.gateway_process(condition="${amount gt 1000}"), "drawn.bpmn")
+
+    assert "${amount gt 1000}" in deployment.definitions[0].bpmn_xml
+
+
+def test_a_feel_condition_outside_the_subset_names_the_flow_and_what_to_do():
+    from engine.deploy import DeployError
+
+    with pytest.raises(DeployError) as caught:
+        deploy(bpmn.gateway_process(condition='= some r in risks satisfies r = "red"'), "drawn.bpmn")
+
+    error = caught.value
+    assert error.element_id == "to_manager"
+    assert "FEEL" in error.message and "'some'" in error.message and "Python" in error.message
+
+
+def assigned_process(assignee: str, groups: str) -> bytes:
+    """start → user task `approve` assigned by Camunda attributes → end."""
+    task = (f'    <bpmn:userTask id="approve" name="Approve" camunda:assignee="{assignee}"'
+            f' camunda:candidateGroups="{groups}" />\n')
+    return bpmn.chain("assigning", task)
+
+
+def test_an_assignee_and_candidate_groups_written_in_juel_are_read_from_the_variables(make_user):
+    boss = make_user("boss")
+    deploy(assigned_process("${approver}", "${order.teams}"), "drawn.bpmn")
+
+    instance, _ = start_instance("assigning", {"approver": "boss", "order": {"teams": ["Finance", "Manager"]}})
+
+    task = instance.human_tasks.get()
+    assert task.assignee == boss
+    assert task.candidate_groups == ["Finance", "Manager"]
+
+
+def test_an_assignee_whose_variable_is_missing_leaves_the_task_unassigned_in_its_groups():
+    deploy(assigned_process("${approver}", "Finance"), "drawn.bpmn")
+
+    instance, _ = start_instance("assigning", {})
+
+    task = instance.human_tasks.get()
+    assert task.assignee is None and task.candidate_groups == ["Finance"]
+
+
+def test_an_assignee_expression_outside_the_subset_is_refused_naming_the_task():
+    from engine.deploy import DeployError
+
+    with pytest.raises(DeployError) as caught:
+        deploy(assigned_process("${users.pick(order)}", "Finance"), "drawn.bpmn")
+
+    assert caught.value.element_id == "approve"
+    assert "camunda:assignee" in caught.value.message and "method calls" in caught.value.message
