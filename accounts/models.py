@@ -44,6 +44,7 @@ class AuditEvent(models.Model):
     TOKEN_CREATED = "token.created"
     TOKEN_REVOKED = "token.revoked"
     LOCKOUT = "lockout"
+    OPERATION = "operation"
     ACTIONS = [
         (REFUSED, _("permission refused")),
         (ADMIN_ADDITION, _("admin: added")),
@@ -52,6 +53,7 @@ class AuditEvent(models.Model):
         (TOKEN_CREATED, _("API token created")),
         (TOKEN_REVOKED, _("API token revoked")),
         (LOCKOUT, _("login locked out")),
+        (OPERATION, _("instance operation")),
     ]
 
     at = models.DateTimeField(_("when"), default=timezone.now, db_index=True)

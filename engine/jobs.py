@@ -349,6 +349,8 @@ def retry_incident(incident: Incident, user=None, reason: str = "") -> Incident:
         Incident.objects.filter(pk=incident.pk).update(retries=F("retries") + 1)
         record_event(incident.instance, HistoryEvent.INCIDENT_RETRIED, incident.element_id, user=user,
                      data={"incident": incident.pk, "reason": reason})
+        signals.operator_action.send(sender=Incident, user=user, action="incident.retry", detail=reason,
+                                     object=f"incident {incident.pk} of instance {incident.instance_id}")
         dispatch_after_commit(incident.job)
     incident.refresh_from_db()
     return incident

@@ -210,3 +210,19 @@ class HistoryEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.element_id}"
+
+
+class Rollout(models.Model):
+    """Which version new instances of a process start on: a share on `version`, the rest on `default_version`."""
+
+    process_id = models.CharField(max_length=255, unique=True)
+    # The version that was the default before `version` (the last promoted one).
+    default_version = models.PositiveIntegerField()
+    version = models.PositiveIntegerField()
+    percent = models.PositiveSmallIntegerField(default=0)
+    reason = models.TextField(blank=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.process_id}: {self.percent}% on v{self.version}, else v{self.default_version}"

@@ -26,6 +26,8 @@ from SpiffWorkflow.bpmn.specs.defaults import ParallelMultiInstanceTask, Sequent
 from SpiffWorkflow.util.deep_merge import DeepMerge
 from SpiffWorkflow.util.task import TaskState
 
+from engine import expressions
+
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 
@@ -33,10 +35,23 @@ BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 _PATH = re.compile(r"^\s*(?:\$\{\s*([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\s*\}|([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*))\s*$")
 
 
+# What engine.expressions makes of a variable path: order['lines'].
+_TRANSLATED_PATH = re.compile(r"^([A-Za-z_]\w*)((?:\['[A-Za-z_]\w*'\])*)$")
+
+
 def variable_path(text: str | None) -> str | None:
-    """The variable path written as ``${a.b}`` or ``a.b``; None for anything else."""
+    """The variable path written as ``${a.b}``, ``#{a['b']}`` or ``a.b``; None for anything else."""
     match = _PATH.match(text or "")
-    return (match.group(1) or match.group(2)) if match else None
+    if match:
+        return match.group(1) or match.group(2)
+    try:
+        python = expressions.translate(text or "")
+    except expressions.ExpressionError:
+        return None
+    translated = _TRANSLATED_PATH.match(python) if expressions.language(text or "") else None
+    if translated is None:
+        return None
+    return ".".join([translated.group(1), *re.findall(r"\['(\w+)'\]", translated.group(2))])
 
 
 class VariablePath(TaskDataReference):

@@ -9,11 +9,13 @@ from __future__ import annotations
 from django.utils import timezone
 from SpiffWorkflow.util.task import TaskState
 
-from engine import rows, spiff
+from engine import rows, signals, spiff
 from engine.jobs import dispatch_after_commit, retry_incident
-from engine.models import HistoryEvent, Incident, Job, ProcessInstance
+from engine.models import HistoryEvent, HumanTask, Incident, Job, ProcessInstance
 from engine.runtime import (
     InstanceNotActive,
+    InvalidVariables,
+    change_variables,
     check_total_size,
     check_variables,
     record_event,
@@ -51,6 +53,7 @@ def resolve_incident(incident: Incident, action: str, user, comment: str, output
             comment=comment, resolved_at=timezone.now(), resolved_by=getattr(user, "pk", None))
         record_event(instance, HistoryEvent.INCIDENT_RESOLVED, current.element_id, user=user, data={
             "incident": current.pk, "action": action, "comment": comment, "output": output})
+        audit(user, f"incident.{action}", f"incident {current.pk} of instance {instance.pk}", comment)
 
     write_instance(incident.instance_id, change, user=user)
     return Incident.objects.get(pk=incident.pk)
@@ -101,6 +104,7 @@ def suspend_instance(instance: ProcessInstance, user, reason: str) -> ProcessIns
             raise InstanceNotActive(f"Instance {instance.pk} is {instance.state}; only an active one can be suspended")
         instance.state = ProcessInstance.SUSPENDED
         record_event(instance, HistoryEvent.SUSPENDED, user=user, data={"reason": reason})
+        audit(user, "instance.suspend", f"instance {instance.pk}", reason)
 
     write_instance(instance.pk, change, user=user)
     return ProcessInstance.objects.get(pk=instance.pk)
@@ -114,9 +118,53 @@ def resume_instance(instance: ProcessInstance, user, reason: str) -> ProcessInst
             raise InstanceNotActive(f"Instance {instance.pk} is {instance.state}; only a suspended one can be resumed")
         instance.state = ProcessInstance.ACTIVE
         record_event(instance, HistoryEvent.RESUMED, user=user, data={"reason": reason})
+        audit(user, "instance.resume", f"instance {instance.pk}", reason)
 
     write_instance(instance.pk, change, user=user)
     # After the write, so the jobs find the instance active (and its workflow kept in memory).
     for job in Job.objects.filter(instance_id=instance.pk, state=Job.PENDING, due_at__lte=timezone.now()):
         dispatch_after_commit(job)
     return ProcessInstance.objects.get(pk=instance.pk)
+
+
+def edit_variables(instance: ProcessInstance, user, values: dict, names: list, reason: str) -> ProcessInstance:
+    """Set `values` and remove the variables `names` of a running instance; history keeps old and new values."""
+    values = check_variables(values, "set")
+    _check_names(names, values)
+
+    def change(instance, workflow):
+        if instance.state not in ProcessInstance.RUNNING:
+            raise InstanceNotActive(f"Instance {instance.pk} is {instance.state}; its variables can no longer change")
+        old = instance.variables
+        missing = [name for name in names if name not in old]
+        if missing:
+            raise InvalidVariables(f"unset: no variable {', '.join(missing)} on instance {instance.pk}")
+        check_total_size({**{k: v for k, v in old.items() if k not in names}, **values}, "set")
+        change_variables(workflow, values, names)
+        # The open tasks' forms show the data as it is now.
+        for task in HumanTask.objects.filter(instance_id=instance.pk, state=HumanTask.OPEN):
+            data = {k: v for k, v in {**task.data, **values}.items() if k not in names}
+            HumanTask.objects.filter(pk=task.pk).update(data=data)
+        record_event(instance, HistoryEvent.VARIABLES_CHANGED, user=user, data={
+            "reason": reason,
+            "set": {name: {"old": old.get(name), "new": value} for name, value in values.items()},
+            "unset": {name: old[name] for name in names},
+        })
+        audit(user, "instance.variables", f"instance {instance.pk}",
+              f"{reason} (set: {', '.join(values) or '-'}; unset: {', '.join(names) or '-'})")
+
+    write_instance(instance.pk, change, user=user)
+    return ProcessInstance.objects.get(pk=instance.pk)
+
+
+def _check_names(names, values: dict) -> None:
+    if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+        raise InvalidVariables("unset must be a list of variable names")
+    both = [name for name in names if name in values]
+    if both:
+        raise InvalidVariables(f"unset: {', '.join(both)} is also in set; a variable is either set or removed")
+
+
+def audit(user, action: str, object: str, detail: str) -> None:
+    """Inside the action's transaction: tell the audit log who did what to which object, and why."""
+    signals.operator_action.send(sender=ProcessInstance, user=user, action=action, object=object, detail=detail)

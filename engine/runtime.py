@@ -22,7 +22,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from engine import live, prune, rows, signals, spiff
+from engine import live, prune, rollout, rows, signals, spiff
 from engine.deploy import specs_for
 from engine.models import HistoryEvent, HumanTask, Incident, Job, ProcessDefinition, ProcessInstance
 
@@ -297,15 +297,29 @@ def latest_definition(process_id: str) -> ProcessDefinition:
     return definition
 
 
+def definition_version(process_id: str, version: int | None = None) -> ProcessDefinition:
+    """Version `version` of a process (the newest without one), or ProcessNotFound naming what is missing."""
+    if version is None:
+        return latest_definition(process_id)
+    definition = (ProcessDefinition.objects.filter(process_id=process_id, version=version)
+                  .defer("bpmn_xml", "spec_json").first())
+    if definition is None:
+        latest_definition(process_id)  # says so if the process itself is unknown
+        raise ProcessNotFound(f"Process {process_id!r} has no version {version}")
+    return definition
+
+
 def start_instance(process_id: str, variables: dict | None = None, business_key: str = "", user=None,
-                   idempotency_key: str | None = None) -> tuple[ProcessInstance, bool]:
-    """Start the latest version of a process; returns (instance, created).
+                   idempotency_key: str | None = None, version: int | None = None) -> tuple[ProcessInstance, bool]:
+    """Start a process, at `version` or else its latest; returns (instance, created).
 
     With an idempotency key, a second start by the same caller returns the
     first instance instead of starting another.
     """
     variables = check_variables({} if variables is None else variables)
-    definition = latest_definition(process_id)
+    if version is None:
+        version = rollout.chosen_version(process_id, business_key)
+    definition = definition_version(process_id, version)
     starter = user if user is not None and getattr(user, "is_authenticated", False) else None
     if idempotency_key:
         existing = ProcessInstance.objects.filter(started_by=starter, idempotency_key=idempotency_key).first()
@@ -334,6 +348,15 @@ def start_instance(process_id: str, variables: dict | None = None, business_key:
 
 def _waiting_tasks(workflow) -> list:
     return workflow.get_tasks(state=TaskState.READY | TaskState.STARTED | TaskState.WAITING | TaskState.ERROR)
+
+
+def change_variables(workflow, values: dict, names: list[str]) -> None:
+    """Inside a write: set `values` and remove `names` on every path of the workflow that waits."""
+    for task in _waiting_tasks(workflow):
+        # A copy per path: paths must not share one mutable value.
+        task.data.update(to_json(values))
+        for name in names:
+            task.data.pop(name, None)
 
 
 def tasks_with_rows(waiting: list) -> dict:

@@ -13,3 +13,7 @@ service_result_applied = Signal()
 # Sent before a deploy writes anything; kwargs: process_ids, mappings. A receiver
 # raises engine.deploy.DeployError to refuse the deploy (integrations checks mappings).
 definition_deploying = Signal()
+
+# Sent inside the transaction of an operator's or analyst's repair (suspend, resume, variables,
+# incident retry/skip/cancel, rollout); kwargs: user, action, object, detail. Accounts writes the audit log.
+operator_action = Signal()

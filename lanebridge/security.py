@@ -90,3 +90,15 @@ class ContentSecurityPolicy:
         if self.policy:
             response.headers.setdefault("Content-Security-Policy", self.policy)
         return response
+
+
+def throttle_rate(variable: str, default: str) -> str | None:
+    """The rate in environment `variable` ("1200/min", "20/second"...), None for "off"; a typo stops the start."""
+    rate = os.environ.get(variable, default).strip()
+    if rate.lower() in ("", "0", "off", "none"):
+        return None
+    number, _, period = rate.partition("/")
+    if not (number.isdigit() and int(number) > 0 and period and period[0] in "smhd"):
+        raise ImproperlyConfigured(f"{variable}={rate!r}: write requests per period, like 1200/min, 20/second, "
+                                   "5000/hour or 100000/day, or off")
+    return rate

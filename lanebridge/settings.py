@@ -11,7 +11,7 @@ from pathlib import Path
 
 import dj_database_url
 
-from lanebridge.security import secret_key
+from lanebridge.security import secret_key, throttle_rate
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("LANEBRIDGE_VAR", BASE_DIR / "var"))
@@ -232,6 +232,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "processes.api_errors.exception_handler",
+    # Over the rate: 429 with Retry-After. Callers with credentials are counted per user, others per address.
+    "DEFAULT_THROTTLE_CLASSES": ["processes.throttles.UserThrottle", "processes.throttles.AnonThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": throttle_rate("LANEBRIDGE_API_THROTTLE", "1200/min"),
+        "anon": throttle_rate("LANEBRIDGE_API_THROTTLE_ANON", "60/min"),
+    },
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Lanebridge API",
@@ -251,6 +257,13 @@ SPECTACULAR_SETTINGS = {
 
 # Jobs: without a broker, Celery runs tasks in-process right after commit.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
+# The API's request counts are shared by every web process: in Redis when it is the broker, else in files.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "throttle": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CELERY_BROKER_URL,
+                 "KEY_PREFIX": "lanebridge-throttle"} if CELERY_BROKER_URL.startswith(("redis://", "rediss://"))
+    else {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(VAR_DIR / "throttle")},
+}
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_ACKS_LATE = True

@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from approvals import services as approvals
 from approvals.permissions import can_start, can_view, tasks_for_user
-from engine import jobs, repairs, runtime
+from engine import jobs, repairs, rollout, runtime
 from engine.deploy import deploy, parse_bindings, parse_mappings, validate
 from engine.models import HumanTask, ProcessDefinition
 from processes import serializers as s
@@ -21,6 +21,7 @@ from processes.services import (
     filter_instances,
     incidents_for_user,
     instances_for_user,
+    rollout_state,
 )
 
 
@@ -67,11 +68,12 @@ class JSONParser(parsers.JSONParser):
         # "\ud800" parses, but no database or response can encode it: refuse it before any field sees it.
         field = _lone_surrogate_at(data, "")
         if field is not None:
-            raise ValidationError({field or "body": f"{runtime.LONE_SURROGATE}"})
+            raise ValidationError({field or "body": runtime.LONE_SURROGATE})
         return data
 
 
 def _lone_surrogate_at(value, path: str) -> str | None:
+    """The path of the first text or key in `value` that holds a lone surrogate, or None."""
     if isinstance(value, str):
         return path if runtime.has_lone_surrogate(value) else None
     items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
@@ -135,9 +137,13 @@ class ValidateDefinition(APIView):
         upload = request.FILES.get("file")
         if upload is None:
             raise ValidationError({"file": "Upload the BPMN file in the multipart field 'file'"})
+        limit = 5 * 1024 * 1024
+        if upload.size > limit:
+            message = f"File is {upload.size} bytes; the limit is {limit} bytes (5 MB)"
+            return Response({"problems": [{"element_id": None, "line": None, "message": message,
+                                           "severity": "error"}], "warnings": []})
         mappings_file = request.FILES.get("mappings")
-        # Read one byte past the limit, so parse_xml refuses an oversized file without reading all of it.
-        result = validate(upload.read(5 * 1024 * 1024 + 1), upload.name or "upload.bpmn",
+        result = validate(upload.read(), upload.name or "upload.bpmn",
                           bindings=request.data.get("bindings"),
                           mappings=mappings_file.read(1024 * 1024) if mappings_file else None)
         if request.FILES.get("tests") is not None:
@@ -160,7 +166,7 @@ class DefinitionBpmn(APIView):
 
 
 class StartInstance(APIView):
-    """Start the latest version of a process. Header Idempotency-Key: the same key returns the same instance."""
+    """Start a process at `version` (else its latest). Header Idempotency-Key: the same key, the same instance."""
 
     required_scope = "instances:start"
     scope_narrowed_by = "process_id"  # a token may hold instances:start:<process id>
@@ -183,10 +189,36 @@ class StartInstance(APIView):
             raise ValidationError({"Idempotency-Key": "must not contain NUL characters"})
         instance, created = runtime.start_instance(
             process_id, body.validated_data["variables"], body.validated_data["business_key"],
-            user=request.user, idempotency_key=key)
+            user=request.user, idempotency_key=key, version=body.validated_data["version"])
         instance.refresh_from_db()
         return Response(s.InstanceSerializer(instance).data,
                         status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+
+class ProcessRollout(APIView):
+    """Gradual rollout: PUT the share of new instances that start on a version; GET it with instances per version."""
+
+    required_scope = "definitions:deploy"
+    parser_classes = BODY_PARSERS
+
+    @extend_schema(responses={200: dict})
+    def get(self, request, process_id):
+        require_perm(request, "engine.view_processdefinition")
+        return Response(rollout_state(process_id))
+
+    @extend_schema(request=s.RolloutSerializer, responses={200: dict})
+    def put(self, request, process_id):
+        require_perm(request, "engine.change_processdefinition")
+        body = s.RolloutSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        try:
+            rollout.set_rollout(process_id, data["version"], data["percent"], request.user, data["reason"])
+        except rollout.RolloutError as exc:
+            if exc.field == "process_id":
+                raise NotFound(str(exc)) from None
+            raise ValidationError({exc.field: str(exc)}) from None
+        return Response(rollout_state(process_id))
 
 
 class InstanceList(generics.ListAPIView):
@@ -268,6 +300,23 @@ class ResumeInstance(APIView):
         repairs.resume_instance(instance, request.user, body.validated_data["reason"])
         # Read again: the calls and timers that fell due ran when the resume committed.
         return Response(s.InstanceSerializer(instances_for_user(request.user).get(pk=pk)).data)
+
+
+class InstanceVariables(APIView):
+    """Set and remove variables of a running instance, with a reason; history keeps old and new values."""
+
+    required_scope = "instances:operate"
+    parser_classes = BODY_PARSERS
+
+    @extend_schema(request=s.VariablesSerializer, responses={200: s.InstanceSerializer})
+    def patch(self, request, pk):
+        instance = get_object_or_404(instances_for_user(request.user), pk=pk)
+        require_perm(request, "engine.change_processinstance")
+        body = s.VariablesSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        instance = repairs.edit_variables(instance, request.user, data["set"], data["unset"], data["reason"])
+        return Response(s.InstanceSerializer(instance).data)
 
 
 class TaskList(generics.ListAPIView):

@@ -78,3 +78,25 @@ class ResolveForm(VariableRowsForm):
     action = forms.ChoiceField(label=_("Action"), choices=[("skip", _("Skip the step")),
                                                           ("cancel", _("Cancel the instance"))])
     comment = forms.CharField(label=_("Reason"), max_length=2000)
+
+
+class EditVariablesForm(VariableRowsForm):
+    """New or changed variables as name/value rows, the ones to remove ticked, and why."""
+
+    def __init__(self, *args, names: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["unset"] = forms.MultipleChoiceField(
+            label=_("Remove"), required=False, choices=[(n, n) for n in names], widget=forms.CheckboxSelectMultiple)
+        self.fields["reason"] = forms.CharField(label=_("Reason"), max_length=2000)
+
+
+class RolloutForm(forms.Form):
+    """Which version new instances start on, and for what share of them."""
+
+    version = forms.TypedChoiceField(label=_("Version"), coerce=int)
+    percent = forms.IntegerField(label=_("Share of new instances (%)"), min_value=0, max_value=100)
+    reason = forms.CharField(label=_("Reason"), max_length=2000)
+
+    def __init__(self, *args, versions: list[int], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["version"].choices = [(v, f"v{v}") for v in versions]

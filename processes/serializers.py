@@ -133,6 +133,9 @@ def storage_problem(value, depth: int = 0) -> str | None:
 class StartSerializer(serializers.Serializer):
     business_key = serializers.CharField(required=False, allow_blank=True, max_length=255, default="")
     variables = JSONObjectField(required=False, default=dict)
+    # Without it, the latest version starts.
+    version = serializers.IntegerField(required=False, allow_null=True, default=None, min_value=1,
+                                       max_value=2**31 - 1)
 
 
 class CompleteSerializer(serializers.Serializer):
@@ -169,6 +172,19 @@ class ResolveSerializer(serializers.Serializer):
 
 class ReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000)
+
+
+class VariablesSerializer(serializers.Serializer):
+    set = JSONObjectField(required=False, default=dict)
+    unset = serializers.ListField(child=serializers.CharField(max_length=255), required=False, default=list,
+                                  max_length=1000)
+    reason = serializers.CharField(max_length=2000)
+
+
+class RolloutSerializer(serializers.Serializer):
+    version = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
+    percent = serializers.IntegerField(min_value=0, max_value=100)
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
 
 
 class HistorySerializer(serializers.ModelSerializer):

@@ -9,8 +9,9 @@ from django.http import HttpResponse
 from django.utils import timezone
 
 from approvals.permissions import tasks_for_user
+from engine import runtime
 from engine.deploy import specs_for
-from engine.models import HumanTask, Incident, Job, ProcessDefinition, ProcessInstance
+from engine.models import HumanTask, Incident, Job, ProcessDefinition, ProcessInstance, Rollout
 from integrations.ledger import instance_numbers, instances_with_number
 from processes.roles import instances_visible_to_all
 
@@ -118,6 +119,27 @@ def filter_incidents(incidents: QuerySet[Incident], ids: list[int] | None = None
     if element_id:
         incidents = incidents.filter(element_id=element_id)
     return incidents
+
+
+def rollout_state(process_id: str) -> dict:
+    """The rollout of a process as the API and the definition page show it, with instances per version."""
+    latest = runtime.latest_definition(process_id).version
+    current = Rollout.objects.filter(process_id=process_id).select_related("updated_by").first()
+    counts = (ProcessInstance.objects.filter(definition__process_id=process_id)
+              .values("definition__version").annotate(total=Count("id"),
+                                                      active=Count("id", filter=Q(state__in=ProcessInstance.RUNNING)))
+              .order_by("-definition__version"))
+    return {
+        "process_id": process_id, "latest_version": latest,
+        "version": current.version if current else latest,
+        "percent": current.percent if current else 100,
+        "default_version": current.default_version if current else latest,
+        "reason": current.reason if current else "",
+        "updated_by": current.updated_by.get_username() if current and current.updated_by else None,
+        "updated_at": current.updated_at if current else None,
+        "instances": [{"version": c["definition__version"], "running": c["active"], "total": c["total"]}
+                      for c in counts],
+    }
 
 
 def bpmn_download(definition: ProcessDefinition) -> HttpResponse:

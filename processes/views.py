@@ -13,10 +13,19 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from engine import jobs, repairs, runtime
+from engine import jobs, repairs, rollout, runtime
 from engine.deploy import DeployError, deploy, lane_warnings, parse_bindings, parse_mappings
 from engine.models import HistoryEvent, HumanTask, Incident, Job, ProcessDefinition, ProcessInstance
-from processes.forms import CancelForm, LaneRolesForm, ReasonForm, ResolveForm, RetryForm, UploadForm
+from processes.forms import (
+    CancelForm,
+    EditVariablesForm,
+    LaneRolesForm,
+    ReasonForm,
+    ResolveForm,
+    RetryForm,
+    RolloutForm,
+    UploadForm,
+)
 from processes.services import (
     bpmn_download,
     filter_incidents,
@@ -24,6 +33,7 @@ from processes.services import (
     incidents_for_user,
     instances_for_user,
     list_rows,
+    rollout_state,
     search_instances,
     started_between,
     waiting_at,
@@ -88,10 +98,33 @@ def definition(request, pk: int):
             messages.success(request, _("Lane roles saved"))
             return redirect("processes:definition", definition.pk)
     versions = ProcessDefinition.objects.filter(process_id=definition.process_id).order_by("-version")
+    rollout = rollout_state(definition.process_id)
     return render(request, "processes/definition.html", {
         "definition": definition, "form": form, "can_edit": can_edit, "versions": versions,
+        "rollout": rollout, "rollout_form": RolloutForm(
+            versions=[v.version for v in versions], initial={"version": rollout["version"],
+                                                            "percent": rollout["percent"]}),
         "instance_count": definition.instances.count(),
     })
+
+
+@login_required
+@require_POST
+@permission_required("engine.change_processdefinition", raise_exception=True)
+def set_rollout(request, pk: int):
+    """Start a share of new instances on the chosen version; 100 % promotes it, 0 % rolls back."""
+    definition = get_object_or_404(ProcessDefinition, pk=pk)
+    versions = ProcessDefinition.objects.filter(process_id=definition.process_id).values_list("version", flat=True)
+    form = RolloutForm(request.POST, versions=versions)
+    if not form.is_valid():
+        for field, errors in form.errors.items():
+            messages.error(request, f"{form.fields[field].label if field in form.fields else ''}: {' '.join(errors)}")
+        return redirect("processes:definition", pk)
+    data = form.cleaned_data
+    rollout.set_rollout(definition.process_id, data["version"], data["percent"], request.user, data["reason"])
+    messages.success(request, _("%(percent)s %% of new instances now start on version %(version)s")
+                     % {"percent": data["percent"], "version": data["version"]})
+    return redirect("processes:definition", pk)
 
 
 @login_required
@@ -177,6 +210,7 @@ def instance(request, pk: int):
         "jobs": jobs,
         "can_cancel": can_operate and instance.state in ProcessInstance.RUNNING,
         "can_operate": can_operate,
+        "running_states": ProcessInstance.RUNNING,
         "can_retry": request.user.has_perm("engine.change_incident"),
         "cancel_form": CancelForm(),
         "retry_form": RetryForm(),
@@ -256,6 +290,31 @@ def _hold_or_go_on(request, pk: int, action, done: str):
     except (runtime.InstanceNotActive, runtime.Conflict) as exc:
         messages.error(request, str(exc))
     return redirect("processes:instance", pk)
+
+
+@login_required
+@permission_required("engine.change_processinstance", raise_exception=True)
+def edit_variables(request, pk: int):
+    """Change, add or remove variables of a running instance: name/value rows, with a reason."""
+    instance = get_object_or_404(instances_for_user(request.user), pk=pk)
+    names = sorted(instance.variables)
+    form = EditVariablesForm(request.POST or None, names=names)
+    if request.method == "POST" and form.is_valid():
+        try:
+            repairs.edit_variables(instance, request.user, form.values(), form.cleaned_data["unset"],
+                                   form.cleaned_data["reason"])
+        except runtime.InvalidVariables as exc:
+            form.add_error(None, str(exc))
+        except (runtime.InstanceNotActive, runtime.Conflict) as exc:
+            messages.error(request, str(exc))
+            return redirect("processes:instance", pk)
+        else:
+            messages.success(request, _("Variables saved"))
+            return redirect("processes:instance", pk)
+    variables = [(name, _readable(instance.variables[name])) for name in names]
+    return render(request, "processes/edit_variables.html", {"instance": instance, "form": form,
+                                                            "variables": variables},
+                  status=400 if form.errors else 200)
 
 
 @login_required

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 
 from django.conf import settings
@@ -55,3 +57,36 @@ def wsgi_server(**env: str) -> Iterator[tuple[str, int]]:
         finally:
             proc.terminate()
             proc.wait(timeout=10)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def gunicorn_server(**env: str) -> Iterator[tuple[str, int]]:
+    """Serve the application under gunicorn with the project's gunicorn settings (one worker); yields (host, port)."""
+    port = free_port()
+    environment = {**os.environ, **database_environment(), "LANEBRIDGE_WEB_BIND": f"127.0.0.1:{port}",
+                   "LANEBRIDGE_WEB_WORKERS": "1", "LANEBRIDGE_WEB_THREADS": "2", **env}
+    with tempfile.TemporaryFile("w+") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "--config", "python:lanebridge.gunicorn"],
+                                env=environment, cwd=settings.BASE_DIR, stdout=log, stderr=log)
+        try:
+            deadline = time.monotonic() + 60
+            while not _answers("127.0.0.1", port):
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    log.seek(0)
+                    raise RuntimeError(f"gunicorn did not start: {log.read()[-2000:]}")
+                time.sleep(0.1)
+            yield "127.0.0.1", port
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+def _answers(host: str, port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex((host, port)) == 0

@@ -35,7 +35,8 @@ PAGES = [
     "/processes/incidents/", "/processes/incidents/{incident}/retry/", "/processes/incidents/" + HUGE + "/retry/",
     "/processes/incidents/{incident}/", "/processes/incidents/{incident}/resolve/", "/processes/incidents/retry/",
     "/processes/incidents/" + HUGE + "/", "/processes/instances/{instance}/suspend/",
-    "/processes/instances/{instance}/resume/",
+    "/processes/instances/{instance}/resume/", "/processes/instances/{instance}/variables/",
+    "/processes/definitions/{definition}/rollout/",
 ]
 ROLES = [*DEMO_USERS, "operator"]
 

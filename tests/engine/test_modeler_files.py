@@ -10,7 +10,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from engine.deploy import DeployError, deploy
-from engine.models import Job, ProcessDefinition
+from engine.models import Job, ProcessDefinition, ProcessInstance
 from engine.runtime import start_instance
 from tests.engine import bpmn, bpmn_extra
 
@@ -69,7 +69,12 @@ def test_each_reference_file_deploys_or_is_refused_naming_the_element_and_line(d
     content = (FOLDER / name).read_bytes()
     expected = EXPECTED[name]
     if expected is None:
-        assert deploy(content, name).definitions
+        deployment = deploy(content, name)
+        assert deployment.definitions
+        for definition in deployment.definitions:
+            instance, _ = start_instance(definition.process_id, {})
+            instance.refresh_from_db()
+            assert instance.state != ProcessInstance.FAILED, instance.error
         return
 
     error = rejected(content)

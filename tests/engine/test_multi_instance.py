@@ -104,6 +104,15 @@ def test_a_collection_inside_a_variable_is_read_by_its_path(deployed, user):
     assert [t.data["document"] for t in open_checks(instance)] == ["a", "b"]
 
 
+@pytest.mark.parametrize("collection", ["#{order.documents}", "${order['documents']}", '${order["documents"]}'])
+def test_a_collection_path_in_any_juel_spelling_is_read(deployed, user, collection):
+    deployed(process(camunda_task(collection=collection.replace('"', "&quot;"))))
+
+    instance, _ = start_instance("fanout", {"order": {"documents": ["a", "b"]}})
+
+    assert [t.data["document"] for t in open_checks(instance)] == ["a", "b"]
+
+
 def test_a_cardinality_opens_that_many_tasks(deployed, user):
     deployed(process(cardinality_task("count + 1")))
     instance, _ = start_instance("fanout", {"count": 2})
@@ -147,7 +156,7 @@ def test_a_missing_list_fails_the_instance_naming_the_task(deployed):
     assert "documents" in instance.error
 
 
-@pytest.mark.parametrize("collection", ["${documents.size() > 0 ? documents : []}", "#{documents}", "${}",
+@pytest.mark.parametrize("collection", ["${documents.size() > 0 ? documents : []}", "${documents[0]}", "${}",
                                         "documents[0]"])
 def test_a_collection_that_is_not_a_variable_path_is_refused_naming_the_element(db, collection):
     content = process(camunda_task(collection=collection.replace("&", "&amp;").replace(">", "&gt;")))

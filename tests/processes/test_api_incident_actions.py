@@ -4,6 +4,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from accounts.models import AuditEvent
 from engine import connectors
 from engine.deploy import deploy
 from engine.jobs import run_due_work
@@ -100,6 +101,8 @@ def test_skip_sets_the_output_and_the_instance_goes_on(incident, operator):
     assert instance.human_tasks.get().element_id == "after"
     event = instance.history.get(kind=HistoryEvent.INCIDENT_RESOLVED)
     assert event.user.username == "operator" and event.data["comment"] == "Posted by hand"
+    audited = AuditEvent.objects.get(action=AuditEvent.OPERATION)
+    assert audited.username == "operator" and audited.detail == "incident.skip: Posted by hand"
 
 
 def test_cancel_ends_the_instance(incident, operator):

@@ -90,3 +90,26 @@ def test_only_who_may_deploy_may_validate(make_user, api_as):
     response = check(api_as(make_user("clerk", "Sales")), (BPMN_DIR / "approval.bpmn").read_bytes())
 
     assert response.status_code == 403
+
+
+def conditionless_gateway_file() -> bytes:
+    from tests.engine import bpmn
+
+    body = (bpmn.start_event() + bpmn.exclusive_gateway("route") + bpmn.user_task("first") + bpmn.user_task("second")
+            + bpmn.end_event("end_first") + bpmn.end_event("end_second") + bpmn.flow("in", "start", "route")
+            + bpmn.flow("to_first", "route", "first", "${amount > 10}") + bpmn.flow("to_second", "route", "second")
+            + bpmn.flow("out_first", "first", "end_first") + bpmn.flow("out_second", "second", "end_second"))
+    return bpmn.definitions("routing", body)
+
+
+def test_validation_and_deploy_both_return_what_was_tolerated(analyst):
+    checked = check(analyst, conditionless_gateway_file()).json()
+    deployed = analyst.post("/api/v1/definitions/", {
+        "file": SimpleUploadedFile("drawn.bpmn", conditionless_gateway_file(), content_type="application/xml"),
+    }, format="multipart")
+
+    assert checked["problems"] == []
+    [warning] = checked["warnings"]
+    assert "'to_second'" in warning and "always true" in warning
+    assert deployed.status_code == 201
+    assert deployed.json()["warnings"] == [warning]

@@ -67,6 +67,21 @@ def test_completing_a_task_with_a_lone_surrogate_gets_400_and_leaves_the_task_op
     assert HumanTask.objects.get(pk=task_id).state == HumanTask.OPEN
 
 
+@pytest.mark.parametrize("raw, field", [
+    ('{"set": {"a": "\\ud800"}, "reason": "typo"}', "set.a"),
+    ('{"set": {"a": 1}, "reason": "fixed \\udfff"}', "reason"),
+    ('{"unset": ["\\ud800"], "reason": "typo"}', "unset[0]"),
+])
+def test_an_operator_editing_variables_with_a_lone_surrogate_gets_400_and_nothing_changes(api, raw, field):
+    instance = post_json(api, START, '{"variables": {"lines": []}}').json()["id"]
+    events = HistoryEvent.objects.count()
+    response = api.generic("PATCH", f"/api/v1/instances/{instance}/variables/", raw, content_type="application/json")
+    assert response.status_code == 400
+    assert field in response.json()
+    assert "a" not in ProcessInstance.objects.get(pk=instance).variables
+    assert HistoryEvent.objects.count() == events
+
+
 def test_variables_given_as_a_form_field_are_checked_by_the_engine(api):
     response = api.post(START, {"variables": '{"lines": [], "a": "\\ud800"}'}, format="multipart")
     assert response.status_code == 400
