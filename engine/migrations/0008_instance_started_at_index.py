@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('engine', '0006_operations'),
+        ('engine', '0007_rollout'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
