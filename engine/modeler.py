@@ -485,15 +485,25 @@ def drop_user_task_data_associations(tree: etree._ElementTree, processes: list[e
 LANGUAGES = {expressions.JUEL: "Camunda 7 (JUEL)", expressions.FEEL: "Camunda 8 (FEEL)"}
 
 
+# Elements holding an expression, and what an analyst calls them.
+TRANSLATED = {"conditionExpression": "condition", "completionCondition": "completion condition",
+              "loopCondition": "loop condition", "timeDuration": "timer", "timeDate": "timer", "timeCycle": "timer"}
+
+
+EXAMPLES = {"timer": "PT1H, or delay for a variable holding such text", "condition": "amount > 1000",
+            "completion condition": "approved_count >= 2", "loop condition": "attempts < 3"}
+
+
 def translate_conditions(processes: list[etree._Element]) -> list[ModelError]:
-    """Rewrite JUEL and FEEL conditions as Python in SpiffWorkflow's copy; a problem for each outside the subset."""
+    """Rewrite JUEL and FEEL conditions and timers as Python in SpiffWorkflow's copy; a problem for the rest."""
     found = []
     for process in processes:
-        for tag in ("conditionExpression", "completionCondition", "loopCondition"):
+        for tag, what in TRANSLATED.items():
             for element in _bpmn(process, tag):
                 lang = expressions.language(element.text or "")
                 if lang is None:
                     continue
+                # A flow owns its condition; a task its loop's, and an event its timer's.
                 owner = element.getparent()
                 if tag != "conditionExpression":
                     owner = owner.getparent()
@@ -501,9 +511,9 @@ def translate_conditions(processes: list[etree._Element]) -> list[ModelError]:
                     element.text = expressions.translate(element.text)
                 except expressions.ExpressionError as exc:
                     found.append(ModelError(
-                        f"The condition {(element.text or '').strip()!r} of {describe(owner)} is a {LANGUAGES[lang]} "
+                        f"The {what} {(element.text or '').strip()!r} of {describe(owner)} is a {LANGUAGES[lang]} "
                         f"expression Lanebridge cannot translate: {exc}. Write it in Python over the process "
-                        "variables, e.g. amount > 1000", owner))
+                        f"variables, e.g. {EXAMPLES[what]}", owner))
     return found
 
 
