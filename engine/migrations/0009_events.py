@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('engine', '0007_rollout'),
+        ('engine', '0008_instance_started_at_index'),
     ]
 
     operations = [
