@@ -64,6 +64,8 @@ class ProcessInstance(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["started_by", "idempotency_key"], name="unique_idempotency_key"),
         ]
+        # Reports, trends and the instance list filter by the day an instance started.
+        indexes = [models.Index(fields=["started_at"], name="engine_instance_started_at")]
         ordering = ["-id"]
 
     def __str__(self) -> str:
