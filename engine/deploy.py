@@ -294,6 +294,12 @@ def _lanes(tree, spec, subprocess_specs: dict) -> list[str]:
     return [name for name in dict.fromkeys(drawn) if name in used]
 
 
+def _lane_roles(process_id: str, lanes: list[str]) -> dict:
+    """Each lane's role: as the latest version of the process maps it, else the group named like the lane."""
+    previous = ProcessDefinition.objects.filter(process_id=process_id).order_by("-version").first()
+    return {lane: (previous.lane_roles.get(lane, lane) if previous else lane) for lane in lanes}
+
+
 def lane_warnings(lane_roles: dict) -> list[str]:
     """Warnings for lanes whose role is missing or names no existing group."""
     existing = set(Group.objects.filter(name__in=[g for g in lane_roles.values() if g]).values_list("name", flat=True))
@@ -365,7 +371,7 @@ def deploy(content: bytes, file_name: str = "upload.bpmn", user=None,
             continue
         lanes = _lanes(tree, spec, subprocess_specs)
         previous = ProcessDefinition.objects.filter(process_id=process_id).order_by("-version").first()
-        lane_roles = {lane: (previous.lane_roles.get(lane, lane) if previous else lane) for lane in lanes}
+        lane_roles = _lane_roles(process_id, lanes)
         these_warnings = parsed.warnings + lane_warnings(lane_roles)
         for _attempt in range(3):
             version = (previous.version + 1) if previous else 1
@@ -446,15 +452,17 @@ def validate(content: bytes, file_name: str = "upload.bpmn", bindings: str | Non
     warnings: list[str] = []
     try:
         parsed = parse_file(content, file_name, parse_bindings(bindings))
-        warnings = parsed.warnings
+        warnings = list(parsed.warnings)
+        for process_id, (spec, subprocess_specs) in parsed.specs.items():
+            warnings += lane_warnings(_lane_roles(process_id, _lanes(parsed.tree, spec, subprocess_specs)))
         signals.definition_deploying.send(sender=ProcessDefinition, process_ids=list(parsed.specs),
                                           mappings=parse_mappings(mappings) or {})
     except DeployError as exc:
         errors = getattr(exc, "problems", None) or [exc]
         problems = [{"element_id": e.element_id, "line": e.line, "message": e.message, "severity": "error"}
                     for e in errors]
-        return {"problems": problems, "warnings": warnings}
-    return {"problems": [], "warnings": warnings}
+        return {"problems": problems, "warnings": list(dict.fromkeys(warnings))}
+    return {"problems": [], "warnings": list(dict.fromkeys(warnings))}
 
 
 _spec_cache: dict[tuple, tuple] = {}
