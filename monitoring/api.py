@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, serializers
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
@@ -60,6 +62,7 @@ def _format(request) -> str:
 class Statistics(MonitoringView):
     """Per element: tokens waiting now, open incidents, completed passes and their mean and p90 seconds."""
 
+    @extend_schema(parameters=[OpenApiParameter("version", int)], responses={200: OpenApiTypes.OBJECT})
     def get(self, request, process_id):
         version = _param(request, "version")
         if version and not (version.isascii() and version.isdigit() and len(version) < 10):
@@ -70,9 +73,18 @@ class Statistics(MonitoringView):
             raise NotFound(str(exc)) from None
 
 
+DOWNLOADS = {(200, "application/json"): OpenApiTypes.OBJECT, (200, "text/csv"): OpenApiTypes.STR,
+             (200, exports.XLSX_TYPE): OpenApiTypes.BINARY}
+FORMAT = OpenApiParameter("format", str, enum=list(exports.FORMATS))
+
+
 class StageReport(MonitoringView):
     """One row per instance of a process: state, outcome, current steps, ledger numbers, when each step was done."""
 
+    @extend_schema(parameters=[
+        OpenApiParameter("process", str, required=True), OpenApiParameter("from", OpenApiTypes.DATE),
+        OpenApiParameter("to", OpenApiTypes.DATE), OpenApiParameter("state", str, enum=list(dict(
+            ProcessInstance.STATES))), FORMAT], responses=DOWNLOADS)
     def get(self, request):
         process = _param(request, "process", required=True)
         state = _param(request, "state")
@@ -93,6 +105,8 @@ class StageReport(MonitoringView):
 class ExceptionReport(MonitoringView):
     """The month's incidents, overdue tasks, failed and cancelled instances per process and element."""
 
+    @extend_schema(parameters=[OpenApiParameter("month", str, required=True, description="YYYY-MM"), FORMAT],
+                   responses=DOWNLOADS)
     def get(self, request):
         month = _param(request, "month", required=True)
         fmt = _format(request)
@@ -109,6 +123,8 @@ class ExceptionReport(MonitoringView):
 class Bottlenecks(MonitoringView):
     """The elements of a process ranked by time spent there, slowest (p90) first."""
 
+    @extend_schema(parameters=[OpenApiParameter("process", str, required=True)],
+                   responses={200: OpenApiTypes.OBJECT})
     def get(self, request):
         process = _param(request, "process", required=True)
         try:

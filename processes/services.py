@@ -39,11 +39,11 @@ def filter_instances(instances: QuerySet[ProcessInstance], state: str = "", proc
 
 
 def search_instances(instances: QuerySet[ProcessInstance], q: str) -> QuerySet[ProcessInstance]:
-    """Instances whose business key starts with `q` or that touched `q` as any system's number (the ledger)."""
+    """Instances that touched `q` as any system's number or as their business key (both are in the ledger)."""
     q = q.strip()
     if not q:
         return instances
-    return instances.filter(Q(business_key__startswith=q) | Q(pk__in=instances_with_number(q)))
+    return instances.filter(pk__in=instances_with_number(q))
 
 
 def waiting_at(instances: QuerySet[ProcessInstance], element_id: str) -> QuerySet[ProcessInstance]:

@@ -139,7 +139,7 @@ def test_a_plain_cycle_on_a_non_interrupting_boundary_fires_as_often_as_it_says(
     ("timeCycle", "PT3S", "not an ISO 8601 repeating interval"),
     ("timeCycle", "R0/PT3S", "not an ISO 8601 repeating interval"),
     ("timeCycle", "0 0 9 * * ?", "ISO 8601"),
-    ("timeDuration", "${delay}", "JUEL"),
+    ("timeDuration", "${delay.plusHours(1)}", "JUEL"),
 ])
 def test_a_timer_that_is_not_iso_8601_is_refused_naming_the_element_and_line(db, tag, text, words):
     content = waiting_process(tag, text)

@@ -222,3 +222,20 @@ def test_an_assignee_expression_outside_the_subset_is_refused_naming_the_task():
 
     assert caught.value.element_id == "approve"
     assert "camunda:assignee" in caught.value.message and "method calls" in caught.value.message
+
+
+def test_a_timer_written_in_juel_reads_its_duration_from_the_variables():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from engine.jobs import run_due_work
+
+    # As Camunda Modeler writes it: the expression itself, not quoted.
+    deploy(bpmn.timer_boundary_process().replace(b'"PT1H"', b"${wait}"), "drawn.bpmn")
+    now = timezone.now()
+    instance, _ = start_instance("timed", {"wait": "PT2H"})
+
+    assert run_due_work(now=now + timedelta(hours=1)) == 0
+    assert run_due_work(now=now + timedelta(hours=2, seconds=1)) == 1
+    assert waiting_at(instance) == ["escalate"]
