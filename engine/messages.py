@@ -197,7 +197,9 @@ def deliver(subscription: Subscription, variables: dict, user=None, details: dic
     """Deliver a message or signal to one waiting task and advance its instance; False if it no longer waits."""
 
     def change(instance, workflow):
-        if instance.state != ProcessInstance.ACTIVE:
+        # A suspended instance takes the message in, so it is not lost; what it leads to waits
+        # for the resume (no call or timer runs and no task completes while suspended).
+        if instance.state not in ProcessInstance.RUNNING:
             return False
         task = spiff.find_task(workflow, subscription.task_id)
         if task is None or task.state != TaskState.WAITING:

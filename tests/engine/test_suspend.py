@@ -98,3 +98,24 @@ def test_a_suspended_instance_can_be_cancelled(deployed, user):
 
     assert instance.state == ProcessInstance.CANCELLED
     assert instance.human_tasks.get().state == HumanTask.CANCELLED
+
+
+def test_a_message_for_a_suspended_instance_is_kept_and_its_next_task_waits_for_the_resume(deployed, user):
+    from engine.messages import Message, send_message
+    from tests.engine import bpmn_events as ev
+
+    deployed(ev.waits_for_message())
+    instance, _ = start_instance("awaiting_payment", {}, business_key="A-1")
+    suspend_instance(instance, user, "customer on hold")
+
+    answer = send_message(Message(name="payment received", business_key="A-1", variables={"amount": 120}))
+
+    assert answer.status == 200
+    instance.refresh_from_db()
+    assert instance.state == ProcessInstance.SUSPENDED and instance.variables["amount"] == 120
+    after = instance.human_tasks.get(element_id="after")
+    with pytest.raises(InstanceSuspended):
+        complete_human_task(after, user, {})
+    resume_instance(instance, user, "paid")
+    complete_human_task(after, user, {})
+    assert ProcessInstance.objects.get(pk=instance.pk).state == ProcessInstance.COMPLETED
