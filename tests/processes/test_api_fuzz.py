@@ -11,6 +11,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis.errors import Unsatisfiable
 from schemathesis.checks import content_type_conformance, not_a_server_error, response_schema_conformance
 from schemathesis.generation import GenerationMode
 
@@ -98,6 +99,10 @@ def test_no_generated_request_gets_a_server_error(auth, existing_ids):
 
             try:
                 call()
+            except Unsatisfiable as exc:
+                # A GET whose only parameter is free text (GET .../rollout/) has nothing to make invalid.
+                if mode is not GenerationMode.NEGATIVE:
+                    failures.append(f"{operation.label} ({mode}): {exc}")
             except (Exception, BaseExceptionGroup) as exc:  # noqa: BLE001 - collect every failure, report them all
                 failures.append(f"{operation.label} ({mode}): {exc}")
     assert not failures, "\n\n".join(failures)
