@@ -434,7 +434,7 @@ def test_large_quote_is_approved_then_runs_through_erp_crm_and_follow_up(definit
         ("task_ready", "Task_FollowUp"),
         ("task_completed", "Task_FollowUp"),
         ("service_result", "Task_RecordFollowUp"),
-        ("completed", ""),
+        ("completed", "EndEvent_OrderDelivered"),
     ]
     approved = instance.history.get(kind=HistoryEvent.TASK_COMPLETED, element_id="Task_ApproveQuote")
     assert approved.user == users["Manager"]
@@ -460,7 +460,7 @@ def test_small_quote_without_opportunity_skips_approval_and_crm(definition, user
     assert instance.state == ProcessInstance.COMPLETED
     assert "crm.mark_won" not in fakes.called() and "crm.record_follow_up" not in fakes.called()
     assert [kind for kind, element in timeline(instance) if element.startswith("Task_Approve")] == []
-    assert timeline(instance)[-1] == ("completed", "")
+    assert timeline(instance)[-1] == ("completed", "EndEvent_OrderDelivered")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -488,7 +488,7 @@ def test_rejected_quote_records_reason_and_completes_without_erp(definition, use
     assert instance.jobs.get(kind=Job.TIMER).state == Job.CANCELLED
     assert timeline(instance) == [
         ("started", ""), ("task_ready", "Task_ApproveQuote"), ("task_completed", "Task_ApproveQuote"),
-        ("completed", ""),
+        ("completed", "EndEvent_QuoteRejected"),
     ]
 
 
