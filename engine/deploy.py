@@ -10,12 +10,13 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 
 from engine import modeler, prune, signals, spiff, timers
-from engine.models import ProcessDefinition
+from engine.models import ProcessDefinition, StartTrigger
 from engine.scripts import check_script
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -171,6 +172,8 @@ def parse_file(content: bytes, file_name: str = "upload.bpmn", bindings: dict[st
         specs = prune.with_deep_stack(lambda: _parse_specs(tree, file_name), sum(1 for _ in tree.iter()))
     except ValidationException as exc:
         raise _validation_error(exc, tree) from None
+    for spec, _subprocess_specs in specs.values():
+        _check_start_events(spec, tree)
     warnings += modeler.unknown_operation_warnings(processes)
     return Parsed(tree, specs, content, encoding, warnings)
 
@@ -291,6 +294,12 @@ def _lanes(tree, spec, subprocess_specs: dict) -> list[str]:
     return [name for name in dict.fromkeys(drawn) if name in used]
 
 
+def _lane_roles(process_id: str, lanes: list[str]) -> dict:
+    """Each lane's role: as the latest version of the process maps it, else the group named like the lane."""
+    previous = ProcessDefinition.objects.filter(process_id=process_id).order_by("-version").first()
+    return {lane: (previous.lane_roles.get(lane, lane) if previous else lane) for lane in lanes}
+
+
 def lane_warnings(lane_roles: dict) -> list[str]:
     """Warnings for lanes whose role is missing or names no existing group."""
     existing = set(Group.objects.filter(name__in=[g for g in lane_roles.values() if g]).values_list("name", flat=True))
@@ -362,7 +371,7 @@ def deploy(content: bytes, file_name: str = "upload.bpmn", user=None,
             continue
         lanes = _lanes(tree, spec, subprocess_specs)
         previous = ProcessDefinition.objects.filter(process_id=process_id).order_by("-version").first()
-        lane_roles = {lane: (previous.lane_roles.get(lane, lane) if previous else lane) for lane in lanes}
+        lane_roles = _lane_roles(process_id, lanes)
         these_warnings = parsed.warnings + lane_warnings(lane_roles)
         for _attempt in range(3):
             version = (previous.version + 1) if previous else 1
@@ -382,6 +391,7 @@ def deploy(content: bytes, file_name: str = "upload.bpmn", user=None,
                         mappings=mappings,
                         deployed_by=user if user is not None and user.is_authenticated else None,
                     )
+                    _replace_start_triggers(definition, spec)
                 break
             except IntegrityError:
                 # Another deploy of the same process took this version number.
@@ -395,6 +405,44 @@ def deploy(content: bytes, file_name: str = "upload.bpmn", user=None,
     return Deployment(definitions, created, list(dict.fromkeys(warnings)))
 
 
+TIMER_KINDS = {"timer_duration": timers.DURATION, "timer_date": timers.DATE, "timer_cycle": timers.CYCLE}
+
+
+def _check_start_events(spec, tree) -> None:
+    """A timer start event must say its time as ISO 8601: no instance exists yet whose variables an expression reads."""
+    for element_id, kind, value in spiff.event_starts(spec):
+        if kind not in TIMER_KINDS:
+            continue
+        found = tree.xpath("//*[@id=$id]", id=element_id)
+        where = {"element_id": element_id, "line": found[0].sourceline if found else None}
+        iso = timers.iso_text(value)
+        if iso is None:
+            raise DeployError(f"Timer start event {element_id!r} must give its time as ISO 8601 text such as "
+                              f"{timers.EXAMPLES[TIMER_KINDS[kind]]}, not an expression: no instance exists yet "
+                              "whose variables it could read", **where)
+        error = timers.check(TIMER_KINDS[kind], iso)
+        if error:
+            raise DeployError(f"Invalid timer in {element_id!r}: {error}", **where)
+
+
+def _replace_start_triggers(definition: ProcessDefinition, spec) -> None:
+    """The new version's message, signal and timer start events replace the previous version's."""
+    StartTrigger.objects.filter(process_id=definition.process_id).delete()
+    now = timezone.now()
+    triggers = []
+    for element_id, kind, value in spiff.event_starts(spec):
+        trigger = StartTrigger(definition=definition, process_id=definition.process_id, element_id=element_id,
+                               kind=kind, name=value)
+        if kind in TIMER_KINDS:
+            iso = timers.iso_text(value)
+            plan = timers.schedule(TIMER_KINDS[kind], iso, now)
+            trigger.kind, trigger.name, trigger.due_at = StartTrigger.TIMER, iso, plan.first
+            trigger.every_seconds = plan.every.total_seconds() if plan.every else None
+            trigger.remaining = plan.repeats
+        triggers.append(trigger)
+    StartTrigger.objects.bulk_create(triggers)
+
+
 def validate(content: bytes, file_name: str = "upload.bpmn", bindings: str | None = None,
              mappings: bytes | None = None) -> dict:
     """Everything deploying this file would refuse or warn about, without storing anything.
@@ -404,15 +452,17 @@ def validate(content: bytes, file_name: str = "upload.bpmn", bindings: str | Non
     warnings: list[str] = []
     try:
         parsed = parse_file(content, file_name, parse_bindings(bindings))
-        warnings = parsed.warnings
+        warnings = list(parsed.warnings)
+        for process_id, (spec, subprocess_specs) in parsed.specs.items():
+            warnings += lane_warnings(_lane_roles(process_id, _lanes(parsed.tree, spec, subprocess_specs)))
         signals.definition_deploying.send(sender=ProcessDefinition, process_ids=list(parsed.specs),
                                           mappings=parse_mappings(mappings) or {})
     except DeployError as exc:
         errors = getattr(exc, "problems", None) or [exc]
         problems = [{"element_id": e.element_id, "line": e.line, "message": e.message, "severity": "error"}
                     for e in errors]
-        return {"problems": problems, "warnings": warnings}
-    return {"problems": [], "warnings": warnings}
+        return {"problems": problems, "warnings": list(dict.fromkeys(warnings))}
+    return {"problems": [], "warnings": list(dict.fromkeys(warnings))}
 
 
 _spec_cache: dict[tuple, tuple] = {}

@@ -9,94 +9,30 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
-import threading
 import time
-from collections import deque
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
-from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition
-from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.util.task import TaskState
 
-from engine import connectors, rows, signals, spiff, timers
+from engine import connectors, messages, rows, signals, spiff, timers
+from engine.dispatch import HOST, claim_new, dispatch_after_commit, lease, send, this_process
+from engine.history import history_event, record_event, to_json
 from engine.models import HistoryEvent, Incident, Job, ProcessInstance
-from engine.runtime import history_event, record_event, to_json, write_instance
+from engine.runtime import write_instance
 
 log = logging.getLogger(__name__)
+
+# Jobs that may run: those of active instances, and messages and signals an instance threw,
+# which go out even when the instance has ended or was suspended right after throwing them.
+_RUNNABLE = Q(instance__state=ProcessInstance.ACTIVE) | Q(kind__in=[Job.MESSAGE, Job.SIGNAL])
 
 # A job claimed with the write that created it runs without checking its row
 # again if it starts within this time; later it is checked (cancelled, taken back).
 FRESH_CLAIM = timedelta(seconds=1)
-
-
-def dispatch_after_commit(job: Job, *, fresh: bool = False) -> None:
-    """Hand a due job to a worker once the transaction that created it commits.
-
-    Without a broker the job runs in this process. `fresh` says the job was
-    just created, so the in-memory row is current and need not be read again.
-    """
-    if settings.CELERY_TASK_ALWAYS_EAGER:
-        item = job if fresh else job.pk
-        transaction.on_commit(lambda: _run_here(item))
-    else:
-        job_id = job.pk
-        transaction.on_commit(lambda: _send(job_id))
-
-
-def _send(job_id: int) -> None:
-    from engine.tasks import run_job_task
-
-    run_job_task.delay(job_id)
-
-
-_here = threading.local()
-
-
-def _run_here(item: Job | int) -> None:
-    # Jobs dispatched while one runs wait in a queue: a long chain of calls
-    # runs one after another instead of nesting a stack frame per call.
-    queue = getattr(_here, "queue", None)
-    if queue is not None:
-        queue.append(item)
-        return
-    _here.queue = queue = deque([item])
-    try:
-        while queue:
-            item = queue.popleft()
-            try:
-                if isinstance(item, Job):
-                    run_job(item.pk, job=item)
-                else:
-                    run_job(item)
-            except Exception:
-                # The job stays claimed; run_due_work takes it back when its lease runs out.
-                log.exception("job %s failed in process", getattr(item, "pk", item))
-    finally:
-        _here.queue = None
-
-
-_HOST = socket.gethostname()
-
-
-def this_process() -> str:
-    """How a job names the process that claimed it: "host:pid"."""
-    # Read at each call: gunicorn and Celery fork their workers after this module is imported.
-    return f"{_HOST}:{os.getpid()}"
-
-
-def claim_new(job: Job, now: datetime) -> None:
-    """Mark a job that is being created as claimed by this process (saved with it)."""
-    job.state, job.attempts, job.locked_until, job.updated_at = Job.RUNNING, job.attempts + 1, now + _lease(), now
-    job.claimed_by = this_process()
-
-
-def _lease() -> timedelta:
-    return timedelta(seconds=settings.LANEBRIDGE["JOB_LEASE_SECONDS"])
 
 
 def claim(job_id: int, now: datetime, job: Job | None = None) -> Job | None:
@@ -105,21 +41,20 @@ def claim(job_id: int, now: datetime, job: Job | None = None) -> Job | None:
     `job` is the row as this process just created it (claimed with it, or
     pending); without it the row is read.
     """
-    lease = _lease()
+    lease_time = lease()
     if job is not None and job.state == Job.RUNNING:
         if now - job.updated_at < FRESH_CLAIM:
             return job
         # It waited in this process's queue behind other calls: renew the lease, unless the job
         # was cancelled meanwhile, or its lease ran out and another worker took it.
         if not Job.objects.filter(pk=job.pk, state=Job.RUNNING, locked_until=job.locked_until).update(
-                locked_until=now + lease, updated_at=now):
+                locked_until=now + lease_time, updated_at=now):
             return None
-        job.locked_until = now + lease
+        job.locked_until = now + lease_time
         return job
     # A job of a suspended instance stays pending until the instance is resumed.
-    taken = Job.objects.filter(pk=job_id, state=Job.PENDING, due_at__lte=now,
-                               instance__state=ProcessInstance.ACTIVE).update(
-        state=Job.RUNNING, attempts=F("attempts") + 1, locked_until=now + lease, updated_at=now,
+    taken = Job.objects.filter(_RUNNABLE, pk=job_id, state=Job.PENDING, due_at__lte=now).update(
+        state=Job.RUNNING, attempts=F("attempts") + 1, locked_until=now + lease_time, updated_at=now,
         claimed_by=this_process(),
     )
     if not taken:
@@ -139,6 +74,8 @@ def run_job(job_id: int, now: datetime | None = None, job: Job | None = None) ->
         return "skipped"
     if job.kind == Job.TIMER:
         return fire_timer(job, now)
+    if job.kind in (Job.MESSAGE, Job.SIGNAL):
+        return messages.forward(job)
     return call_service(job, now)
 
 
@@ -245,22 +182,16 @@ def _business_error(job: Job, exc: connectors.BusinessError, now: datetime) -> s
             _record_attempt(job)
             return "ignored"
         code = bpmn_error_code(task.task_spec, exc.code)
-        for boundary in workflow.get_tasks(state=TaskState.WAITING):
-            definition = getattr(boundary.task_spec, "event_definition", None)
-            if boundary.parent is not task.parent or not isinstance(definition, ErrorEventDefinition):
-                continue
-            if definition.code not in (None, "", code):
-                continue
-            event_definition = type(definition)(definition.name, code=code)
-            payload = {"code": exc.code, "message": exc.message, "details": to_json(exc.details)}
-            workflow.catch(BpmnEvent(event_definition, payload))
-            Job.objects.filter(pk=job.pk).update(state=Job.DONE, last_error=exc.message, locked_until=None,
-                                                 updated_at=timezone.now())
-            _record_attempt(job, history_event(instance, HistoryEvent.SERVICE_ERROR, job.element_id, data={
-                "operation": job.operation, "error": exc.message, "code": exc.code, "bpmn_code": code,
-                "handled_by": boundary.task_spec.bpmn_id}))
-            return "error_boundary"
-        return None
+        payload = {"code": exc.code, "message": exc.message, "details": to_json(exc.details)}
+        boundary = spiff.catch_error(workflow, task, code, payload)
+        if boundary is None:
+            return None
+        Job.objects.filter(pk=job.pk).update(state=Job.DONE, last_error=exc.message, locked_until=None,
+                                             updated_at=timezone.now())
+        _record_attempt(job, history_event(instance, HistoryEvent.SERVICE_ERROR, job.element_id, data={
+            "operation": job.operation, "error": exc.message, "code": exc.code, "bpmn_code": code,
+            "handled_by": boundary.task_spec.bpmn_id}))
+        return "error_boundary"
 
     handled = write_instance(job.instance_id, change)
     if handled:
@@ -324,7 +255,8 @@ def fire_timer(job: Job, now: datetime) -> str:
         next_round = timers.fire(workflow, task)
         if next_round is not None:
             Job.objects.filter(pk=job.pk).update(state=Job.PENDING, due_at=next_round, attempts=0)
-        record_event(instance, HistoryEvent.TIMER_FIRED, job.element_id, task.task_spec.bpmn_name or "")
+        record_event(instance, HistoryEvent.TIMER_FIRED, job.element_id, task.task_spec.bpmn_name or "",
+                     data={"due_at": job.due_at.isoformat()})
         return "fired"
 
     return write_instance(job.instance_id, change)
@@ -357,21 +289,20 @@ def retry_incident(incident: Incident, user=None, reason: str = "") -> Incident:
 
 
 def run_due_work(now: datetime | None = None) -> int:
-    """Take back jobs of dead workers and run or dispatch every due job; returns how many."""
+    """Take back lost jobs, run every due job and timer start, expire buffered messages; returns how many were due."""
     now = now or timezone.now()
     take_back_jobs_of_dead_processes()
     _take_back_lost_jobs(now)
-    due = list(Job.objects.filter(state=Job.PENDING, due_at__lte=now, instance__state=ProcessInstance.ACTIVE)
-               .values_list("pk", flat=True)[:500])
+    started = messages.fire_start_timers(now)
+    messages.expire_buffered(now)
+    due = list(Job.objects.filter(_RUNNABLE, state=Job.PENDING, due_at__lte=now).values_list("pk", flat=True)[:500])
     if settings.CELERY_TASK_ALWAYS_EAGER:
         for job_id in due:
             run_job(job_id, now)
     else:
-        from engine.tasks import run_job_task
-
         for job_id in due:
-            run_job_task.delay(job_id)
-    return len(due)
+            send(job_id)
+    return len(due) + started
 
 
 def take_back_jobs_of_dead_processes() -> int:
@@ -380,7 +311,7 @@ def take_back_jobs_of_dead_processes() -> int:
     Run at start-up (and by the scheduler): a killed server's calls run again at once
     instead of after their lease. Processes of other machines are left to the lease.
     """
-    prefix = f"{_HOST}:"
+    prefix = f"{HOST}:"
     claimed = Job.objects.filter(state=Job.RUNNING, claimed_by__startswith=prefix).values_list("claimed_by", flat=True)
     dead = {name for name in set(claimed) if not _is_running(name.removeprefix(prefix))}
     if not dead:

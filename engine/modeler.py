@@ -254,12 +254,59 @@ def check_service_tasks(processes: list[etree._Element]) -> Iterator[ModelError]
         )
 
 
+def check_events(tree: etree._ElementTree, processes: list[etree._Element]) -> Iterator[ModelError]:
+    """Every message and signal event names a declared message or signal; an event-based gateway leads to catches.
+
+    SpiffWorkflow would otherwise wait for a message named after the element, which nobody sends.
+    """
+    declared = {tag: {e.get("id"): e for e in _bpmn(tree.getroot(), tag)} for tag in ("message", "signal")}
+    for process in processes:
+        for tag, ref_attr in (("messageEventDefinition", "messageRef"), ("signalEventDefinition", "signalRef")):
+            kind = tag.replace("EventDefinition", "")
+            for definition in _bpmn(process, tag):
+                owner = definition.getparent()
+                yield from _check_ref(owner, kind, definition.get(ref_attr), declared[kind])
+        for task in _bpmn(process, "receiveTask"):
+            yield from _check_ref(task, "message", task.get("messageRef"), declared["message"])
+        flows = _bpmn(process, "sequenceFlow")
+        by_id = {e.get("id"): e for e in process.iter() if isinstance(e.tag, str) and e.get("id")}
+        for gateway in _bpmn(process, "eventBasedGateway"):
+            for flow in flows:
+                target = by_id.get(flow.get("targetRef"))
+                if flow.get("sourceRef") != gateway.get("id") or target is None:
+                    continue
+                if local(target) == "receiveTask" or (local(target) == "intermediateCatchEvent" and any(
+                        local(c) in ("messageEventDefinition", "signalEventDefinition", "timerEventDefinition")
+                        for c in target if isinstance(c.tag, str))):
+                    continue
+                yield ModelError(f"{describe(gateway, capital=True)} leads to {describe(target)}: an event-based "
+                                 "gateway must lead to message, signal or timer catch events or receive tasks", target)
+
+
+# Elements that wait for a message or signal; a throw without one sends it under the element's name.
+CATCHING = {"intermediateCatchEvent", "boundaryEvent", "startEvent", "receiveTask"}
+
+
+def _check_ref(owner: etree._Element, kind: str, ref: str | None, declared: dict) -> Iterator[ModelError]:
+    if not ref:
+        if local(owner) not in CATCHING:
+            return
+        yield ModelError(f"{describe(owner, capital=True)} waits for a {kind} but names none: choose the "
+                         f"{kind} (its {kind}Ref), or nothing could ever reach it", owner)
+    elif ref not in declared:
+        yield ModelError(f"{describe(owner, capital=True)} names {kind} {ref!r}, which this file does not declare: "
+                         f"add a bpmn:{kind} with that id", owner)
+    elif not (declared[ref].get("name") or "").strip():
+        yield ModelError(f"{_words(kind).capitalize()} {ref!r} used by {describe(owner)} has no name: name it, since "
+                         f"{kind}s are sent by name", owner)
+
+
 def problems(tree: etree._ElementTree, processes: list[etree._Element]) -> list[ModelError]:
     """Everything in the processes Lanebridge cannot run, most fundamental first.
 
     Call after drop_data_stores, whose ignored associations are not problems.
     """
-    return [*check_unsupported(processes), *check_structure(processes),
+    return [*check_unsupported(processes), *check_structure(processes), *check_events(tree, processes),
             *check_data_associations(tree, processes), *check_service_tasks(processes)]
 
 

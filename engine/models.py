@@ -110,9 +110,9 @@ class HumanTask(models.Model):
 
 
 class Job(models.Model):
-    """Work the engine hands out: a service call or a timer, run after commit."""
+    """Work the engine hands out, run after commit: a service call, a timer, or a message or signal thrown."""
 
-    SERVICE, TIMER = "service", "timer"
+    SERVICE, TIMER, MESSAGE, SIGNAL = "service", "timer", "message", "signal"
     PENDING, RUNNING, DONE, FAILED, CANCELLED = "pending", "running", "done", "failed", "cancelled"
     STATES = [(s, s) for s in (PENDING, RUNNING, DONE, FAILED, CANCELLED)]
 
@@ -192,7 +192,10 @@ class HistoryEvent(models.Model):
     RESUMED = "resumed"
     VARIABLES_CHANGED = "variables_changed"
     TIMER_FIRED = "timer_fired"
-    MESSAGE = "message"
+    MESSAGE = "message"  # received
+    MESSAGE_SENT = "message_sent"
+    SIGNAL = "signal"  # received
+    SIGNAL_SENT = "signal_sent"
     CANCELLED = "cancelled"
     COMPLETED = "completed"
     FAILED = "failed"
@@ -210,6 +213,102 @@ class HistoryEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.element_id}"
+
+
+class Subscription(models.Model):
+    """A task waiting for a message or a signal: the index deliveries are routed by.
+
+    Written and deleted in the same transaction as the instance, so a row exists
+    exactly while its task waits.
+    """
+
+    MESSAGE, SIGNAL = "message", "signal"
+
+    kind = models.CharField(max_length=16)
+    name = models.CharField(max_length=255)
+    business_key = models.CharField(max_length=255, blank=True)
+    # The waiting task's plain variables: a message's `correlation` entries must all equal them.
+    correlation = models.JSONField(default=dict, blank=True)
+    instance = models.ForeignKey(ProcessInstance, on_delete=models.CASCADE, related_name="subscriptions")
+    element_id = models.CharField(max_length=255)
+    task_id = models.UUIDField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["kind", "name", "business_key"])]
+        constraints = [models.UniqueConstraint(fields=["task_id", "kind", "name"], name="unique_task_subscription")]
+        ordering = ["id"]
+        permissions = [("send_message", "Can send messages and signals to processes")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.name} ({self.instance_id})"
+
+
+class BufferedMessage(models.Model):
+    """A message nobody waited for yet, kept until an instance reaches a matching catch or it expires."""
+
+    WAITING, DELIVERED, EXPIRED = "waiting", "delivered", "expired"
+
+    name = models.CharField(max_length=255)
+    business_key = models.CharField(max_length=255, blank=True)
+    correlation = models.JSONField(default=dict, blank=True)
+    variables = models.JSONField(default=dict, blank=True)
+    state = models.CharField(max_length=16, default=WAITING)
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Set when delivered: the instance that received it.
+    instance = models.ForeignKey(ProcessInstance, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["state", "name", "business_key"]), models.Index(fields=["state", "expires_at"])]
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"buffered {self.name} ({self.state})"
+
+
+class MessageReceipt(models.Model):
+    """The answer given to a message or signal sent with an Idempotency-Key, to give it again."""
+
+    # Who sent it ("user:<id>", or "webhook") and through which door: one sender's keys are its own.
+    sender = models.CharField(max_length=64)
+    channel = models.CharField(max_length=16)
+    idempotency_key = models.CharField(max_length=255)
+    status = models.PositiveSmallIntegerField()
+    answer = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["sender", "channel", "idempotency_key"],
+                                               name="unique_message_receipt")]
+
+    def __str__(self) -> str:
+        return f"{self.channel} {self.idempotency_key} → {self.status}"
+
+
+class StartTrigger(models.Model):
+    """A start event of a process's newest version that starts instances on a message, a signal or a time."""
+
+    MESSAGE, SIGNAL, TIMER = "message", "signal", "timer"
+
+    definition = models.ForeignKey(ProcessDefinition, on_delete=models.CASCADE, related_name="start_triggers")
+    process_id = models.CharField(max_length=255, db_index=True)
+    element_id = models.CharField(max_length=255)
+    kind = models.CharField(max_length=16)
+    # The message or signal name, or the timer's ISO 8601 text.
+    name = models.CharField(max_length=255)
+    # Timers: the next firing (None once none is left), the interval and the firings left (None: for ever).
+    due_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    every_seconds = models.FloatField(null=True, blank=True)
+    remaining = models.IntegerField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["kind", "name"])]
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.process_id}: {self.kind} {self.name}"
 
 
 class Rollout(models.Model):

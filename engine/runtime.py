@@ -12,19 +12,21 @@ import json
 import logging
 import math
 from collections.abc import Callable
-from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from engine import live, prune, rollout, rows, signals, spiff
+from engine import dispatch, live, prune, rollout, rows, spiff, waits
 from engine.deploy import specs_for
-from engine.models import HistoryEvent, HumanTask, Incident, Job, ProcessDefinition, ProcessInstance
+from engine.history import history_event, record_event, to_json
+from engine.models import HistoryEvent, HumanTask, Incident, ProcessDefinition, ProcessInstance
+
+# Other apps read these here: the one module they use for writing to instances.
+__all__ = ["history_event", "record_event", "to_json"]
 
 log = logging.getLogger(__name__)
 
@@ -51,68 +53,6 @@ class InstanceNotActive(Exception):
 
 class InstanceSuspended(InstanceNotActive):
     """The instance is suspended: nobody works on it until it is resumed."""
-
-
-def record_event(instance: ProcessInstance, kind: str, element_id: str = "", element_name: str = "",
-                 user=None, data: dict | None = None) -> HistoryEvent:
-    """Append one history event to an instance."""
-    event = history_event(instance, kind, element_id, element_name, user, data)
-    rows.insert([event])
-    return event
-
-
-def history_event(instance: ProcessInstance, kind: str, element_id: str = "", element_name: str = "",
-                  user=None, data: dict | None = None) -> HistoryEvent:
-    """A history event not saved yet, for writing several in one statement (`rows.insert`)."""
-    return HistoryEvent(
-        instance=instance, kind=kind, element_id=element_id or "", element_name=element_name or "",
-        user=user if user is not None and getattr(user, "is_authenticated", False) else None,
-        data=to_json(data or {}),
-    )
-
-
-def to_json(value: Any) -> Any:
-    """A JSON-safe copy of task data (dates, decimals and infinite numbers become strings)."""
-    try:
-        # Plain data, the usual case, is copied without the round trip through text.
-        return _copy_plain(value)
-    except TypeError:
-        pass
-    try:
-        return json.loads(json.dumps(value, default=str, allow_nan=False))
-    except ValueError:
-        # A script computed inf or nan: no database column stores it as JSON.
-        return json.loads(json.dumps(_finite(value), default=str))
-
-
-def _copy_plain(value: Any) -> Any:
-    # Raises TypeError for anything JSON would write differently from what it holds.
-    if isinstance(value, str) or value is None or isinstance(value, (bool, int)):
-        return value
-    if isinstance(value, float):
-        if math.isfinite(value):
-            return value
-        raise TypeError("not a finite number")
-    if isinstance(value, dict):
-        plain = {}
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise TypeError("key is not text")
-            plain[key] = _copy_plain(item)
-        return plain
-    if isinstance(value, list):
-        return [_copy_plain(item) for item in value]
-    raise TypeError(type(value).__name__)
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value
 
 
 LONE_SURROGATE = "contains half of a UTF-16 surrogate pair (like \\ud800) without its other half, which is no character"
@@ -270,7 +210,7 @@ def _load(instance_id: int, trust_kept: bool) -> tuple[ProcessInstance, object, 
     if kept is not None and kept[0].version == instance.version:
         return instance, kept[1], kept[2], False
     workflow = spiff.load_workflow(specs_for(instance.definition), instance.state_json)
-    return instance, workflow, frozenset(tasks_with_rows(_waiting_tasks(workflow))), False
+    return instance, workflow, frozenset(waits.tasks_with_rows(_waiting_tasks(workflow))), False
 
 
 def _runs_jobs_here() -> bool:
@@ -310,11 +250,14 @@ def definition_version(process_id: str, version: int | None = None) -> ProcessDe
 
 
 def start_instance(process_id: str, variables: dict | None = None, business_key: str = "", user=None,
-                   idempotency_key: str | None = None, version: int | None = None) -> tuple[ProcessInstance, bool]:
+                   idempotency_key: str | None = None, version: int | None = None, start_event: str | None = None,
+                   started_by_event: dict | None = None) -> tuple[ProcessInstance, bool]:
     """Start a process, at `version` or else its latest; returns (instance, created).
 
     With an idempotency key, a second start by the same caller returns the
-    first instance instead of starting another.
+    first instance instead of starting another. `start_event` names the
+    message, signal or timer start event that starts it instead of the plain
+    one; `started_by_event` says what came in (history).
     """
     variables = check_variables({} if variables is None else variables)
     if version is None:
@@ -329,6 +272,8 @@ def start_instance(process_id: str, variables: dict | None = None, business_key:
     try:
         with transaction.atomic():
             workflow = spiff.new_workflow(specs_for(definition), variables)
+            if start_event:
+                spiff.start_with_event(workflow, start_event, variables)
             instance = ProcessInstance.objects.create(
                 definition=definition,
                 business_key=business_key or "",
@@ -336,8 +281,8 @@ def start_instance(process_id: str, variables: dict | None = None, business_key:
                 started_by=starter,
                 idempotency_key=idempotency_key or None,
             )
-            record_event(instance, HistoryEvent.STARTED, user=user,
-                         data={"variables": variables, "version": definition.version})
+            record_event(instance, HistoryEvent.STARTED, start_event or "", user=user,
+                         data={"variables": variables, "version": definition.version, **(started_by_event or {})})
             _advance_and_keep(instance, workflow, frozenset(), user, runs_jobs_here)
     except IntegrityError:
         if not idempotency_key:
@@ -359,13 +304,6 @@ def change_variables(workflow, values: dict, names: list[str]) -> None:
             task.data.pop(name, None)
 
 
-def tasks_with_rows(waiting: list) -> dict:
-    """The waiting tasks that have a row beside the instance: ready user tasks, started calls, timers."""
-    return {t.id: t for t in waiting if (_is_user_task(t) and t.state == TaskState.READY)
-            or (_is_call(t) and t.state == TaskState.STARTED)
-            or (_is_timer(t) and t.state == TaskState.WAITING)}
-
-
 def advance(instance: ProcessInstance, workflow, with_rows: frozenset, user=None, claim_jobs: bool = False
             ) -> frozenset:
     """Run the engine until every path waits, sync the query tables and save.
@@ -377,16 +315,20 @@ def advance(instance: ProcessInstance, workflow, with_rows: frozenset, user=None
     instance row changed since it was loaded. Returns the ids of the tasks
     that have rows now.
     """
-    # A suspended instance still takes in the result of a call that was under way; the calls
-    # and timers that result leads to wait for the resume (jobs.claim skips suspended instances).
-    if instance.state in ProcessInstance.RUNNING:
-        try:
-            prune.run_engine(workflow)
-        except WorkflowException as exc:
-            _fail(instance, exc)
-    # One walk of the task tree serves the syncs and the variables snapshot.
-    waiting = _waiting_tasks(workflow)
-    now = tasks_with_rows(waiting)
+    while True:
+        if instance.state in ProcessInstance.RUNNING:
+            try:
+                prune.run_engine(workflow)
+            except WorkflowException as exc:
+                _fail(instance, exc)
+            _throw(instance, workflow)
+        # One walk of the task tree serves the syncs and the variables snapshot.
+        waiting = _waiting_tasks(workflow)
+        now = waits.tasks_with_rows(waiting)
+        # A message that arrived before its catch was reached is caught now, and the engine runs on.
+        if instance.state not in ProcessInstance.RUNNING or not waits.match_early(
+                instance, [task for task_id, task in now.items() if task_id not in with_rows]):
+            break
     completed = workflow.is_completed()
     inputs = _call_inputs(instance, now, with_rows) if instance.state in ProcessInstance.RUNNING else {}
     if instance.state in ProcessInstance.RUNNING:
@@ -403,6 +345,12 @@ def advance(instance: ProcessInstance, workflow, with_rows: frozenset, user=None
     return frozenset(now)
 
 
+def _throw(instance: ProcessInstance, workflow) -> None:
+    """Messages and signals the process threw to the outside: sent once this write commits."""
+    for kind, name, payload in spiff.thrown_events(workflow):
+        dispatch.send_event_after_commit(instance, kind, name, to_json(payload))
+
+
 def _call_inputs(instance: ProcessInstance, now: dict, before: frozenset) -> dict:
     """The evaluated parameters of the calls that started waiting; a failed expression fails the instance.
 
@@ -410,7 +358,7 @@ def _call_inputs(instance: ProcessInstance, now: dict, before: frozenset) -> dic
     """
     try:
         return {task_id: {name: value["value"] for name, value in task.task_spec.evaluate_params(task).items()}
-                for task_id, task in now.items() if task_id not in before and _is_call(task)}
+                for task_id, task in now.items() if task_id not in before and spiff.is_call(task)}
     except WorkflowException as exc:
         _fail(instance, exc)
         return {}
@@ -457,174 +405,19 @@ def _save(instance: ProcessInstance, workflow) -> None:
     instance.version += 1
 
 
-def _is_user_task(task) -> bool:
-    return bool(getattr(task.task_spec, "manual", False))
-
-
-def _is_call(task) -> bool:
-    return isinstance(task.task_spec, spiff.WaitingServiceTask)
-
-
-def _is_timer(task) -> bool:
-    return isinstance(getattr(task.task_spec, "event_definition", None), TimerEventDefinition)
-
-
 def _sync_rows(instance: ProcessInstance, workflow, before: frozenset, now: dict, claim_jobs: bool,
                inputs: dict) -> None:
     """Create rows for tasks that started waiting; close the rows of tasks that stopped."""
     gone = {task_id: spiff.find_task(workflow, task_id) for task_id in before - now.keys()}
     # None: pruned from the tree. A completed task was settled by the path that completed it
-    # (complete_human_task, a call's result, a timer firing); anything else stopped waiting
-    # because it was cancelled.
-    cancelled = {i: task for i, task in gone.items() if task is None or task.state != TaskState.COMPLETED}
-    users = [i for i, task in cancelled.items() if task is None or _is_user_task(task)]
-    calls = [i for i, task in cancelled.items() if task is None or not _is_user_task(task)]
-    if users:
-        HumanTask.objects.filter(instance=instance, task_id__in=users, state=HumanTask.OPEN).update(
-            state=HumanTask.CANCELLED)
-    if calls:
-        Job.objects.filter(instance=instance, task_id__in=calls, state__in=[Job.PENDING, Job.RUNNING]).update(
-            state=Job.CANCELLED, updated_at=timezone.now())
-    for task_id, task in now.items():
-        if task_id in before:
-            continue
-        if _is_user_task(task):
-            human_task = _create_human_task(instance, task)
-            record_event(instance, HistoryEvent.TASK_READY, task.task_spec.bpmn_id, task.task_spec.bpmn_name or "",
-                         data={"task": human_task.pk, "lane": human_task.lane,
-                               "candidate_groups": human_task.candidate_groups})
-            signals.human_task_created.send(sender=HumanTask, task=human_task)
-        elif _is_call(task):
-            _create_service_job(instance, task, claim_jobs, inputs[task_id])
-        else:
-            _create_timer_job(instance, task)
-
-
-def _create_human_task(instance: ProcessInstance, task) -> HumanTask:
-    spec = task.task_spec
-    extensions = getattr(spec, "extensions", {}) or {}
-    properties = extensions.get("properties", {}) or {}
-    groups = _attribute(task, extensions.get("camunda:candidateGroups") or properties.get("candidateGroups")) or ""
-    candidate_groups = [g.strip() for g in groups.split(",") if g.strip()]
-    if not candidate_groups and spec.lane:
-        # Read now: analysts change lane roles while instances run.
-        lane_roles = ProcessDefinition.objects.values_list("lane_roles", flat=True).get(pk=instance.definition_id)
-        role = lane_roles.get(spec.lane, spec.lane)
-        candidate_groups = [role] if role else []
-    assignee_name = _attribute(task, extensions.get("camunda:assignee") or properties.get("assignee"))
-    assignee = None
-    if assignee_name:
-        from django.contrib.auth import get_user_model
-
-        assignee = get_user_model().objects.filter(username=assignee_name).first()
-    due = extensions.get("camunda:dueDate") or properties.get("dueDate")
-    priority = extensions.get("camunda:priority") or properties.get("priority") or 50
-    human_task = HumanTask(
-        instance=instance,
-        task_id=task.id,
-        element_id=spec.bpmn_id,
-        name=spec.bpmn_name or spec.bpmn_id,
-        lane=spec.lane or "",
-        candidate_groups=candidate_groups,
-        assignee=assignee,
-        form=form_definition(task, extensions),
-        data=to_json(task.data),
-        documentation=extensions.get("instructionsForEndUser") or spec.documentation or "",
-        priority=int(priority) if str(priority).lstrip("-").isdigit() else 50,
-        due_at=_due_at(due),
-    )
-    rows.insert([human_task], return_pk=True)
-    return human_task
-
-
-def _attribute(task, text: str | None) -> str | None:
-    """An assignment attribute, its ${…} expression evaluated over the task's data."""
-    try:
-        return spiff.evaluate_text(task, text)
-    except WorkflowException as exc:
-        # As with a bad due date: the task still reaches its lane's inbox, unassigned.
-        log.warning("ignoring assignment %r of %s: %s", text, task.task_spec.bpmn_id, exc)
-        return None
-
-
-def _due_at(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        if value.upper().startswith("P"):
-            return timezone.now() + TimerEventDefinition.get_timedelta_from_start(
-                TimerEventDefinition.parse_iso_duration(value))
-        return TimerEventDefinition.get_datetime(value)
-    except Exception:  # noqa: BLE001 - a bad due date must not stop the process
-        log.warning("ignoring unparseable due date %r", value)
-        return None
-
-
-def form_definition(task, extensions: dict) -> dict:
-    """The form of a user task as plain data: key and fields (Camunda formData)."""
-    form = getattr(task.task_spec, "form", None)
-    fields = []
-    for field in getattr(form, "fields", []) or []:
-        fields.append({
-            "id": field.id,
-            "label": field.label or field.id,
-            "type": field.type or "string",
-            "default": field.default_value,
-            "options": [{"id": o.id, "name": o.name} for o in getattr(field, "options", [])],
-            "validation": {v.name: v.config for v in field.validation},
-            "properties": {p.id: p.value for p in field.properties},
-        })
-    return {"key": getattr(form, "key", None), "fields": fields,
-            "schema": (extensions.get("properties") or {}).get("formJsonSchemaFilename")}
-
-
-def _create_service_job(instance: ProcessInstance, task, claim: bool, params: dict) -> Job:
-    from engine import jobs  # jobs imports this module
-
-    spec = task.task_spec
-    job = Job(
-        instance=instance,
-        kind=Job.SERVICE,
-        task_id=task.id,
-        element_id=spec.bpmn_id,
-        operation=spec.operation_name,
-        input=to_json(params),
-        idempotency_key=f"lanebridge-{instance.pk}-{task.id}",
-        max_attempts=spec.retries if spec.retries else settings.LANEBRIDGE["DEFAULT_RETRIES"],
-        backoff_seconds=spec.retry_backoff_base or settings.LANEBRIDGE["RETRY_BACKOFF_SECONDS"],
-        due_at=timezone.now(),
-    )
-    if claim:
-        # Saves this process a separate claim after the commit, one transaction per call.
-        jobs.claim_new(job, job.due_at)
-    rows.insert([job], return_pk=True)
-    jobs.dispatch_after_commit(job, fresh=True)
-    return job
-
-
-def _create_timer_job(instance: ProcessInstance, task) -> Job:
-    spec = task.task_spec
-    spec.event_definition.has_fired(task)  # fixes the due time in event_value
-    value = task._get_internal_data("event_value")
-    due_at = _timer_due(value)
-    job = Job(
-        instance=instance, kind=Job.TIMER, task_id=task.id, element_id=spec.bpmn_id,
-        idempotency_key=f"lanebridge-{instance.pk}-{task.id}", due_at=due_at or timezone.now(),
-        input={"event_value": to_json(value)},
-    )
-    rows.insert([job], return_pk=True)
-    return job
-
-
-def _timer_due(value) -> datetime | None:
-    if isinstance(value, dict):  # cycle timers keep their next firing here
-        value = value.get("next")
-    if not value:
-        return None
-    try:
-        return TimerEventDefinition.get_datetime(value)
-    except Exception:  # noqa: BLE001
-        return timezone.now() + timedelta(seconds=1)
+    # (complete_human_task, a call's result, a timer firing, a message); anything else stopped
+    # waiting because it was cancelled. A completed task that waited several ways (an
+    # event-based gateway) still has the rows of the ways that did not fire.
+    closed = {i: task for i, task in gone.items()
+              if task is None or task.state != TaskState.COMPLETED or len(waits.kinds_of(task)) > 1}
+    if closed:
+        waits.close(instance, closed)
+    waits.open_new(instance, [task for task_id, task in now.items() if task_id not in before], claim_jobs, inputs)
 
 
 def complete_human_task(task: HumanTask, user, data: dict) -> ProcessInstance:
@@ -674,6 +467,5 @@ def stop_instance(instance: ProcessInstance, workflow, user, reason: str) -> Non
     workflow.cancel()
     instance.state = ProcessInstance.CANCELLED
     instance.ended_at = timezone.now()
-    instance.human_tasks.filter(state=HumanTask.OPEN).update(state=HumanTask.CANCELLED)
-    instance.jobs.filter(state__in=[Job.PENDING, Job.RUNNING]).update(state=Job.CANCELLED)
+    waits.close_all(instance)
     record_event(instance, HistoryEvent.CANCELLED, user=user, data={"reason": reason})

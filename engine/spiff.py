@@ -15,13 +15,29 @@ from __future__ import annotations
 import contextvars
 import json
 from copy import deepcopy
+from datetime import UTC, datetime
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.parser.BpmnParser import DEFAULT_NSMAP, full_tag
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
+    ErrorEventDefinition as BpmnErrorEventDefinition,
+)
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
+    SignalEventDefinition as BpmnSignalEventDefinition,
+)
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition as BpmnMessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    TimeDateEventDefinition,
+    TimerEventDefinition,
+)
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.parser.task_spec import UserTaskParser as CamundaUserTaskParser
 from SpiffWorkflow.camunda.serializer.task_spec import UserTaskConverter as CamundaUserTaskConverter
@@ -213,6 +229,202 @@ def find_task(workflow: BpmnWorkflow, task_id):
     try:
         return workflow.get_task_from_id(task_id)
     except TaskNotFoundException:
+        return None
+
+
+# --- What a waiting task waits for, and how the outside world reaches it -------------------------
+# The parser's own event-definition classes: SpiffWorkflow matches events by class.
+
+
+def _event_definitions(task_spec) -> list:
+    """The event definitions a catching element waits on: one, or each of an event-based gateway's."""
+    definition = getattr(task_spec, "event_definition", None)
+    if definition is None:
+        return []
+    if isinstance(definition, MultipleEventDefinition):
+        return list(definition.event_definitions)
+    return [definition]
+
+
+def is_user_task(task) -> bool:
+    """A user or manual task: a person finishes it."""
+    return bool(getattr(task.task_spec, "manual", False))
+
+
+def is_call(task) -> bool:
+    """A service task that waits for a job to call its connector."""
+    return isinstance(task.task_spec, WaitingServiceTask)
+
+
+def timer_definition(task_spec):
+    """The timer this element waits on (itself, or one branch of an event-based gateway), or None."""
+    return next((d for d in _event_definitions(task_spec) if isinstance(d, TimerEventDefinition)), None)
+
+
+def message_names(task_spec) -> list[str]:
+    """The names of the messages this element waits on."""
+    return [d.name for d in _event_definitions(task_spec) if isinstance(d, BpmnMessageEventDefinition)]
+
+
+def signal_names(task_spec) -> list[str]:
+    """The names of the signals this element waits on."""
+    return [d.name for d in _event_definitions(task_spec) if isinstance(d, BpmnSignalEventDefinition)]
+
+
+def timer_due(task) -> datetime | None:
+    """When a waiting timer is due (UTC), fixing it now if SpiffWorkflow has not yet; None if unknown."""
+    definition = timer_definition(task.task_spec)
+    if definition is None:
+        return None
+    if task._get_internal_data("event_value") is None and not isinstance(definition, CycleTimerEventDefinition):
+        definition.has_fired(task)  # fixes the due time in event_value
+    value = task._get_internal_data("event_value")
+    if isinstance(value, dict):  # cycle timers keep their next firing here
+        value = value.get("next")
+    if not value:
+        return None
+    try:
+        return TimerEventDefinition.get_datetime(value)
+    except ValueError:
+        return None
+
+
+def timer_event_value(task):
+    """What SpiffWorkflow keeps about a waiting timer (its due time, or a cycle's state), as plain data."""
+    return task._get_internal_data("event_value")
+
+
+def catch_message(task, name: str, variables: dict) -> None:
+    """Deliver a message to this one waiting task: its variables land in the task's data."""
+    definition = next(d for d in _event_definitions(task.task_spec)
+                      if isinstance(d, BpmnMessageEventDefinition) and d.name == name)
+    _catch(task, definition, variables)
+
+
+def catch_signal(task, name: str, variables: dict) -> None:
+    """Deliver a signal to this one waiting task: its variables land in the task's data."""
+    definition = next(d for d in _event_definitions(task.task_spec)
+                      if isinstance(d, BpmnSignalEventDefinition) and d.name == name)
+    _catch(task, definition, variables)
+
+
+def _catch(task, definition, variables: dict) -> None:
+    # Only this task catches it: SpiffWorkflow's own routing would hand a message to every
+    # task waiting for the name, whatever the correlation.
+    task.data.update(deepcopy(variables))
+    task.task_spec.catch(task, BpmnEvent(definition, deepcopy(variables)))
+    task.task_spec._update(task)
+
+
+def start_with_event(workflow: BpmnWorkflow, element_id: str, variables: dict) -> None:
+    """Make a new workflow start at the start event `element_id` (message, signal or timer), not its plain one."""
+    for task in workflow.get_tasks(state=TaskState.READY):
+        if not isinstance(task.task_spec, StartEvent):
+            task.run()
+    # The start events now wait (an event one) or are ready (a plain one): keep only the chosen one.
+    for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING):
+        if isinstance(task.task_spec, StartEvent) and task.task_spec.bpmn_id != element_id:
+            task.cancel()
+    start = next(t for t in workflow.get_tasks(state=TaskState.WAITING | TaskState.READY)
+                 if t.task_spec.bpmn_id == element_id)
+    start.data.update(deepcopy(variables))
+    start._set_internal_data(event_fired=True)
+    if isinstance(start.task_spec.event_definition, CycleTimerEventDefinition):
+        # The scheduler repeats a cycle by starting one instance per round; in each the start
+        # event fires once, and SpiffWorkflow only adds a cycle's next steps as rounds pass.
+        start._sync_children(start.task_spec.outputs, TaskState.FUTURE)
+        for child in start.children:
+            child.task_spec._predict(child)
+    start.task_spec._update(start)
+
+
+def catch_error(workflow: BpmnWorkflow, task, code: str, payload: dict):
+    """Route a BPMN error thrown by `task` to its matching error boundary; the boundary task, or None."""
+    for boundary in workflow.get_tasks(state=TaskState.WAITING):
+        definition = getattr(boundary.task_spec, "event_definition", None)
+        if boundary.parent is not task.parent or not isinstance(definition, BpmnErrorEventDefinition):
+            continue
+        if definition.code not in (None, "", code):
+            continue
+        workflow.catch(BpmnEvent(type(definition)(definition.name, code=code), payload))
+        return boundary
+    return None
+
+
+def thrown_events(workflow: BpmnWorkflow) -> list[tuple[str, str, dict]]:
+    """Messages and signals the workflow threw that nothing in it caught: (kind, name, payload)."""
+    thrown = []
+    for event in workflow.get_events():
+        definition = event.event_definition
+        payload = event.payload if isinstance(event.payload, dict) else {}
+        if isinstance(definition, BpmnMessageEventDefinition):
+            thrown.append(("message", definition.name, payload))
+        elif isinstance(definition, BpmnSignalEventDefinition):
+            thrown.append(("signal", definition.name, payload))
+    return thrown
+
+
+def event_starts(spec) -> list[tuple[str, str, object]]:
+    """The start events of a process spec that wait for something: (element id, kind, name or timer expression)."""
+    found = []
+    for task_spec in spec.task_specs.values():
+        if not isinstance(task_spec, StartEvent):
+            continue
+        definition = task_spec.event_definition
+        if isinstance(definition, BpmnMessageEventDefinition):
+            found.append((task_spec.bpmn_id, "message", definition.name))
+        elif isinstance(definition, BpmnSignalEventDefinition):
+            found.append((task_spec.bpmn_id, "signal", definition.name))
+        elif isinstance(definition, TimerEventDefinition):
+            kind = "cycle" if isinstance(definition, CycleTimerEventDefinition) else (
+                "date" if isinstance(definition, TimeDateEventDefinition) else "duration")
+            found.append((task_spec.bpmn_id, f"timer_{kind}", definition.expression))
+    return found
+
+
+def user_task_settings(task_spec) -> dict:
+    """What a user task says about who does it and when, from spiff properties or Camunda attributes."""
+    extensions = getattr(task_spec, "extensions", {}) or {}
+    properties = extensions.get("properties", {}) or {}
+    return {
+        "candidate_groups": extensions.get("camunda:candidateGroups") or properties.get("candidateGroups") or "",
+        "assignee": extensions.get("camunda:assignee") or properties.get("assignee") or "",
+        "due": extensions.get("camunda:dueDate") or properties.get("dueDate") or "",
+        "priority": extensions.get("camunda:priority") or properties.get("priority") or 50,
+        "documentation": extensions.get("instructionsForEndUser") or task_spec.documentation or "",
+        "form": form_definition(task_spec),
+    }
+
+
+def form_definition(task_spec) -> dict:
+    """The form of a user task as plain data: key and fields (Camunda formData)."""
+    extensions = getattr(task_spec, "extensions", {}) or {}
+    form = getattr(task_spec, "form", None)
+    fields = []
+    for field in getattr(form, "fields", []) or []:
+        fields.append({
+            "id": field.id,
+            "label": field.label or field.id,
+            "type": field.type or "string",
+            "default": field.default_value,
+            "options": [{"id": o.id, "name": o.name} for o in getattr(field, "options", [])],
+            "validation": {v.name: v.config for v in field.validation},
+            "properties": {p.id: p.value for p in field.properties},
+        })
+    return {"key": getattr(form, "key", None), "fields": fields,
+            "schema": (extensions.get("properties") or {}).get("formJsonSchemaFilename")}
+
+
+def due_from_text(value: str | None) -> datetime | None:
+    """An ISO 8601 duration from now or a date, as a UTC time; None if empty or unreadable."""
+    if not value:
+        return None
+    try:
+        if value.upper().startswith("P"):
+            return datetime.now(UTC) + TimerEventDefinition.get_timedelta_from_start(
+                TimerEventDefinition.parse_iso_duration(value))
+        return TimerEventDefinition.get_datetime(value)
+    except Exception:  # noqa: BLE001 - SpiffWorkflow raises bare Exception for bad durations
         return None
 
 

@@ -279,6 +279,9 @@ CELERY_BEAT_SCHEDULE = {
     "run-alerts": {"task": "monitoring.tasks.run_alerts", "schedule": 60.0},
 }
 
+# Secret shared with systems that post to /hooks/messages/; the webhook answers 404 while it is empty.
+LANEBRIDGE_WEBHOOK_SECRET = os.environ.get("LANEBRIDGE_WEBHOOK_SECRET", "")
+
 LANEBRIDGE = {
     "MAX_BPMN_BYTES": 5 * 1024 * 1024,
     "SCRIPT_TIMEOUT_SECONDS": float(os.environ.get("LANEBRIDGE_SCRIPT_TIMEOUT", "2")),

@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts import sso
+from processes.events_api import message_hook
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -18,6 +19,7 @@ urlpatterns = [
          name="swagger-ui"),
     path("api/v1/", include("processes.api_urls")),
     path("api/v1/", include("integrations.api_urls")),
+    path("hooks/messages/", message_hook, name="hook-messages"),
     path("api/v1/", include("monitoring.api_urls")),
     path("processes/", include("processes.urls")),
     path("", include("monitoring.urls")),

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from processes import api
+from processes import api, events_api
 
 urlpatterns = [
     path("definitions/", api.DefinitionList.as_view(), name="api-definitions"),
@@ -23,4 +23,6 @@ urlpatterns = [
     path("incidents/retry/", api.RetryIncidents.as_view(), name="api-incidents-retry"),
     path("incidents/<int:pk>/retry/", api.RetryIncident.as_view(), name="api-incident-retry"),
     path("incidents/<int:pk>/resolve/", api.ResolveIncident.as_view(), name="api-incident-resolve"),
+    path("messages/", events_api.SendMessage.as_view(), name="api-messages"),
+    path("signals/", events_api.SendSignal.as_view(), name="api-signals"),
 ]

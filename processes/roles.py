@@ -9,13 +9,15 @@ ROLES: dict[str, list[str]] = {
     "Analyst": [
         "engine.add_processdefinition", "engine.change_processdefinition", "engine.view_processdefinition",
         "engine.add_processinstance", "engine.view_processinstance", "engine.view_historyevent",
-        "monitoring.view_reports",
+        "engine.send_message", "monitoring.view_reports",
     ],
     "Operator": [
         "engine.view_processdefinition", "engine.view_processinstance", "engine.change_processinstance",
         "engine.view_incident", "engine.change_incident", "engine.view_historyevent", "engine.view_job",
-        "monitoring.view_reports",
+        "engine.send_message", "monitoring.view_reports",
     ],
+    # Other systems (a shop, the ERP's event watcher) that send messages and signals with a token.
+    "Integration": ["engine.send_message"],
     "Auditor": [
         "engine.view_processdefinition", "engine.view_processinstance", "engine.view_incident",
         "engine.view_historyevent", "monitoring.view_reports", "accounts.view_auditevent",

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from engine import jobs, repairs, rollout, runtime
+from engine import jobs, repairs, rollout, runtime, waits
 from engine.deploy import DeployError, deploy, lane_warnings, parse_bindings, parse_mappings
 from engine.models import HistoryEvent, HumanTask, Incident, Job, ProcessDefinition, ProcessInstance
 from processes.forms import (
@@ -166,7 +166,7 @@ def _day(request, name: str) -> date | None:
 
 # History events that mean "this element has run"; "completed" names the end event reached.
 DONE_KINDS = {HistoryEvent.TASK_COMPLETED, HistoryEvent.SERVICE_RESULT, HistoryEvent.TIMER_FIRED,
-              HistoryEvent.COMPLETED}
+              HistoryEvent.MESSAGE, HistoryEvent.SIGNAL, HistoryEvent.COMPLETED}
 
 
 def diagram_markers(tasks: list[HumanTask], jobs: list[Job], incidents: list[Incident],
@@ -208,6 +208,7 @@ def instance(request, pk: int):
         "incidents": incidents,
         "history": history,
         "jobs": jobs,
+        "waiting": waits.pending(instance) if instance.state in ProcessInstance.RUNNING else [],
         "can_cancel": can_operate and instance.state in ProcessInstance.RUNNING,
         "can_operate": can_operate,
         "running_states": ProcessInstance.RUNNING,
@@ -235,6 +236,9 @@ HISTORY_LABELS = {
     HistoryEvent.VARIABLES_CHANGED: gettext_lazy("Variables changed"),
     HistoryEvent.TIMER_FIRED: gettext_lazy("Timer fired"),
     HistoryEvent.MESSAGE: gettext_lazy("Message received"),
+    HistoryEvent.MESSAGE_SENT: gettext_lazy("Message sent"),
+    HistoryEvent.SIGNAL: gettext_lazy("Signal received"),
+    HistoryEvent.SIGNAL_SENT: gettext_lazy("Signal sent"),
     HistoryEvent.CANCELLED: gettext_lazy("Cancelled"),
     HistoryEvent.COMPLETED: gettext_lazy("Ended"),
     HistoryEvent.FAILED: gettext_lazy("Failed"),

@@ -113,3 +113,12 @@ def test_validation_and_deploy_both_return_what_was_tolerated(analyst):
     assert "'to_second'" in warning and "always true" in warning
     assert deployed.status_code == 201
     assert deployed.json()["warnings"] == [warning]
+
+
+def test_a_lane_without_a_matching_role_is_a_warning(analyst):
+    content = (BPMN_DIR / "approval.bpmn").read_bytes().replace(b'name="Manager"', b'name="Board"')
+
+    result = check(analyst, content).json()
+
+    assert result["problems"] == []
+    assert result["warnings"] == ["Lane 'Board' maps to role 'Board', which does not exist"]

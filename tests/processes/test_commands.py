@@ -56,6 +56,12 @@ def test_setup_demo_creates_roles_users_token_and_the_demo_process(settings):
     token = out.split("API token for analyst: ")[1].split()[0]
     client = APIClient(HTTP_AUTHORIZATION=f"Token {token}")
     assert client.get("/api/v1/definitions/").status_code == 200
+    integration = User.objects.get(username="integration")
+    assert integration.has_perm("engine.send_message") and not integration.has_perm("engine.view_processinstance")
+    integration_token = out.split("API token for integration (messages and signals): ")[1].split()[0]
+    sender = APIClient(HTTP_AUTHORIZATION=f"Token {integration_token}")
+    assert sender.post("/api/v1/messages/", {"name": "nobody listens"}, format="json").status_code == 404
+    assert sender.post("/api/v1/signals/", {"name": "nobody listens"}, format="json").status_code == 200
     assert ProcessDefinition.objects.get(process_id="quote_to_cash").lanes == [
         "Sales", "Manager", "Finance", "Warehouse"]
     again = run("setup_demo")  # a second run changes nothing but the analyst's demo token

@@ -17,6 +17,7 @@ DEMO_USERS = {
     "analyst": ["Analyst"],
     "operator": ["Operator"],
     "auditor": ["Auditor"],
+    "integration": ["Integration"],
 }
 DEMO_TOKEN_NAME = "demo"
 
@@ -47,6 +48,11 @@ class Command(BaseCommand):
         analyst = User.objects.get(username="analyst")
         analyst.api_tokens.filter(name=DEMO_TOKEN_NAME).delete()
         _token, secret = create_token(analyst, DEMO_TOKEN_NAME)
+        # The token another system (a shop, a script) sends messages and signals with, and nothing else.
+        integration = User.objects.get(username="integration")
+        integration.api_tokens.filter(name=DEMO_TOKEN_NAME).delete()
+        _token, integration_secret = create_token(integration, DEMO_TOKEN_NAME,
+                                                  scopes=["messages:send", "signals:send"])
         path = settings.BASE_DIR / "processes" / "bpmn" / "quote_to_cash.bpmn"
         mappings = settings.BASE_DIR / "integrations" / "mappings" / "quote_to_cash.json"
         if path.exists():
@@ -55,4 +61,5 @@ class Command(BaseCommand):
                 self.stdout.write(f"Demo process: {definition.process_id} v{definition.version}")
         self.stdout.write(f"Demo users: {', '.join(DEMO_USERS)}, admin (password: demo)")
         self.stdout.write(f"API token for analyst: {secret}")
+        self.stdout.write(f"API token for integration (messages and signals): {integration_secret}")
         os.environ.setdefault("LANEBRIDGE_ANALYST_TOKEN", secret)
