@@ -29,7 +29,14 @@ from engine.models import (
     StartTrigger,
     Subscription,
 )
-from engine.runtime import InvalidVariables, check_variables, start_instance, write_instance
+from engine.runtime import (
+    LONE_SURROGATE,
+    InvalidVariables,
+    check_variables,
+    has_lone_surrogate,
+    start_instance,
+    write_instance,
+)
 from engine.waits import message as message_wait
 
 log = logging.getLogger(__name__)
@@ -77,6 +84,9 @@ def _text(body: dict, name: str, required: bool = False) -> str:
         raise InvalidMessage(name, f"must be text, not {type(value).__name__}")
     if len(value) > 255 or "\x00" in value:
         raise InvalidMessage(name, "must be at most 255 characters, without NUL")
+    if has_lone_surrogate(value):
+        # The signed webhook parses JSON itself, so "\ud800" reaches here; no query can carry it.
+        raise InvalidMessage(name, LONE_SURROGATE)
     return value
 
 

@@ -9,7 +9,7 @@ from django.db import connection
 from django.db.models import Count, F
 from django.utils import timezone
 
-from engine.models import HumanTask, Incident, Job, ProcessDefinition, ProcessInstance
+from engine.models import HumanTask, Incident, Job, ProcessDefinition, ProcessInstance, Subscription
 from monitoring.elements import latest_elements
 from monitoring.passes import seconds_between
 from monitoring.reports import ACTIVE_JOBS, LISTENERS, open_by_definition, pass_times
@@ -42,7 +42,7 @@ def processes(now: datetime) -> list[dict]:
             n=Count("id")).order_by():
         by_state[process_of[definition_id]][state] += n
     waiting: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for model, states in ((HumanTask, [HumanTask.OPEN]), (Job, ACTIVE_JOBS)):
+    for model, states in ((HumanTask, [HumanTask.OPEN]), (Job, ACTIVE_JOBS), (Subscription, None)):
         for (definition_id, element_id), n in open_by_definition(model, states).items():
             waiting[process_of[definition_id]][element_id] += n
     incidents: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))

@@ -17,7 +17,15 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from engine.models import HistoryEvent, HumanTask, Incident, Job, ProcessDefinition, ProcessInstance
+from engine.models import (
+    HistoryEvent,
+    HumanTask,
+    Incident,
+    Job,
+    ProcessDefinition,
+    ProcessInstance,
+    Subscription,
+)
 from integrations.ledger import ids_of_instances
 from monitoring import passes
 from monitoring.elements import STEP_TYPES, Element, elements_of, latest_elements, names
@@ -73,16 +81,19 @@ def _round(value) -> float | None:
 def open_by_definition(model, states, due_before: datetime | None = None) -> dict[tuple[int, str], int]:
     """(definition, element) → rows of `model` in `states`: open tasks, pending jobs, open incidents.
 
-    With `due_before`, only rows due before it (overdue tasks).
+    `states` None: every row (message subscriptions exist only while they wait). With
+    `due_before`, only rows due before it (overdue tasks).
     """
     table, inst = model._meta.db_table, ProcessInstance._meta.db_table
+    states = list(states or [])
     marks = ", ".join(["%s"] * len(states))
+    where = f" AND r.state IN ({marks})" if states else ""
     due = " AND r.due_at < %s" if due_before else ""
     # CROSS JOIN makes SQLite start from the few rows in these states (its state index) instead of
     # walking every instance; PostgreSQL plans it as any join.
     sql = (f"SELECT i.definition_id, r.element_id, COUNT(*) FROM {table} r CROSS JOIN {inst} i"
-           f" WHERE i.id = r.instance_id AND r.state IN ({marks}){due} GROUP BY 1, 2")
-    params = list(states) + ([connection.ops.adapt_datetimefield_value(due_before)] if due_before else [])
+           f" WHERE i.id = r.instance_id{where}{due} GROUP BY 1, 2")
+    params = states + ([connection.ops.adapt_datetimefield_value(due_before)] if due_before else [])
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return {(definition_id, element_id): n for definition_id, element_id, n in cursor.fetchall()}
@@ -99,10 +110,10 @@ def open_counts(model, states, definition_ids: list[int]) -> dict[str, int]:
 
 
 def waiting_counts(definition_ids: list[int]) -> dict[str, int]:
-    """Per element: tokens waiting there now (open human tasks, pending calls and timers)."""
+    """Per element: tokens waiting there now (open human tasks, pending calls and timers, messages and signals)."""
     waiting: dict[str, int] = defaultdict(int)
     for counts in (open_counts(HumanTask, [HumanTask.OPEN], definition_ids),
-                   open_counts(Job, ACTIVE_JOBS, definition_ids)):
+                   open_counts(Job, ACTIVE_JOBS, definition_ids), open_counts(Subscription, None, definition_ids)):
         for element_id, n in counts.items():
             waiting[element_id] += n
     return waiting

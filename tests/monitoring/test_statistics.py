@@ -5,9 +5,12 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from engine.deploy import deploy
 from engine.models import HistoryEvent, Incident
+from engine.runtime import start_instance
 from monitoring import reports
 from monitoring.models import PassCount
+from tests.engine import bpmn_events as ev
 from tests.monitoring.conftest import T0, after
 
 
@@ -97,3 +100,22 @@ def test_passes_counted_before_are_not_counted_again_once_they_settle(five_order
     assert before == settled == again == 4
     assert after["approve"]["completed"] == 5
     assert PassCount.objects.get(element_id="approve").count == 4
+
+
+def test_an_instance_waiting_for_a_message_counts_as_waiting_at_its_catch_event(db):
+    deploy(ev.waits_for_message(), "awaiting.bpmn")
+    start_instance("awaiting_payment", {})
+
+    stats = by_element(reports.statistics("awaiting_payment"))
+
+    assert stats["wait"]["active"] == 1
+    assert stats["after"]["active"] == 0
+
+
+def test_a_message_boundary_on_a_task_is_not_a_second_token(db):
+    deploy(ev.message_boundary_process(), "cancellable.bpmn")
+    start_instance("cancellable_order", {})
+
+    stats = by_element(reports.statistics("cancellable_order"))
+
+    assert (stats["review"]["active"], stats["cancelled"]["active"]) == (1, 0)

@@ -1,6 +1,9 @@
 """Text with a lone surrogate ("\\ud800" in JSON) is refused before it is stored, and rows holding one still read."""
 
+import hashlib
+import hmac
 import json
+import time
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -13,6 +16,7 @@ from engine import runtime
 from engine.deploy import deploy
 from engine.models import HistoryEvent, HumanTask, ProcessInstance
 from tests.conftest import BPMN_DIR
+from tests.engine import bpmn_events as ev
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -134,3 +138,41 @@ def test_rows_already_holding_a_lone_surrogate_are_shown_escaped(api, analyst):
         assert response.status_code == 200, url
     assert "\\ud800" in browser.get(f"/processes/instances/{instance}/").content.decode()
     assert "\\ud800" in browser.get(f"/tasks/{task_id}/").content.decode()
+
+
+@pytest.fixture
+def payment_wait(analyst):
+    """An instance waiting for the message "payment received" with business key A-1."""
+    deploy(ev.waits_for_message(), "wait.bpmn")
+    instance, _ = runtime.start_instance("awaiting_payment", {"order": "A-1"}, business_key="A-1")
+    return instance
+
+
+MESSAGES = [
+    ('{"name": "payment received", "business_key": "A-1", "variables": {"note": "\\ud800"}}', "variables"),
+    ('{"name": "payment\\udc00 received", "business_key": "A-1"}', "name"),
+    ('{"name": "payment received", "business_key": "A-\\ud800"}', "business_key"),
+    ('{"name": "payment received", "correlation": {"order": "\\ud800"}}', "correlation"),
+]
+
+
+@pytest.mark.parametrize("raw, field", MESSAGES)
+def test_a_message_holding_a_lone_surrogate_gets_400_and_is_not_delivered(api, payment_wait, raw, field):
+    response = post_json(api, "/api/v1/messages/", raw)
+    assert response.status_code == 400
+    assert field in json.dumps(response.json())
+    assert not payment_wait.history.filter(kind=HistoryEvent.MESSAGE).exists()
+
+
+@pytest.mark.parametrize("raw, field", MESSAGES)
+def test_a_signed_webhook_holding_a_lone_surrogate_gets_400_and_is_not_delivered(settings, payment_wait, raw,
+                                                                                  field):
+    settings.LANEBRIDGE_WEBHOOK_SECRET = "s3cret-for-tests"
+    body = raw.encode()
+    stamp = str(int(time.time()))
+    signature = hmac.new(b"s3cret-for-tests", stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    response = Client().post("/hooks/messages/", body, content_type="application/json", headers={
+        "X-Lanebridge-Timestamp": stamp, "X-Lanebridge-Signature": f"sha256={signature}"})
+    assert response.status_code == 400
+    assert field in json.dumps(response.json())
+    assert not payment_wait.history.filter(kind=HistoryEvent.MESSAGE).exists()
