@@ -268,7 +268,9 @@ def retry_incident(incident: Incident, user=None, reason: str = "") -> Incident:
     The incident stays open until the call succeeds; a failure is written on it.
     """
     with transaction.atomic():
-        incident = Incident.objects.select_for_update().select_related("instance", "job").get(pk=incident.pk)
+        # Only the incident row is locked: PostgreSQL refuses FOR UPDATE across the nullable job join.
+        incident = (Incident.objects.select_for_update(of=("self",)).select_related("instance", "job")
+                    .get(pk=incident.pk))
         if incident.state != Incident.OPEN:
             raise ValueError(f"Incident {incident.pk} is already {incident.state}")
         if incident.job_id is None:
