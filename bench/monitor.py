@@ -1,6 +1,6 @@
 """Monitoring queries at scale: statistics, reports, dashboard and metrics beside a plain COUNT(*) of the same run.
 
-Run: ``.venv/bin/python bench/reports.py [--instances 100000] [--history 1000000] [--repeat 5]``.
+Run: ``.venv/bin/python bench/monitor.py [--instances 100000] [--history 1000000] [--repeat 5]``.
 Prints figures; asserts nothing. Goal: every page's queries under 150 ms at 1 M history rows.
 
 A throwaway SQLite database (WAL, as in the embedded setup) is migrated and filled with rows
