@@ -5,6 +5,7 @@
 * a service task that waits for a worker instead of calling inline;
 * timers written as plain ISO 8601 (see ``engine.timers``);
 * multi-instance user tasks, Camunda's and BPMN's (see ``engine.multi_instance``);
+* business rule tasks deciding deployed DMN tables (see ``engine.decisions``);
 * a serializer that stores instance state without the process spec, which is
   stored once per definition version and cached per process;
 * the restricted script engine (see ``engine.scripts``).
@@ -51,7 +52,7 @@ from SpiffWorkflow.spiff.serializer.task_spec import ServiceTaskConverter
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask as SpiffServiceTask
 from SpiffWorkflow.util.task import TaskState
 
-from engine import expressions, multi_instance, prune, timers
+from engine import decisions, expressions, multi_instance, prune, timers
 from engine.scripts import SCRIPT_ENGINE
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -126,6 +127,7 @@ class BpmnParser(SpiffBpmnParser):
         **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
         full_tag("userTask"): (UserTaskParser, CamundaUserTask),
         full_tag("serviceTask"): (ServiceTaskParser, WaitingServiceTask),
+        full_tag("businessRuleTask"): (decisions.DecisionTaskParser, decisions.DecisionTask),
     }
 
     def __init__(self):
@@ -170,6 +172,7 @@ def _serializer_config() -> dict:
     config = deepcopy(SPIFF_CONFIG)
     config[CamundaUserTask] = CamundaUserTaskConverter
     config[WaitingServiceTask] = ServiceTaskConverter
+    config[decisions.DecisionTask] = decisions.DecisionTaskConverter
     config.update(multi_instance.CONVERTERS)
     return config
 
