@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from engine.deploy import DeployError, deploy, deploy_files
+from engine.deploy import DeployError, deploy, deploy_files, validate
 from engine.models import DecisionDefinition, Incident, ProcessDefinition, ProcessInstance
 from engine.runtime import start_instance
 from tests.engine import bpmn, dmn
+from tests.engine.test_modeler_files import FOLDER, needs_files
 
 # Overlapping rules: a gold customer ordering over 1000 matches both.
 OVERLAPPING = [(['"gold"', "-"], ["0.1"]), (["-", "> 1000"], ["0.2"])]
@@ -460,3 +461,13 @@ def test_two_bpmn_files_in_one_upload_are_refused(db):
         deploy_files([("a.bpmn", content), ("b.bpmn", content)])
 
     assert "one BPMN file" in caught.value.message
+
+
+@needs_files
+@pytest.mark.parametrize(("name", "task"), [("C.7.0.bpmn", "_eae674ce-4d6e-48ac-819c-c79e0868e40d"),
+                                            ("C.8.1.bpmn", "_1a818a94-ba6f-413b-a7e8-6f8fd2a11e32")])
+def test_the_reference_files_business_rule_tasks_are_refused_for_naming_no_decision(db, name, task):
+    problems = validate((FOLDER / name).read_bytes(), name)["problems"]
+
+    assert any("names no decision" in p["message"] and "camunda:decisionRef" in p["message"]
+               for p in problems if p["element_id"] == task)
