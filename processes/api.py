@@ -14,6 +14,8 @@ from approvals.permissions import can_start, can_view, tasks_for_user
 from engine import jobs, repairs, rollout, runtime
 from engine.deploy import deploy_files, parse_bindings, parse_mappings, validate_files
 from engine.models import DecisionDefinition, HumanTask, ProcessDefinition
+from engine.process_tests import MAX_FILE_BYTES as MAX_TEST_FILE
+from engine.process_tests import parse_cases
 from processes import serializers as s
 from processes.services import (
     bpmn_download,
@@ -96,8 +98,8 @@ def require_perm(request, perm: str) -> None:
 
 
 class DefinitionList(generics.ListCreateAPIView):
-    """Deployed process definitions; POST a BPMN file (multipart `file`) to deploy, with the DMN files it uses
-    (more `file` parts), or DMN files alone."""
+    """Deployed process definitions; POST a BPMN file (multipart `file`, optional `tests` cases) to deploy, with
+    the DMN files it uses (more `file` parts), or DMN files alone."""
 
     required_scope = "definitions:deploy"
     serializer_class = s.DefinitionSerializer
@@ -117,9 +119,11 @@ class DefinitionList(generics.ListCreateAPIView):
                 return Response({"error": f"File is {upload.size} bytes; the limit is {limit} bytes (5 MB)",
                                  "field": "file"}, status=status.HTTP_400_BAD_REQUEST)
         mappings_file = request.FILES.get("mappings")
+        tests_file = request.FILES.get("tests")
         deployment = deploy_files([(u.name or "upload.bpmn", u.read()) for u in uploads], request.user,
                                   bindings=parse_bindings(request.data.get("bindings")),
-                                  mappings=parse_mappings(mappings_file.read(1024 * 1024) if mappings_file else None))
+                                  mappings=parse_mappings(mappings_file.read(1024 * 1024) if mappings_file else None),
+                                  tests=parse_cases(tests_file.read(MAX_TEST_FILE + 1)) if tests_file else None)
         data = {}
         if deployment.definitions:
             data = s.DefinitionSerializer(deployment.definitions[0], context={"request": request}).data
@@ -131,8 +135,8 @@ class DefinitionList(generics.ListCreateAPIView):
 
 
 class ValidateDefinition(APIView):
-    """Check a BPMN file (and DMN files) as a deploy would (multipart `file`, optional `bindings`, `mappings`),
-    storing nothing."""
+    """Check a BPMN file (and the DMN files beside it) as a deploy would, storing nothing (multipart `file`;
+    `bindings`, `mappings`, `tests`)."""
 
     required_scope = "definitions:deploy"
     parser_classes = [parsers.MultiPartParser, parsers.FormParser]
@@ -150,12 +154,11 @@ class ValidateDefinition(APIView):
                 return Response({"problems": [{"element_id": None, "line": None, "message": message,
                                                "severity": "error"}], "warnings": []})
         mappings_file = request.FILES.get("mappings")
+        tests_file = request.FILES.get("tests")
         result = validate_files([(u.name or "upload.bpmn", u.read()) for u in uploads],
                                 bindings=request.data.get("bindings"),
-                                mappings=mappings_file.read(1024 * 1024) if mappings_file else None)
-        if request.FILES.get("tests") is not None:
-            result["warnings"].append("Process test cases are not run by validation yet; the file was checked "
-                                      "without them")
+                                mappings=mappings_file.read(1024 * 1024) if mappings_file else None,
+                                tests=tests_file.read(MAX_TEST_FILE + 1) if tests_file else None, user=request.user)
         return Response(result)
 
 

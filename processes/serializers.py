@@ -32,6 +32,7 @@ class DefinitionUploadSerializer(serializers.Serializer):
                                            "the BPMN file uses")
     bindings = serializers.CharField(required=False, help_text="JSON object: service task id → operation name")
     mappings = serializers.FileField(required=False, help_text="Field mappings, a JSON file")
+    tests = serializers.FileField(required=False, help_text="Process test cases (JSON or YAML), run before storing")
 
 
 class ProblemSerializer(serializers.Serializer):

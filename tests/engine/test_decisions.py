@@ -397,6 +397,20 @@ def test_a_task_bound_to_one_version_keeps_deciding_with_it(db):
     assert instance.variables["discount"] == 0.1
 
 
+def test_process_test_cases_decide_with_the_decisions_of_the_same_upload(db):
+    files = [("rules.dmn", dmn.table("discount", OVERLAPPING, hit_policy="FIRST")),
+             ("pricing.bpmn", dmn.routed_process(discount_task(), "discount > 0.15"))]
+    case = {"name": "big order", "variables": {"status": "silver", "amount": 1500},
+            "expect": {"waiting": ["special"], "variables": {"discount": 0.2}}}
+
+    deployment = deploy_files(files, tests=[case])
+    with pytest.raises(DeployError) as caught:
+        deploy_files(files, tests=[{**case, "expect": {"waiting": ["standard"]}}])
+
+    assert deployment.created and [d.decision_id for d in deployment.decisions] == ["discount"]
+    assert "'big order'" in caught.value.message
+
+
 def test_a_file_with_two_decisions_deploys_both(db):
     second = ('  <decision id="risk" name="Risk">\n    <decisionTable id="Table_risk">\n'
               '      <input id="R_in" label="Amount"><inputExpression id="R_ex"><text>amount</text>'
