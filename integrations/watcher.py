@@ -171,7 +171,7 @@ def parse_watch(raw: dict, where: str) -> Watch:
     # The record fields the message or start variables read must be fetched with it.
     action = watch.message or watch.start
     if not getattr(action, "read", ""):
-        watch.fields = sorted({*watch.fields, *action.variables.values()} - {"number", "changed_at"})
+        watch.fields = sorted({*watch.fields, *action.variables.values()} - {"ledger_number", "changed_at"})
     return watch
 
 
@@ -271,7 +271,7 @@ def _running_instances(kind: str, number) -> list[ProcessInstance]:
 def deliver_change(watch: Watch, change: dict) -> Outcome:
     """Send the watch's message for one change through the engine's message delivery, once per record."""
     action = watch.message
-    number = change.get("number")
+    number = change.get("ledger_number")
     if number in (None, ""):
         return Outcome(ErpChange.UNMATCHED, detail={"reason": "the record has no number to correlate on"})
     instances = _running_instances(action.ledger, number)
@@ -310,7 +310,7 @@ def start_for_change(watch: Watch, change: dict, process: str | None = None) -> 
     if action.read:
         record = {**call_system(action.read, {action.read_input: change["id"]}, f"read-{change['id']}"),
                   "id": change["id"]}
-    values = {"id": change["id"], "number": change.get("number") or record.get("number") or ""}
+    values = {"id": change["id"], "number": change.get("ledger_number") or record.get("number") or ""}
     variables = {var: _value(record, path) for var, path in action.variables.items()} if action.variables else {}
     instance, created = runtime.start_instance(
         process or action.process, runtime.to_json(variables),
@@ -326,7 +326,7 @@ def handle_change(watch: Watch, change: dict, process: str | None = None) -> Out
     with transaction.atomic():
         outcome = start_for_change(watch, change, process) if watch.start else deliver_change(watch, change)
         row, created = ErpChange.objects.get_or_create(watch=watch.name, record_id=int(change["id"]), defaults={
-            "model": watch.model, "number": str(change.get("number") or "")[:255],
+            "model": watch.model, "number": str(change.get("ledger_number") or "")[:255],
             "message": watch.message.name if watch.message else "", "outcome": outcome.outcome,
             "instances": outcome.instances, "detail": outcome.detail})
         if not created and row.outcome == ErpChange.UNMATCHED and outcome.outcome != ErpChange.UNMATCHED:

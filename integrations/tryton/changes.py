@@ -20,26 +20,28 @@ LOOKBACK = dt.timedelta(seconds=30)
 
 
 def _number(client: TrytonClient, rows: list[dict], number: Any) -> None:
-    """Set each row's "number": a field of the record itself, or of the record that links to it."""
+    """Set each row's "ledger_number": a field of the record itself, or of the record that links to it."""
     if isinstance(number, str):
         for row in rows:
-            row["number"] = row.get(number)
+            row["ledger_number"] = row.get(number)
         return
     # {"model": "sale.sale", "where": "shipments", "field": "number"}: the sale whose shipments hold this record.
     for row in rows:
         found = client.search_read(number["model"], [(number["where"], "=", row["id"])], [number["field"]],
                                    limit=1, order=[("id", "ASC")])
-        row["number"] = found[0][number["field"]] if found else None
+        row["ledger_number"] = found[0][number["field"]] if found else None
 
 
 def list_changes(client: TrytonClient, call: Call) -> dict:
-    """Records of `model` matching `domain` past the cursor, oldest change first, with their number."""
+    """Records of `model` matching `domain` past the cursor, oldest change first, with their ledger number."""
     data = call.input
     model, domain, cursor = data["model"], list(data.get("domain") or []), data.get("cursor") or "id"
     if cursor not in ("id", "write_date"):
         raise BusinessError(f"cursor must be 'id' or 'write_date', not {cursor!r}", code="WATCH_BAD_CURSOR")
     limit = min(int(data.get("limit") or 100), MAX_LIMIT)
-    fields = sorted({"id", "write_date", "create_date", *(data.get("fields") or [])})
+    number = data.get("number") or "id"
+    fields = sorted({"id", "write_date", "create_date", *(data.get("fields") or []),
+                     *([number] if isinstance(number, str) else [])})
     if cursor == "id":
         if data.get("after_id") is not None:
             domain.append(("id", ">", int(data["after_id"])))
@@ -50,7 +52,7 @@ def list_changes(client: TrytonClient, call: Call) -> dict:
             domain.append(("write_date", ">=", since))
         order = [("write_date", "ASC"), ("id", "ASC")]
     rows = client.search_read(model, domain, fields, limit=limit, order=order)
-    _number(client, rows, data.get("number") or "id")
+    _number(client, rows, number)
     for row in rows:
         changed = row.get("write_date") or row.get("create_date")
         row["changed_at"] = changed.isoformat() if isinstance(changed, dt.datetime) else ""
