@@ -26,6 +26,7 @@ unmatched. None is dropped without a row.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from dataclasses import dataclass, field
@@ -122,6 +123,10 @@ def _action(cls, raw: dict, where: str):
                 raise WatchError(f"{where}: 'variables' maps process variables to record fields (text)")
         elif not isinstance(value, str):
             raise WatchError(f"{where}: '{key}' must be text")
+    for spec in dataclasses.fields(cls):
+        if spec.default is dataclasses.MISSING and spec.default_factory is dataclasses.MISSING and not raw.get(
+                spec.name):
+            raise WatchError(f"{where}: '{spec.name}' is required")
     return cls(**raw)
 
 
@@ -158,16 +163,11 @@ def parse_watch(raw: dict, where: str) -> Watch:
                   number=number, fields=list(raw.get("fields") or []), limit=int(raw.get("limit", 100)))
     if "message" in raw:
         watch.message = _action(MessageAction, raw["message"], f"{where}.message")
-        for key in ("name", "ledger"):
-            if not getattr(watch.message, key):
-                raise WatchError(f"{where}.message: '{key}' is required")
         error = timers.check(timers.DURATION, watch.message.ttl)
         if error:
             raise WatchError(f"{where}.message: 'ttl' {error}")
     else:
         watch.start = _action(StartAction, raw["start"], f"{where}.start")
-        if not watch.start.process:
-            raise WatchError(f"{where}.start: 'process' is required")
     # The record fields the message or start variables read must be fetched with it.
     action = watch.message or watch.start
     if not getattr(action, "read", ""):
