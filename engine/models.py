@@ -191,6 +191,7 @@ class HistoryEvent(models.Model):
     SUSPENDED = "suspended"
     RESUMED = "resumed"
     VARIABLES_CHANGED = "variables_changed"
+    TOKENS_MOVED = "tokens_moved"
     TIMER_FIRED = "timer_fired"
     MESSAGE = "message"  # received
     MESSAGE_SENT = "message_sent"

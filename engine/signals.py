@@ -17,3 +17,7 @@ definition_deploying = Signal()
 # Sent inside the transaction of an operator's or analyst's repair (suspend, resume, variables,
 # incident retry/skip/cancel, rollout); kwargs: user, action, object, detail. Accounts writes the audit log.
 operator_action = Signal()
+
+# Sent before ended instances are purged, to complete their archive lines; kwargs: instance_ids.
+# A receiver returns {instance id: {section: data}}; integrations adds the ledger numbers.
+instances_archiving = Signal()
