@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from engine import tokens
+from engine import spiff, tokens
 from engine.deploy import specs_for
 from engine.models import HistoryEvent, HumanTask, Incident, Job, ProcessInstance
 from engine.repairs import audit
@@ -86,6 +86,19 @@ def modify_instance(instance: ProcessInstance, user, cancel: list[str], start_be
 
     write_instance(instance.pk, change, user=user)
     return ProcessInstance.objects.get(pk=instance.pk)
+
+
+def token_elements(instance: ProcessInstance) -> list[str]:
+    """The ids of the elements the instance has tokens at now, for the page's pickers."""
+    workflow = spiff.load_workflow(specs_for(instance.definition), instance.state_json)
+    return sorted({task.task_spec.bpmn_id for task in tokens.tokens(workflow)})
+
+
+def element_choices(definition) -> list[tuple[str, str]]:
+    """(id, name) of every element a token can be put before, by name."""
+    spec, _subprocesses = specs_for(definition)
+    found = [(element_id, s.bpmn_name or element_id) for element_id, s in tokens.elements(spec).items()]
+    return sorted(found, key=lambda pair: (pair[1].lower(), pair[0]))
 
 
 def _check_known(spec, elements: list[str], field: str) -> None:

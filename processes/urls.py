@@ -15,6 +15,8 @@ urlpatterns = [
     path("instances/<int:pk>/suspend/", views.suspend, name="suspend"),
     path("instances/<int:pk>/resume/", views.resume, name="resume"),
     path("instances/<int:pk>/variables/", views.edit_variables, name="edit-variables"),
+    # Moving tokens
+    path("instances/<int:pk>/move/", views.move_token, name="move-token"),
     path("incidents/", views.incidents, name="incidents"),
     path("incidents/retry/", views.retry_incidents, name="retry-incidents"),
     path("incidents/<int:pk>/", views.incident, name="incident"),
