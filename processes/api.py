@@ -14,6 +14,8 @@ from approvals.permissions import can_start, can_view, tasks_for_user
 from engine import jobs, modify, repairs, rollout, runtime
 from engine.deploy import deploy, parse_bindings, parse_mappings, validate
 from engine.models import HumanTask, ProcessDefinition
+from engine.process_tests import MAX_FILE_BYTES as MAX_TEST_FILE
+from engine.process_tests import parse_cases
 from processes import serializers as s
 from processes.services import (
     bpmn_download,
@@ -96,7 +98,7 @@ def require_perm(request, perm: str) -> None:
 
 
 class DefinitionList(generics.ListCreateAPIView):
-    """Deployed process definitions; POST a BPMN file (multipart `file`) to deploy."""
+    """Deployed process definitions; POST a BPMN file (multipart `file`, optional `tests` cases) to deploy."""
 
     required_scope = "definitions:deploy"
     serializer_class = s.DefinitionSerializer
@@ -115,9 +117,11 @@ class DefinitionList(generics.ListCreateAPIView):
             return Response({"error": f"File is {upload.size} bytes; the limit is {limit} bytes (5 MB)",
                              "field": "file"}, status=status.HTTP_400_BAD_REQUEST)
         mappings_file = request.FILES.get("mappings")
+        tests_file = request.FILES.get("tests")
         deployment = deploy(upload.read(), upload.name or "upload.bpmn", request.user,
                             bindings=parse_bindings(request.data.get("bindings")),
-                            mappings=parse_mappings(mappings_file.read(1024 * 1024) if mappings_file else None))
+                            mappings=parse_mappings(mappings_file.read(1024 * 1024) if mappings_file else None),
+                            tests=parse_cases(tests_file.read(MAX_TEST_FILE + 1)) if tests_file else None)
         data = s.DefinitionSerializer(deployment.definitions[0], context={"request": request}).data
         data["deployed"] = [{"process_id": d.process_id, "version": d.version, "id": d.pk}
                             for d in deployment.definitions]
@@ -126,7 +130,7 @@ class DefinitionList(generics.ListCreateAPIView):
 
 
 class ValidateDefinition(APIView):
-    """Check a BPMN file as a deploy would (multipart `file`, optional `bindings`, `mappings`), storing nothing."""
+    """Check a BPMN file as a deploy would, storing nothing (multipart `file`; `bindings`, `mappings`, `tests`)."""
 
     required_scope = "definitions:deploy"
     parser_classes = [parsers.MultiPartParser, parsers.FormParser]
@@ -143,12 +147,11 @@ class ValidateDefinition(APIView):
             return Response({"problems": [{"element_id": None, "line": None, "message": message,
                                            "severity": "error"}], "warnings": []})
         mappings_file = request.FILES.get("mappings")
+        tests_file = request.FILES.get("tests")
         result = validate(upload.read(), upload.name or "upload.bpmn",
                           bindings=request.data.get("bindings"),
-                          mappings=mappings_file.read(1024 * 1024) if mappings_file else None)
-        if request.FILES.get("tests") is not None:
-            result["warnings"].append("Process test cases are not run by validation yet; the file was checked "
-                                      "without them")
+                          mappings=mappings_file.read(1024 * 1024) if mappings_file else None,
+                          tests=tests_file.read(MAX_TEST_FILE + 1) if tests_file else None, user=request.user)
         return Response(result)
 
 

@@ -25,6 +25,7 @@ class DefinitionUploadSerializer(serializers.Serializer):
     file = serializers.FileField()
     bindings = serializers.CharField(required=False, help_text="JSON object: service task id → operation name")
     mappings = serializers.FileField(required=False, help_text="Field mappings, a JSON file")
+    tests = serializers.FileField(required=False, help_text="Process test cases (JSON or YAML), run before storing")
 
 
 class ProblemSerializer(serializers.Serializer):
