@@ -261,15 +261,13 @@ class InstanceHistory(generics.ListAPIView):
 class InstanceAction(APIView):
     """An operator's action on one instance: load it, check the permission, read the body, act, answer with it.
 
-    Subclasses name the body's serializer and say in `act(instance, request, data)` what to do.
+    Subclasses name the body's serializer, say in `act(instance, request, data)` what to do,
+    and answer their HTTP method (with its schema) by calling `run`.
     """
 
     required_scope = "instances:operate"
     parser_classes = BODY_PARSERS
     body_class = s.ReasonSerializer
-
-    def post(self, request, pk):
-        return self.run(request, pk)
 
     def run(self, request, pk):
         """Load, check, read the body, act and answer; the HTTP method handlers call this."""
@@ -291,7 +289,7 @@ class CancelInstance(InstanceAction):
 
     @extend_schema(request=s.CancelSerializer, responses={200: s.InstanceSerializer})
     def post(self, request, pk):
-        return super().post(request, pk)
+        return self.run(request, pk)
 
     def act(self, instance, request, data):
         runtime.cancel_instance(instance, request.user, data["reason"])
@@ -302,7 +300,7 @@ class SuspendInstance(InstanceAction):
 
     @extend_schema(request=s.ReasonSerializer, responses={200: s.InstanceSerializer})
     def post(self, request, pk):
-        return super().post(request, pk)
+        return self.run(request, pk)
 
     def act(self, instance, request, data):
         repairs.suspend_instance(instance, request.user, data["reason"])
@@ -313,7 +311,7 @@ class ResumeInstance(InstanceAction):
 
     @extend_schema(request=s.ReasonSerializer, responses={200: s.InstanceSerializer})
     def post(self, request, pk):
-        return super().post(request, pk)
+        return self.run(request, pk)
 
     def act(self, instance, request, data):
         repairs.resume_instance(instance, request.user, data["reason"])
@@ -328,7 +326,7 @@ class ModifyInstance(InstanceAction):
 
     @extend_schema(request=s.ModifySerializer, responses={200: s.InstanceSerializer})
     def post(self, request, pk):
-        return super().post(request, pk)
+        return self.run(request, pk)
 
     def act(self, instance, request, data):
         modify.modify_instance(instance, request.user, data["cancel"], data["start_before"], data["reason"],
@@ -338,7 +336,6 @@ class ModifyInstance(InstanceAction):
 class InstanceVariables(InstanceAction):
     """Set and remove variables of a running instance, with a reason; history keeps old and new values."""
 
-    http_method_names = ["patch", "options"]
     body_class = s.VariablesSerializer
 
     @extend_schema(request=s.VariablesSerializer, responses={200: s.InstanceSerializer})
