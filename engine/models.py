@@ -192,6 +192,7 @@ class HistoryEvent(models.Model):
     RESUMED = "resumed"
     VARIABLES_CHANGED = "variables_changed"
     TOKENS_MOVED = "tokens_moved"
+    MIGRATED = "migrated"
     TIMER_FIRED = "timer_fired"
     MESSAGE = "message"  # received
     MESSAGE_SENT = "message_sent"

@@ -53,7 +53,7 @@ from SpiffWorkflow.spiff.serializer.task_spec import ServiceTaskConverter
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask as SpiffServiceTask
 from SpiffWorkflow.util.task import TaskState
 
-from engine import expressions, links, multi_instance, prune, timers
+from engine import expressions, links, multi_instance, prune, spec_change, timers
 from engine.scripts import SCRIPT_ENGINE
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -225,6 +225,17 @@ def load_workflow(specs, state_json: str) -> BpmnWorkflow:
         _restoring_specs.reset(token)
     workflow.script_engine = SCRIPT_ENGINE
     return workflow
+
+
+def change_spec(workflow: BpmnWorkflow, specs, mapping: dict[str, str]) -> list[spec_change.Move]:
+    """Move a workflow onto another version's (spec, subprocess_specs); see `engine.spec_change`."""
+    spec, subprocess_specs = specs
+    return spec_change.change_spec(_spec_registry, workflow, spec, subprocess_specs, mapping)
+
+
+def elements(specs) -> dict[str, str]:
+    """The BPMN elements of a version's process and sub-processes: id → name."""
+    return spec_change.element_ids(*specs)
 
 
 def find_task(workflow: BpmnWorkflow, task_id):

@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from approvals import services as approvals
 from approvals.permissions import can_start, can_view, tasks_for_user
-from engine import jobs, modify, repairs, rollout, runtime
+from engine import jobs, migration, modify, repairs, rollout, runtime
 from engine.deploy import deploy, parse_bindings, parse_mappings, validate
 from engine.models import HumanTask, ProcessDefinition
 from engine.process_tests import MAX_FILE_BYTES as MAX_TEST_FILE
@@ -456,3 +456,42 @@ class ResolveIncident(APIView):
         return Response(s.IncidentSerializer(incident).data)
 
 
+
+
+# --- Migration to another version (engine.migration) --------------------------------------------
+
+
+class MigrateInstance(APIView):
+    """Move an instance to another version of its process; `dry_run` says where each waiting element would go."""
+
+    required_scope = "instances:operate"
+    parser_classes = BODY_PARSERS
+
+    @extend_schema(request=s.MigrateSerializer, responses={200: dict})
+    def post(self, request, pk):
+        instance = get_object_or_404(instances_for_user(request.user).select_related("definition"), pk=pk)
+        require_perm(request, "engine.change_processinstance")
+        body = s.MigrateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        result = migration.migrate_instance(instance, data["to_version"], data["mapping"], user=request.user,
+                                            reason=data["reason"], dry_run=data["dry_run"])
+        return Response(result)
+
+
+class MigrateInstances(APIView):
+    """Move many instances of one version to another: each in its own transaction, one result per instance."""
+
+    required_scope = "instances:operate"
+    parser_classes = BODY_PARSERS
+
+    @extend_schema(request=s.MigrateManySerializer, responses={200: dict})
+    def post(self, request):
+        require_perm(request, "engine.change_processinstance")
+        body = s.MigrateManySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        results = migration.migrate_instances(
+            data["process_id"], data["from_version"], data["to_version"], data["mapping"],
+            instance_ids=data.get("instances"), user=request.user, reason=data["reason"], dry_run=data["dry_run"])
+        return Response({"results": results})

@@ -10,6 +10,7 @@ urlpatterns = [
     path("processes/<str:process_id>/instances/", api.StartInstance.as_view(), name="api-start"),
     path("processes/<str:process_id>/rollout/", api.ProcessRollout.as_view(), name="api-rollout"),
     path("instances/", api.InstanceList.as_view(), name="api-instances"),
+    path("instances/migrate/", api.MigrateInstances.as_view(), name="api-instances-migrate"),
     path("instances/<int:pk>/", api.InstanceDetail.as_view(), name="api-instance"),
     path("instances/<int:pk>/history/", api.InstanceHistory.as_view(), name="api-instance-history"),
     path("instances/<int:pk>/cancel/", api.CancelInstance.as_view(), name="api-instance-cancel"),
@@ -18,6 +19,7 @@ urlpatterns = [
     path("instances/<int:pk>/variables/", api.InstanceVariables.as_view(), name="api-instance-variables"),
     # Moving tokens
     path("instances/<int:pk>/modify/", api.ModifyInstance.as_view(), name="api-instance-modify"),
+    path("instances/<int:pk>/migrate/", api.MigrateInstance.as_view(), name="api-instance-migrate"),
     path("tasks/", api.TaskList.as_view(), name="api-tasks"),
     path("tasks/<int:pk>/claim/", api.ClaimTask.as_view(), name="api-task-claim"),
     path("tasks/<int:pk>/complete/", api.CompleteTask.as_view(), name="api-task-complete"),

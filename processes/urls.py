@@ -1,6 +1,6 @@
 from django.urls import path
 
-from processes import views
+from processes import migration_views, views
 
 app_name = "processes"
 
@@ -17,6 +17,9 @@ urlpatterns = [
     path("instances/<int:pk>/variables/", views.edit_variables, name="edit-variables"),
     # Moving tokens
     path("instances/<int:pk>/move/", views.move_token, name="move-token"),
+    # Migration to another version (processes.migration_views).
+    path("instances/<int:pk>/migrate/", migration_views.migrate_instance, name="migrate-instance"),
+    path("definitions/<int:pk>/migrate/", migration_views.migrate_version, name="migrate-version"),
     path("incidents/", views.incidents, name="incidents"),
     path("incidents/retry/", views.retry_incidents, name="retry-incidents"),
     path("incidents/<int:pk>/", views.incident, name="incident"),
