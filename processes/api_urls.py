@@ -6,6 +6,7 @@ urlpatterns = [
     path("definitions/", api.DefinitionList.as_view(), name="api-definitions"),
     path("definitions/validate/", api.ValidateDefinition.as_view(), name="api-definitions-validate"),
     path("definitions/<int:pk>/", api.DefinitionDetail.as_view(), name="api-definition"),
+    path("decisions/", api.DecisionList.as_view(), name="api-decisions"),
     path("definitions/<int:pk>/bpmn/", api.DefinitionBpmn.as_view(), name="api-definition-bpmn"),
     path("processes/<str:process_id>/instances/", api.StartInstance.as_view(), name="api-start"),
     path("processes/<str:process_id>/rollout/", api.ProcessRollout.as_view(), name="api-rollout"),

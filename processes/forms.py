@@ -3,8 +3,25 @@ from django.contrib.auth.models import Group
 from django.utils.translation import gettext_lazy as _
 
 
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """One or several files, cleaned into a list."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": ".bpmn,.dmn,.xml"}))
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        if isinstance(data, (list, tuple)):
+            return [super(MultipleFileField, self).clean(item, initial) for item in data]
+        return [super().clean(data, initial)]
+
+
 class UploadForm(forms.Form):
-    file = forms.FileField(label=_("BPMN file"))
+    file = MultipleFileField(label=_("BPMN file, and the DMN files it uses"))
 
 
 class LaneRolesForm(forms.Form):

@@ -16,8 +16,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from engine import jobs, migration, modify, repairs, rollout, runtime, waits
-from engine.deploy import DeployError, deploy, lane_warnings, parse_bindings, parse_mappings
-from engine.models import HistoryEvent, HumanTask, Incident, Job, ProcessDefinition, ProcessInstance
+from engine.deploy import DeployError, deploy_files, lane_warnings, parse_bindings, parse_mappings
+from engine.models import DecisionDefinition, HistoryEvent, HumanTask, Incident, Job, ProcessDefinition, ProcessInstance
 from processes.forms import (
     CancelForm,
     EditVariablesForm,
@@ -55,11 +55,13 @@ def definitions(request):
         form = UploadForm(request.POST, request.FILES)
         bindings_text = request.POST.get("bindings", "")
         if form.is_valid():
-            upload = form.cleaned_data["file"]
+            uploads = form.cleaned_data["file"]
             try:
                 mappings_file = request.FILES.get("mappings")
-                deployment = deploy(upload.read(), upload.name, request.user, bindings=parse_bindings(bindings_text),
-                                    mappings=parse_mappings(mappings_file.read(1024 * 1024) if mappings_file else None))
+                deployment = deploy_files([(u.name, u.read()) for u in uploads], request.user,
+                                          bindings=parse_bindings(bindings_text),
+                                          mappings=parse_mappings(mappings_file.read(1024 * 1024) if mappings_file
+                                                                  else None))
             except DeployError as exc:
                 where = []
                 if exc.element_id:
@@ -70,6 +72,11 @@ def definitions(request):
             else:
                 for warning in deployment.warnings:
                     messages.warning(request, warning)
+                for decision in deployment.decisions:
+                    messages.success(request, _("Decision %(decision)s version %(version)s is deployed")
+                                     % {"decision": decision.decision_id, "version": decision.version})
+                if not deployment.definitions:
+                    return redirect("processes:definitions")
                 first = deployment.definitions[0]
                 if deployment.created:
                     messages.success(request, _("Deployed %(process)s version %(version)s")
@@ -80,8 +87,10 @@ def definitions(request):
                 return redirect("processes:definition", first.pk)
     newest = ProcessDefinition.objects.filter(process_id=OuterRef("process_id")).order_by("-version").values("pk")[:1]
     rows = ProcessDefinition.objects.filter(pk=Subquery(newest)).order_by("process_id")
+    latest = DecisionDefinition.objects.filter(decision_id=OuterRef("decision_id")).order_by("-version")
+    decisions = DecisionDefinition.objects.filter(pk=Subquery(latest.values("pk")[:1])).order_by("decision_id")
     return render(request, "processes/definitions.html",
-                  {"definitions": rows, "form": form, "bindings": bindings_text})
+                  {"definitions": rows, "decisions": decisions, "form": form, "bindings": bindings_text})
 
 
 @login_required
