@@ -25,7 +25,7 @@ OPERATION_NAME = re.compile(r"^[A-Za-z_][\w-]*(\.[A-Za-z_][\w-]*)*$")
 # Flow nodes SpiffWorkflow builds a task for; anything else drawn in a process cannot run.
 RUNNABLE_NODES = {
     "startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent",
-    "task", "userTask", "manualTask", "scriptTask", "serviceTask", "sendTask", "receiveTask",
+    "task", "userTask", "manualTask", "scriptTask", "serviceTask", "sendTask", "receiveTask", "businessRuleTask",
     "subProcess", "transaction", "callActivity",
     "exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway",
 }
@@ -145,9 +145,6 @@ def check_unsupported(processes: list[etree._Element]) -> Iterator[ModelError]:
                             "Lanebridge would run it without interrupting the process. Make the start event "
                             "non-interrupting (isInterrupting=\"false\") or use an interrupting boundary event",
                             start)
-            elif tag == "businessRuleTask":
-                yield ModelError(f"{describe(element, capital=True)} needs a DMN decision table, which Lanebridge "
-                                 "does not deploy: use a script task or a service task instead", element)
             elif tag == "complexGateway":
                 yield ModelError(f"{describe(element, capital=True)}: Lanebridge cannot run complex gateways; "
                                  "use an exclusive, inclusive or parallel gateway", element)

@@ -6,6 +6,7 @@
 * timers written as plain ISO 8601 (see ``engine.timers``);
 * link events followed to their catch (see ``engine.links``);
 * multi-instance user tasks, Camunda's and BPMN's (see ``engine.multi_instance``);
+* business rule tasks deciding deployed DMN tables (see ``engine.decisions``);
 * a serializer that stores instance state without the process spec, which is
   stored once per definition version and cached per process;
 * the restricted script engine (see ``engine.scripts``).
@@ -53,7 +54,7 @@ from SpiffWorkflow.spiff.serializer.task_spec import ServiceTaskConverter
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask as SpiffServiceTask
 from SpiffWorkflow.util.task import TaskState
 
-from engine import expressions, links, multi_instance, prune, spec_change, timers
+from engine import decisions, expressions, links, multi_instance, prune, spec_change, timers
 from engine.scripts import SCRIPT_ENGINE
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -128,6 +129,7 @@ class BpmnParser(SpiffBpmnParser):
         **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
         full_tag("userTask"): (UserTaskParser, CamundaUserTask),
         full_tag("serviceTask"): (ServiceTaskParser, WaitingServiceTask),
+        full_tag("businessRuleTask"): (decisions.DecisionTaskParser, decisions.DecisionTask),
     }
 
     def __init__(self):
@@ -173,6 +175,7 @@ def _serializer_config() -> dict:
     config = deepcopy(SPIFF_CONFIG)
     config[CamundaUserTask] = CamundaUserTaskConverter
     config[WaitingServiceTask] = ServiceTaskConverter
+    config[decisions.DecisionTask] = decisions.DecisionTaskConverter
     config.update(multi_instance.CONVERTERS)
     return config
 
@@ -268,6 +271,13 @@ def is_user_task(task) -> bool:
 def is_call(task) -> bool:
     """A service task that waits for a job to call its connector."""
     return isinstance(task.task_spec, WaitingServiceTask)
+
+
+def result_variable(task_spec) -> str:
+    """The variable a service task's call result lands in ("" for any other element)."""
+    if not isinstance(task_spec, WaitingServiceTask):
+        return ""
+    return task_spec.result_variable or ""
 
 
 def timer_definition(task_spec):

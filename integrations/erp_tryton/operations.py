@@ -448,6 +448,17 @@ def list_changes(call: Call) -> dict:
     return changes.list_changes(client(), call)
 
 
+def list_products(call: Call) -> dict:
+    """Salable products for a form's picker: code, name, unit and list price (null when the ERP has none)."""
+    fields = ["code", "name", "list_price", "default_uom.symbol"]
+    rows = client().search_read("product.product", [("salable", "=", True)], fields, limit=500, order=[("code", "ASC")])
+    return {"options": [
+        {"id": row["code"], "name": row["name"], "unit": (row.get("default_uom.") or {}).get("symbol") or "",
+         "price": None if row["list_price"] is None else str(row["list_price"])}
+        for row in rows if row["code"]
+    ]}
+
+
 register("erp.ensure_customer", ensure_customer, required=("customer",), ledger={"customer_id": "erp.customer"})
 register(
     "erp.create_sales_order",
@@ -490,3 +501,4 @@ register(
     ledger={"invoice_id": "erp.invoice", "invoice_number": "erp.invoice"},
 )
 register("erp.list_changes", list_changes, required=("model",))
+register("erp.list_products", list_products, read_only=True)

@@ -1,4 +1,4 @@
-"""The embedded scheduler: due timers and retries every second, the ERP watcher every few, emails every minute."""
+"""The embedded scheduler: timers and retries every second, the ERP watcher every few, emails every minute."""
 
 import logging
 import signal
@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from approvals.notifications import send_pending_notifications
 from engine.jobs import run_due_work, take_back_jobs_of_dead_processes
+from engine.retention import Daily, purge_expired
 from integrations.watcher import run_watchers
 from monitoring.alerts import run_alerts
 
@@ -35,6 +36,7 @@ class Command(BaseCommand):
             signal.signal(signum, lambda *_: stopping.set())
         last_mail = last_watch = float("-inf")
         watch_seconds = settings.LANEBRIDGE["WATCH_SECONDS"]
+        purge = Daily()
         while not stopping.is_set():
             try:
                 run_due_work()
@@ -45,6 +47,8 @@ class Command(BaseCommand):
                     last_mail = time.monotonic()
                     send_pending_notifications(timezone.now())
                     run_alerts(timezone.now())
+                if purge.due(timezone.now()):
+                    purge_expired(timezone.now())
             except Exception:  # noqa: BLE001 - the scheduler must outlive one bad pass
                 log.exception("scheduler pass failed")
             if once:
