@@ -25,7 +25,7 @@ OPERATION_NAME = re.compile(r"^[A-Za-z_][\w-]*(\.[A-Za-z_][\w-]*)*$")
 # Flow nodes SpiffWorkflow builds a task for; anything else drawn in a process cannot run.
 RUNNABLE_NODES = {
     "startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent",
-    "task", "userTask", "manualTask", "scriptTask", "serviceTask", "sendTask", "receiveTask",
+    "task", "userTask", "manualTask", "scriptTask", "serviceTask", "sendTask", "receiveTask", "businessRuleTask",
     "subProcess", "transaction", "callActivity",
     "exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway",
 }
@@ -137,9 +137,6 @@ def check_unsupported(processes: list[etree._Element]) -> Iterator[ModelError]:
                 yield ModelError(f"{describe(owner, capital=True)} uses compensation, which Lanebridge cannot run "
                                  "(compensation throws would do nothing): model the undo steps as a normal "
                                  "path, e.g. after an error boundary event", owner)
-            elif tag == "businessRuleTask":
-                yield ModelError(f"{describe(element, capital=True)} needs a DMN decision table, which Lanebridge "
-                                 "does not deploy: use a script task or a service task instead", element)
             elif tag == "complexGateway":
                 yield ModelError(f"{describe(element, capital=True)}: Lanebridge cannot run complex gateways; "
                                  "use an exclusive, inclusive or parallel gateway", element)

@@ -7,6 +7,7 @@
 * link events followed to their catch (see ``engine.links``);
 * event sub-processes that interrupt, and wait where the outside sees them (see ``engine.event_subprocess``);
 * multi-instance user tasks, Camunda's and BPMN's (see ``engine.multi_instance``);
+* business rule tasks deciding deployed DMN tables (see ``engine.decisions``);
 * a serializer that stores instance state without the process spec, which is
   stored once per definition version and cached per process;
 * the restricted script engine (see ``engine.scripts``).
@@ -56,7 +57,7 @@ from SpiffWorkflow.spiff.serializer.task_spec import ServiceTaskConverter
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask as SpiffServiceTask
 from SpiffWorkflow.util.task import TaskState
 
-from engine import event_subprocess, expressions, links, multi_instance, prune, timers
+from engine import decisions, event_subprocess, expressions, links, multi_instance, prune, spec_change, timers
 from engine.scripts import SCRIPT_ENGINE
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -162,6 +163,7 @@ class BpmnParser(SpiffBpmnParser):
         **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
         full_tag("userTask"): (UserTaskParser, CamundaUserTask),
         full_tag("serviceTask"): (ServiceTaskParser, WaitingServiceTask),
+        full_tag("businessRuleTask"): (decisions.DecisionTaskParser, decisions.DecisionTask),
     }
 
     def __init__(self):
@@ -207,6 +209,7 @@ def _serializer_config() -> dict:
     config = deepcopy(SPIFF_CONFIG)
     config[CamundaUserTask] = CamundaUserTaskConverter
     config[WaitingServiceTask] = ServiceTaskConverter
+    config[decisions.DecisionTask] = decisions.DecisionTaskConverter
     config.update(multi_instance.CONVERTERS)
     config[event_subprocess.EventSubprocessStart] = BoundaryEventConverter
     config[event_subprocess.ScopeEndJoin] = BpmnTaskSpecConverter
@@ -261,6 +264,17 @@ def load_workflow(specs, state_json: str) -> BpmnWorkflow:
         _restoring_specs.reset(token)
     workflow.script_engine = SCRIPT_ENGINE
     return workflow
+
+
+def change_spec(workflow: BpmnWorkflow, specs, mapping: dict[str, str]) -> list[spec_change.Move]:
+    """Move a workflow onto another version's (spec, subprocess_specs); see `engine.spec_change`."""
+    spec, subprocess_specs = specs
+    return spec_change.change_spec(_spec_registry, workflow, spec, subprocess_specs, mapping)
+
+
+def elements(specs) -> dict[str, str]:
+    """The BPMN elements of a version's process and sub-processes: id → name."""
+    return spec_change.element_ids(*specs)
 
 
 def find_task(workflow: BpmnWorkflow, task_id):

@@ -13,9 +13,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from engine import jobs, repairs, rollout, runtime, waits
-from engine.deploy import DeployError, deploy, lane_warnings, parse_bindings, parse_mappings
-from engine.models import HistoryEvent, HumanTask, Incident, Job, ProcessDefinition, ProcessInstance
+from engine import jobs, migration, repairs, rollout, runtime, waits
+from engine.deploy import DeployError, deploy_files, lane_warnings, parse_bindings, parse_mappings
+from engine.models import DecisionDefinition, HistoryEvent, HumanTask, Incident, Job, ProcessDefinition, ProcessInstance
 from processes.forms import (
     CancelForm,
     EditVariablesForm,
@@ -51,11 +51,13 @@ def definitions(request):
         form = UploadForm(request.POST, request.FILES)
         bindings_text = request.POST.get("bindings", "")
         if form.is_valid():
-            upload = form.cleaned_data["file"]
+            uploads = form.cleaned_data["file"]
             try:
                 mappings_file = request.FILES.get("mappings")
-                deployment = deploy(upload.read(), upload.name, request.user, bindings=parse_bindings(bindings_text),
-                                    mappings=parse_mappings(mappings_file.read(1024 * 1024) if mappings_file else None))
+                deployment = deploy_files([(u.name, u.read()) for u in uploads], request.user,
+                                          bindings=parse_bindings(bindings_text),
+                                          mappings=parse_mappings(mappings_file.read(1024 * 1024) if mappings_file
+                                                                  else None))
             except DeployError as exc:
                 where = []
                 if exc.element_id:
@@ -66,6 +68,11 @@ def definitions(request):
             else:
                 for warning in deployment.warnings:
                     messages.warning(request, warning)
+                for decision in deployment.decisions:
+                    messages.success(request, _("Decision %(decision)s version %(version)s is deployed")
+                                     % {"decision": decision.decision_id, "version": decision.version})
+                if not deployment.definitions:
+                    return redirect("processes:definitions")
                 first = deployment.definitions[0]
                 if deployment.created:
                     messages.success(request, _("Deployed %(process)s version %(version)s")
@@ -76,8 +83,10 @@ def definitions(request):
                 return redirect("processes:definition", first.pk)
     newest = ProcessDefinition.objects.filter(process_id=OuterRef("process_id")).order_by("-version").values("pk")[:1]
     rows = ProcessDefinition.objects.filter(pk=Subquery(newest)).order_by("process_id")
+    latest = DecisionDefinition.objects.filter(decision_id=OuterRef("decision_id")).order_by("-version")
+    decisions = DecisionDefinition.objects.filter(pk=Subquery(latest.values("pk")[:1])).order_by("decision_id")
     return render(request, "processes/definitions.html",
-                  {"definitions": rows, "form": form, "bindings": bindings_text})
+                  {"definitions": rows, "decisions": decisions, "form": form, "bindings": bindings_text})
 
 
 @login_required
@@ -97,7 +106,10 @@ def definition(request, pk: int):
             definition.save(update_fields=["lane_roles", "warnings"])
             messages.success(request, _("Lane roles saved"))
             return redirect("processes:definition", definition.pk)
-    versions = ProcessDefinition.objects.filter(process_id=definition.process_id).order_by("-version")
+    versions = list(ProcessDefinition.objects.filter(process_id=definition.process_id).order_by("-version"))
+    running = migration.running_counts(definition.process_id)
+    for version in versions:
+        version.running = running.get(version.version, 0)
     rollout = rollout_state(definition.process_id)
     return render(request, "processes/definition.html", {
         "definition": definition, "form": form, "can_edit": can_edit, "versions": versions,
@@ -105,6 +117,7 @@ def definition(request, pk: int):
             versions=[v.version for v in versions], initial={"version": rollout["version"],
                                                             "percent": rollout["percent"]}),
         "instance_count": definition.instances.count(),
+        "can_migrate": request.user.has_perm("engine.change_processinstance"),
     })
 
 
@@ -234,6 +247,7 @@ HISTORY_LABELS = {
     HistoryEvent.SUSPENDED: gettext_lazy("Suspended"),
     HistoryEvent.RESUMED: gettext_lazy("Resumed"),
     HistoryEvent.VARIABLES_CHANGED: gettext_lazy("Variables changed"),
+    HistoryEvent.MIGRATED: gettext_lazy("Migrated"),
     HistoryEvent.TIMER_FIRED: gettext_lazy("Timer fired"),
     HistoryEvent.MESSAGE: gettext_lazy("Message received"),
     HistoryEvent.MESSAGE_SENT: gettext_lazy("Message sent"),
