@@ -309,6 +309,13 @@ def is_call(task) -> bool:
     return isinstance(task.task_spec, WaitingServiceTask)
 
 
+def result_variable(task_spec) -> str:
+    """The variable a service task's call result lands in ("" for any other element)."""
+    if not isinstance(task_spec, WaitingServiceTask):
+        return ""
+    return task_spec.result_variable or ""
+
+
 def timer_definition(task_spec):
     """The timer this element waits on (itself, or one branch of an event-based gateway), or None."""
     return next((d for d in _event_definitions(task_spec) if isinstance(d, TimerEventDefinition)), None)

@@ -286,7 +286,15 @@ CELERY_BEAT_SCHEDULE = {
     "run-due-work": {"task": "engine.tasks.run_due_work", "schedule": 2.0},
     "send-task-notifications": {"task": "approvals.tasks.send_task_notifications", "schedule": 60.0},
     "run-alerts": {"task": "monitoring.tasks.run_alerts", "schedule": 60.0},
+    # Does nothing unless LANEBRIDGE_HISTORY_DAYS is set.
+    "purge-history": {"task": "engine.tasks.purge_history", "schedule": 24 * 3600.0},
 }
+
+# History retention: ended instances older than this many days are archived and deleted once a day
+# (0: kept for ever). The archive is one JSON line per instance, in a file per day (strftime pattern; empty: none).
+LANEBRIDGE_HISTORY_DAYS = int(os.environ.get("LANEBRIDGE_HISTORY_DAYS", "0") or 0)
+LANEBRIDGE_HISTORY_ARCHIVE = os.environ.get("LANEBRIDGE_HISTORY_ARCHIVE",
+                                            str(VAR_DIR / "history" / "purged-%Y-%m-%d.jsonl"))
 
 # Secret shared with systems that post to /hooks/messages/; the webhook answers 404 while it is empty.
 LANEBRIDGE_WEBHOOK_SECRET = os.environ.get("LANEBRIDGE_WEBHOOK_SECRET", "")

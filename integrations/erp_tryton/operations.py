@@ -379,6 +379,17 @@ def read_invoice(call: Call) -> dict:
     }
 
 
+def list_products(call: Call) -> dict:
+    """Salable products for a form's picker: code, name, unit and list price (null when the ERP has none)."""
+    fields = ["code", "name", "list_price", "default_uom.symbol"]
+    rows = client().search_read("product.product", [("salable", "=", True)], fields, limit=500, order=[("code", "ASC")])
+    return {"options": [
+        {"id": row["code"], "name": row["name"], "unit": (row.get("default_uom.") or {}).get("symbol") or "",
+         "price": None if row["list_price"] is None else str(row["list_price"])}
+        for row in rows if row["code"]
+    ]}
+
+
 register("erp.ensure_customer", ensure_customer, required=("customer",), ledger={"customer_id": "erp.customer"})
 register(
     "erp.create_sales_order",
@@ -408,3 +419,4 @@ register(
     required=("sale_id",),
     ledger={"invoice_id": "erp.invoice", "invoice_number": "erp.invoice"},
 )
+register("erp.list_products", list_products, read_only=True)

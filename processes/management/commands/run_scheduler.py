@@ -1,4 +1,4 @@
-"""The embedded scheduler: due timers and retries every second, task emails and alerts every minute."""
+"""The embedded scheduler: due timers and retries every second, task emails and alerts every minute, purging daily."""
 
 import logging
 import signal
@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from approvals.notifications import send_pending_notifications
 from engine.jobs import run_due_work, take_back_jobs_of_dead_processes
+from engine.retention import Daily, purge_expired
 from monitoring.alerts import run_alerts
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ class Command(BaseCommand):
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stopping.set())
         last_mail = float("-inf")
+        purge = Daily()
         while not stopping.is_set():
             try:
                 run_due_work()
@@ -38,6 +40,8 @@ class Command(BaseCommand):
                     last_mail = time.monotonic()
                     send_pending_notifications(timezone.now())
                     run_alerts(timezone.now())
+                if purge.due(timezone.now()):
+                    purge_expired(timezone.now())
             except Exception:  # noqa: BLE001 - the scheduler must outlive one bad pass
                 log.exception("scheduler pass failed")
             if once:
