@@ -75,6 +75,7 @@ class ErpChange(models.Model):
         constraints = [models.UniqueConstraint(fields=["watch", "record_id"], name="unique_erp_change")]
         indexes = [models.Index(fields=["outcome", "seen_at"])]
         ordering = ["-id"]
+        verbose_name = "ERP change"
 
     def __str__(self) -> str:
         return f"{self.watch} {self.number or self.record_id}: {self.outcome}"

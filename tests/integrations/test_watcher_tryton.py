@@ -197,3 +197,27 @@ def test_a_change_without_a_number_to_correlate_on_is_listed_as_unmatched(tryton
     assert outcomes and all(o.outcome == ErpChange.UNMATCHED for o in outcomes)
     assert ErpChange.objects.filter(watch="erp.drafts", outcome=ErpChange.UNMATCHED).count() == len(outcomes)
     assert not BufferedMessage.objects.exists()
+
+
+def test_the_embedded_scheduler_and_celery_beat_both_run_the_watcher(tryton_server, waiting_process, settings):
+    from django.core.management import call_command
+
+    from integrations import tasks
+
+    assert settings.CELERY_BEAT_SCHEDULE["watch-erp"]["task"] == "integrations.tasks.watch_erp"
+    first, second = order_with_production(), order_with_production()
+    by_scheduler, by_beat = instance_for(first), instance_for(second)
+    # The ERP's watches only: the CRM's would start instances for other tests' won opportunities.
+    erp_file = tryton_server.home / "erp-only.json"
+    erp_file.write_text(json.dumps({"watches": [
+        w for w in json.loads((watcher.WATCHERS_DIR / "tryton.json").read_text())["watches"]
+        if w["system"] == "erp"]}))
+    settings.LANEBRIDGE = {**settings.LANEBRIDGE, "WATCHERS": [str(erp_file)], "WATCH_SECONDS": 5}
+
+    call(erp_operations.complete_production, {"production_id": first["production_id"]})
+    call_command("run_scheduler", "--once")
+    assert moved_on(by_scheduler) and not moved_on(by_beat)
+
+    call(erp_operations.complete_production, {"production_id": second["production_id"]})
+    tasks.watch_erp.delay()  # Celery runs it in-process here: no broker in the embedded setup
+    assert moved_on(by_beat)
