@@ -237,12 +237,6 @@ def unary_tests(text: str) -> str | None:
         return None
     if expressions.language(text) == expressions.JUEL:
         return expressions.translate(text)  # a JUEL condition reading cellInput
-    negated = re.match(r"not\s*\(", text)
-    if negated and _closing(text, negated.end() - 1) == len(text) - 1:
-        inner = unary_tests(text[negated.end():-1])
-        if inner is None:
-            raise ExpressionError("not(…) needs a test inside it")
-        return f"(not ({inner}))"
     tests = [_one_test(part) for part in _split(text)]
     return tests[0] if len(tests) == 1 else "(" + " or ".join(tests) + ")"
 
@@ -252,6 +246,12 @@ def _one_test(text: str) -> str:
         raise ExpressionError("an empty test between commas")
     if text == "-":
         raise ExpressionError("- (any value) cannot be one of several tests")
+    negated = re.match(r"not\s*\(", text)
+    if negated and _closing(text, negated.end() - 1) == len(text) - 1:
+        inner = unary_tests(text[negated.end():-1])
+        if inner is None:
+            raise ExpressionError("not(…) needs a test inside it")
+        return f"(not ({inner}))"
     found = _RANGE.fullmatch(text)
     if found:
         opening, low, high, closing = found.groups()

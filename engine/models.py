@@ -218,6 +218,7 @@ class HistoryEvent(models.Model):
     SUSPENDED = "suspended"
     RESUMED = "resumed"
     VARIABLES_CHANGED = "variables_changed"
+    TOKENS_MOVED = "tokens_moved"
     MIGRATED = "migrated"
     TIMER_FIRED = "timer_fired"
     MESSAGE = "message"  # received

@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from approvals import services as approvals
 from approvals.permissions import can_start, can_view, tasks_for_user
-from engine import jobs, migration, repairs, rollout, runtime
+from engine import jobs, migration, modify, repairs, rollout, runtime
 from engine.deploy import deploy_files, parse_bindings, parse_mappings, validate_files
 from engine.models import DecisionDefinition, HumanTask, ProcessDefinition
 from engine.process_tests import MAX_FILE_BYTES as MAX_TEST_FILE
@@ -281,68 +281,92 @@ class InstanceHistory(generics.ListAPIView):
         return instance.history.select_related("user").order_by("id")
 
 
-class CancelInstance(APIView):
-    required_scope = "instances:cancel"
+class InstanceAction(APIView):
+    """An operator's action on one instance: load it, check the permission, read the body, act, answer with it.
+
+    Subclasses name the body's serializer, say in `act(instance, request, data)` what to do,
+    and answer their HTTP method (with its schema) by calling `run`.
+    """
+
+    required_scope = "instances:operate"
     parser_classes = BODY_PARSERS
+    body_class = s.ReasonSerializer
+
+    def run(self, request, pk):
+        """Load, check, read the body, act and answer; the HTTP method handlers call this."""
+        instance = get_object_or_404(instances_for_user(request.user), pk=pk)
+        require_perm(request, "engine.change_processinstance")
+        body = self.body_class(data=request.data)
+        body.is_valid(raise_exception=True)
+        self.act(instance, request, body.validated_data)
+        # Read again: what the action ran when it committed (due calls and timers on a resume) shows too.
+        return Response(s.InstanceSerializer(instances_for_user(request.user).get(pk=pk)).data)
+
+    def act(self, instance, request, data: dict) -> None:
+        raise NotImplementedError
+
+
+class CancelInstance(InstanceAction):
+    required_scope = "instances:cancel"
+    body_class = s.CancelSerializer
 
     @extend_schema(request=s.CancelSerializer, responses={200: s.InstanceSerializer})
     def post(self, request, pk):
-        instance = get_object_or_404(instances_for_user(request.user), pk=pk)
-        require_perm(request, "engine.change_processinstance")
-        body = s.CancelSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        instance = runtime.cancel_instance(instance, request.user, body.validated_data["reason"])
-        return Response(s.InstanceSerializer(instance).data)
+        return self.run(request, pk)
+
+    def act(self, instance, request, data):
+        runtime.cancel_instance(instance, request.user, data["reason"])
 
 
-class SuspendInstance(APIView):
+class SuspendInstance(InstanceAction):
     """Hold an active instance: no task completes and no call or timer runs until it is resumed."""
 
-    required_scope = "instances:operate"
-    parser_classes = BODY_PARSERS
-
     @extend_schema(request=s.ReasonSerializer, responses={200: s.InstanceSerializer})
     def post(self, request, pk):
-        instance = get_object_or_404(instances_for_user(request.user), pk=pk)
-        require_perm(request, "engine.change_processinstance")
-        body = s.ReasonSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        instance = repairs.suspend_instance(instance, request.user, body.validated_data["reason"])
-        return Response(s.InstanceSerializer(instance).data)
+        return self.run(request, pk)
+
+    def act(self, instance, request, data):
+        repairs.suspend_instance(instance, request.user, data["reason"])
 
 
-class ResumeInstance(APIView):
+class ResumeInstance(InstanceAction):
     """Let a suspended instance go on; what fell due meanwhile runs now."""
 
-    required_scope = "instances:operate"
-    parser_classes = BODY_PARSERS
-
     @extend_schema(request=s.ReasonSerializer, responses={200: s.InstanceSerializer})
     def post(self, request, pk):
-        instance = get_object_or_404(instances_for_user(request.user), pk=pk)
-        require_perm(request, "engine.change_processinstance")
-        body = s.ReasonSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        repairs.resume_instance(instance, request.user, body.validated_data["reason"])
-        # Read again: the calls and timers that fell due ran when the resume committed.
-        return Response(s.InstanceSerializer(instances_for_user(request.user).get(pk=pk)).data)
+        return self.run(request, pk)
+
+    def act(self, instance, request, data):
+        repairs.resume_instance(instance, request.user, data["reason"])
 
 
-class InstanceVariables(APIView):
+# --- Moving tokens (instance modification) ---
+
+class ModifyInstance(InstanceAction):
+    """Cancel the tokens at `cancel` and start new ones before `start_before`, with a reason (and `variables`)."""
+
+    body_class = s.ModifySerializer
+
+    @extend_schema(request=s.ModifySerializer, responses={200: s.InstanceSerializer})
+    def post(self, request, pk):
+        return self.run(request, pk)
+
+    def act(self, instance, request, data):
+        modify.modify_instance(instance, request.user, data["cancel"], data["start_before"], data["reason"],
+                               data["variables"])
+
+
+class InstanceVariables(InstanceAction):
     """Set and remove variables of a running instance, with a reason; history keeps old and new values."""
 
-    required_scope = "instances:operate"
-    parser_classes = BODY_PARSERS
+    body_class = s.VariablesSerializer
 
     @extend_schema(request=s.VariablesSerializer, responses={200: s.InstanceSerializer})
     def patch(self, request, pk):
-        instance = get_object_or_404(instances_for_user(request.user), pk=pk)
-        require_perm(request, "engine.change_processinstance")
-        body = s.VariablesSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = body.validated_data
-        instance = repairs.edit_variables(instance, request.user, data["set"], data["unset"], data["reason"])
-        return Response(s.InstanceSerializer(instance).data)
+        return self.run(request, pk)
+
+    def act(self, instance, request, data):
+        repairs.edit_variables(instance, request.user, data["set"], data["unset"], data["reason"])
 
 
 class TaskList(generics.ListAPIView):

@@ -189,6 +189,17 @@ class VariablesSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000)
 
 
+class ModifySerializer(serializers.Serializer):
+    """Which tokens to cancel and where to start new ones: element ids of the process."""
+
+    cancel = serializers.ListField(child=serializers.CharField(max_length=255), required=False, default=list,
+                                   max_length=100)
+    start_before = serializers.ListField(child=serializers.CharField(max_length=255), required=False, default=list,
+                                         max_length=100)
+    variables = JSONObjectField(required=False, default=dict)
+    reason = serializers.CharField(max_length=2000)
+
+
 class RolloutSerializer(serializers.Serializer):
     version = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
     percent = serializers.IntegerField(min_value=0, max_value=100)

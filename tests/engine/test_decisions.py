@@ -267,6 +267,8 @@ def test_a_camunda_task_without_result_variable_keeps_nothing_and_says_so_at_dep
     ('not("x")', "y", True),
     ('not("x")', "x", False),
     ('not("a","b")', "b", False),
+    ('not("a"),"b"', "b", True),
+    ('not("a"),"b"', "a", False),
     ("10", 10, True),
     ("true", True, True),
     ("< limit", 3, True),

@@ -99,6 +99,14 @@ def test_validation_reads_the_dmn_files_beside_the_bpmn_file(analyst):
     assert not DecisionDefinition.objects.exists() and not ProcessDefinition.objects.exists()
 
 
+def test_validation_of_a_bad_dmn_file_names_the_rule_and_line(analyst):
+    result = upload(analyst, ("rules.dmn", TABLE.replace(b"&gt; 1000", b"&gt;&gt; 1000")),
+                    url="/api/v1/definitions/validate/").json()
+
+    [problem] = result["problems"]
+    assert problem["element_id"] == "UnaryTests_1_2" and problem["line"] and "'Rule_1'" in problem["message"]
+
+
 def test_only_analysts_deploy_decisions_and_only_signed_in_users_list_them(make_user, api_as, client):
     approver = api_as(make_user("sales", "Sales"))
 
