@@ -1,6 +1,6 @@
 from django.urls import path
 
-from processes import modeler, views
+from processes import migration_views, modeler, views
 
 app_name = "processes"
 
@@ -19,6 +19,12 @@ urlpatterns = [
     path("instances/<int:pk>/suspend/", views.suspend, name="suspend"),
     path("instances/<int:pk>/resume/", views.resume, name="resume"),
     path("instances/<int:pk>/variables/", views.edit_variables, name="edit-variables"),
+    path("instances/<int:pk>/erp/", views.move_erp_along, name="move-erp-along"),
+    # Moving tokens
+    path("instances/<int:pk>/move/", views.move_token, name="move-token"),
+    # Migration to another version (processes.migration_views).
+    path("instances/<int:pk>/migrate/", migration_views.migrate_instance, name="migrate-instance"),
+    path("definitions/<int:pk>/migrate/", migration_views.migrate_version, name="migrate-version"),
     path("incidents/", views.incidents, name="incidents"),
     path("incidents/retry/", views.retry_incidents, name="retry-incidents"),
     path("incidents/<int:pk>/", views.incident, name="incident"),
