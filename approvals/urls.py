@@ -14,4 +14,7 @@ urlpatterns = [
     path("start/", views.start_list, name="start"),
     path("start/<str:process_id>/", views.start_process, name="start_process"),
     path("language/", views.set_language, name="set_language"),
+    # Under the account's pages, beside the API tokens.
+    path("accounts/away/", views.away, name="away"),
+    path("accounts/away/<int:pk>/end/", views.away_end, name="away_end"),
 ]
