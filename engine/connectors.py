@@ -6,7 +6,10 @@ name (``erp.create_sales_order``) and the job runner looks them up here.
 
 from __future__ import annotations
 
+import copy
+import threading
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,8 +93,48 @@ def unregister(name: str) -> None:
     _operations.pop(name, None)
 
 
+class NoAnswerGiven(ConnectorError):
+    """A process test case called an operation it gives no answer for."""
+
+    retryable = False
+
+
+_stubs = threading.local()
+
+
+@contextmanager
+def stubbed(answers: dict[str, Any]):
+    """Answer every operation from `answers` in this thread (process test cases): nothing real is called.
+
+    An answer is the operation's output, or {"error": code[, "message": text]} for a business error.
+    """
+    _stubs.answers = answers
+    try:
+        yield
+    finally:
+        _stubs.answers = None
+
+
+def _stub(name: str, answers: dict[str, Any]) -> Operation:
+    real = _operations.get(name)
+
+    def answer(call: Call) -> dict:
+        if name not in answers:
+            raise NoAnswerGiven(f"the case gives no answer for the operation {name!r}")
+        given = answers[name]
+        if isinstance(given, dict) and set(given) <= {"error", "message"} and "error" in given:
+            raise BusinessError(given.get("message") or f"{name}: {given['error']}", code=str(given["error"]))
+        return copy.deepcopy(given) if isinstance(given, dict) else {"result": given}
+
+    # The real operation's required inputs still apply: a case catches a mapping that leaves one out.
+    return Operation(name, answer, required=real.required if real else (), ledger=real.ledger if real else {})
+
+
 def get_operation(name: str) -> Operation:
     """Return the registered operation or raise KeyError naming it."""
+    answers = getattr(_stubs, "answers", None)
+    if answers is not None:
+        return _stub(name, answers)
     try:
         return _operations[name]
     except KeyError:

@@ -347,15 +347,21 @@ def parse_mappings(raw: bytes | str | None) -> dict | None:
 
 
 def deploy(content: bytes, file_name: str = "upload.bpmn", user=None,
-           bindings: dict[str, str] | None = None, mappings: dict | None = None) -> Deployment:
+           bindings: dict[str, str] | None = None, mappings: dict | None = None,
+           tests: list[dict] | None = None) -> Deployment:
     """Deploy every executable process in a BPMN file.
 
     `bindings` maps service task ids to connector operation names, for files
     drawn without them; the file is stored with the bindings written into it.
     `mappings` are field mappings versioned with the process (checked by the
     apps that use them). The same process id gets a new version; content identical to an existing
-    version returns that version unchanged.
+    version returns that version unchanged. `tests` are process test cases
+    (`engine.process_tests`): the version is stored only if every one passes.
     """
+    if tests:
+        from engine import process_tests
+
+        process_tests.check(tests, lambda: deploy(content, file_name, user, bindings, mappings), user)
     parsed = parse_file(content, file_name, bindings)
     tree, specs, content = parsed.tree, parsed.specs, parsed.content
     mappings = mappings or {}
@@ -448,10 +454,11 @@ def _replace_start_triggers(definition: ProcessDefinition, spec) -> None:
 
 
 def validate(content: bytes, file_name: str = "upload.bpmn", bindings: str | None = None,
-             mappings: bytes | None = None) -> dict:
+             mappings: bytes | None = None, tests: bytes | None = None, user=None) -> dict:
     """Everything deploying this file would refuse or warn about, without storing anything.
 
-    Returns {"problems": [{"element_id", "line", "message", "severity"}], "warnings": [...]}.
+    Returns {"problems": [{"element_id", "line", "message", "severity"}], "warnings": [...]};
+    with `tests` (a test case file) each failing case is a problem too.
     """
     warnings: list[str] = []
     try:
@@ -466,7 +473,23 @@ def validate(content: bytes, file_name: str = "upload.bpmn", bindings: str | Non
         problems = [{"element_id": e.element_id, "line": e.line, "message": e.message, "severity": "error"}
                     for e in errors]
         return {"problems": problems, "warnings": list(dict.fromkeys(warnings))}
-    return {"problems": [], "warnings": list(dict.fromkeys(warnings))}
+    problems = _test_case_problems(content, file_name, bindings, mappings, tests, user) if tests is not None else []
+    return {"problems": problems, "warnings": list(dict.fromkeys(warnings))}
+
+
+def _test_case_problems(content, file_name, bindings, mappings, tests: bytes, user) -> list[dict]:
+    from engine import process_tests
+
+    def problem(message: str) -> dict:
+        return {"element_id": None, "line": None, "message": message, "severity": "error"}
+
+    try:
+        cases = process_tests.parse_cases(tests)
+        results = process_tests.run_cases(cases, lambda: deploy(
+            content, file_name, user, parse_bindings(bindings), parse_mappings(mappings)), user)
+    except DeployError as exc:
+        return [problem(exc.message)]
+    return [problem(f"Test case {r.name!r} failed: {' '.join(r.differences)}") for r in results if not r.passed]
 
 
 _spec_cache: dict[tuple, tuple] = {}

@@ -2,7 +2,7 @@
 
 Camunda Modeler, Signavio, Bizagi… write valid BPMN that SpiffWorkflow either
 rejects with a message naming no element, or worse, parses and then runs
-wrongly (link events, compensation, interrupting event sub-processes). Every
+wrongly (compensation, interrupting event sub-processes). Every
 check here works on the XML, so its error names the element and its line, and
 runs before SpiffWorkflow sees the file.
 """
@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 from lxml import etree
 
-from engine import connectors, expressions
+from engine import connectors, expressions, links
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
@@ -132,11 +132,7 @@ def check_unsupported(processes: list[etree._Element]) -> Iterator[ModelError]:
             if not isinstance(element.tag, str) or etree.QName(element).namespace != BPMN_NS:
                 continue
             tag = local(element)
-            if tag == "linkEventDefinition":
-                yield ModelError(f"{describe(element.getparent(), capital=True)} is a link event, which Lanebridge "
-                                 "cannot run (the path would silently end at it): draw a sequence flow to "
-                                 "where the link leads instead", element.getparent())
-            elif tag == "compensateEventDefinition" or element.get("isForCompensation") == "true":
+            if tag == "compensateEventDefinition" or element.get("isForCompensation") == "true":
                 owner = element.getparent() if tag == "compensateEventDefinition" else element
                 yield ModelError(f"{describe(owner, capital=True)} uses compensation, which Lanebridge cannot run "
                                  "(compensation throws would do nothing): model the undo steps as a normal "
@@ -158,6 +154,12 @@ def check_unsupported(processes: list[etree._Element]) -> Iterator[ModelError]:
             elif FLOW_NODE.search(tag) and tag not in RUNNABLE_NODES:
                 yield ModelError(f"{describe(element, capital=True)}: Lanebridge cannot run a {_words(tag)}; "
                                  "replace it with an element it supports", element)
+
+
+def check_links(processes: list[etree._Element]) -> Iterator[ModelError]:
+    """Every link throw event has a link catch event of its name at its level (see engine.links)."""
+    for message, element in links.problems(processes):
+        yield ModelError(f"{describe(element, capital=True)} {message}", element)
 
 
 def check_structure(processes: list[etree._Element]) -> Iterator[ModelError]:
@@ -306,7 +308,8 @@ def problems(tree: etree._ElementTree, processes: list[etree._Element]) -> list[
 
     Call after drop_data_stores, whose ignored associations are not problems.
     """
-    return [*check_unsupported(processes), *check_structure(processes), *check_events(tree, processes),
+    return [*check_unsupported(processes), *check_links(processes), *check_structure(processes),
+            *check_events(tree, processes),
             *check_data_associations(tree, processes), *check_service_tasks(processes)]
 
 

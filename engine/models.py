@@ -200,6 +200,7 @@ class HistoryEvent(models.Model):
     SUSPENDED = "suspended"
     RESUMED = "resumed"
     VARIABLES_CHANGED = "variables_changed"
+    MIGRATED = "migrated"
     TIMER_FIRED = "timer_fired"
     MESSAGE = "message"  # received
     MESSAGE_SENT = "message_sent"

@@ -47,6 +47,10 @@ class TaskNotOpen(Exception):
     """The human task was already completed or cancelled."""
 
 
+class TaskMigrated(TaskNotOpen):
+    """The task's instance moved to another version while the task was being completed: its form may differ."""
+
+
 class InstanceNotActive(Exception):
     """The instance has ended; it cannot be changed any more."""
 
@@ -205,8 +209,12 @@ def _load(instance_id: int, trust_kept: bool) -> tuple[ProcessInstance, object, 
         return (*kept, True)
     # The row lock makes a concurrent writer wait and then see this write's result;
     # the version check in _save() still guards databases without row locks.
-    instance = ProcessInstance.objects.select_for_update(of=("self",)).select_related("definition").get(
-        pk=instance_id)
+    locked = ProcessInstance.objects.select_for_update(of=("self",))
+    instance = locked.select_related("definition").filter(pk=instance_id).first()
+    if instance is None:
+        # PostgreSQL checks the join again against the row a concurrent write left: a migration that
+        # moved it to another definition makes it drop out of this query, so it is locked on its own.
+        instance = locked.get(pk=instance_id)
     if kept is not None and kept[0].version == instance.version:
         return instance, kept[1], kept[2], False
     workflow = spiff.load_workflow(specs_for(instance.definition), instance.state_json)
@@ -427,10 +435,15 @@ def complete_human_task(task: HumanTask, user, data: dict, on_behalf_of=None) ->
     the history record both. Raises TaskNotOpen if it was completed or cancelled meanwhile.
     """
     data = check_variables(data, "data")
+    # The version whose form `data` was checked against: a migration since then makes this completion stale.
+    shown_on = task.instance.definition_id
 
     def change(instance, workflow):
         if instance.state == ProcessInstance.SUSPENDED:
             raise InstanceSuspended(f"Instance {instance.pk} is suspended: resume it before completing task {task.pk}")
+        if instance.definition_id != shown_on:
+            raise TaskMigrated(f"Task {task.pk} moved to another version of its process while it was being "
+                               "completed: open it again")
         # Closing the row only if it is still open is also the check that it is.
         if not rows.update(HumanTask, {"pk": task.pk, "state": HumanTask.OPEN}, {
                 "state": HumanTask.COMPLETED, "completed_at": timezone.now(),

@@ -4,6 +4,7 @@
   attributes (form data, assignee, candidate groups, due date, priority);
 * a service task that waits for a worker instead of calling inline;
 * timers written as plain ISO 8601 (see ``engine.timers``);
+* link events followed to their catch (see ``engine.links``);
 * multi-instance user tasks, Camunda's and BPMN's (see ``engine.multi_instance``);
 * a serializer that stores instance state without the process spec, which is
   stored once per definition version and cached per process;
@@ -18,6 +19,7 @@ from copy import deepcopy
 from datetime import UTC, datetime
 from uuid import UUID
 
+from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import DEFAULT_NSMAP, full_tag
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
@@ -51,7 +53,7 @@ from SpiffWorkflow.spiff.serializer.task_spec import ServiceTaskConverter
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask as SpiffServiceTask
 from SpiffWorkflow.util.task import TaskState
 
-from engine import expressions, multi_instance, prune, timers
+from engine import expressions, links, multi_instance, prune, spec_change, timers
 from engine.scripts import SCRIPT_ENGINE
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -137,6 +139,7 @@ class BpmnParser(SpiffBpmnParser):
         for tag in (timers.DURATION, timers.DATE, timers.CYCLE):
             for element in bpmn.iterfind(f".//{{{BPMN_NS}}}timerEventDefinition/{{{BPMN_NS}}}{tag}"):
                 element.text = timers.as_expression(element.text or "")
+        links.join(bpmn.getroot() if isinstance(bpmn, etree._ElementTree) else bpmn)
         super().add_bpmn_xml(bpmn, filename)
 
 
@@ -222,6 +225,17 @@ def load_workflow(specs, state_json: str) -> BpmnWorkflow:
         _restoring_specs.reset(token)
     workflow.script_engine = SCRIPT_ENGINE
     return workflow
+
+
+def change_spec(workflow: BpmnWorkflow, specs, mapping: dict[str, str]) -> list[spec_change.Move]:
+    """Move a workflow onto another version's (spec, subprocess_specs); see `engine.spec_change`."""
+    spec, subprocess_specs = specs
+    return spec_change.change_spec(_spec_registry, workflow, spec, subprocess_specs, mapping)
+
+
+def elements(specs) -> dict[str, str]:
+    """The BPMN elements of a version's process and sub-processes: id → name."""
+    return spec_change.element_ids(*specs)
 
 
 def find_task(workflow: BpmnWorkflow, task_id):

@@ -6,6 +6,7 @@ PostgreSQL and separate Celery workers; nothing else changes.
 """
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -60,6 +61,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.sso.SessionRefresh",
     "approvals.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -165,6 +167,13 @@ OIDC_GROUPS_CLAIM = os.environ.get("OIDC_GROUPS_CLAIM", "groups")
 OIDC_USE_PKCE = env_bool("OIDC_USE_PKCE", True)
 OIDC_TIMEOUT = float(os.environ.get("OIDC_TIMEOUT", "10"))
 LOGIN_REDIRECT_URL_FAILURE = "/accounts/login/?sso=failed"
+# Logging out of an SSO session also ends the provider's login there (RP-initiated logout), which
+# needs the ID token as the hint. The ID token is checked again, silently, after this many seconds.
+OIDC_OP_LOGOUT_ENDPOINT = os.environ.get("OIDC_OP_LOGOUT_ENDPOINT", "")
+OIDC_STORE_ID_TOKEN = True
+OIDC_RENEW_ID_TOKEN_EXPIRY_SECONDS = int(os.environ.get("OIDC_RENEW_ID_TOKEN_EXPIRY_SECONDS", "900"))
+# API clients use tokens, never the browser's SSO session, so the silent re-check skips the API.
+OIDC_EXEMPT_URLS = [re.compile(r"^/api/"), re.compile(r"^/hooks/"), "/metrics"]
 LANEBRIDGE_LDAP = {
     "SERVER_URI": os.environ.get("LDAP_SERVER_URI", ""),
     "START_TLS": env_bool("LDAP_START_TLS"),

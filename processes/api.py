@@ -11,9 +11,11 @@ from rest_framework.views import APIView
 
 from approvals import services as approvals
 from approvals.permissions import can_start, can_view, stand_in_tasks, tasks_for_user
-from engine import jobs, repairs, rollout, runtime
+from engine import jobs, migration, repairs, rollout, runtime
 from engine.deploy import deploy, parse_bindings, parse_mappings, validate
 from engine.models import HumanTask, ProcessDefinition
+from engine.process_tests import MAX_FILE_BYTES as MAX_TEST_FILE
+from engine.process_tests import parse_cases
 from processes import serializers as s
 from processes.services import (
     bpmn_download,
@@ -96,7 +98,7 @@ def require_perm(request, perm: str) -> None:
 
 
 class DefinitionList(generics.ListCreateAPIView):
-    """Deployed process definitions; POST a BPMN file (multipart `file`) to deploy."""
+    """Deployed process definitions; POST a BPMN file (multipart `file`, optional `tests` cases) to deploy."""
 
     required_scope = "definitions:deploy"
     serializer_class = s.DefinitionSerializer
@@ -115,9 +117,11 @@ class DefinitionList(generics.ListCreateAPIView):
             return Response({"error": f"File is {upload.size} bytes; the limit is {limit} bytes (5 MB)",
                              "field": "file"}, status=status.HTTP_400_BAD_REQUEST)
         mappings_file = request.FILES.get("mappings")
+        tests_file = request.FILES.get("tests")
         deployment = deploy(upload.read(), upload.name or "upload.bpmn", request.user,
                             bindings=parse_bindings(request.data.get("bindings")),
-                            mappings=parse_mappings(mappings_file.read(1024 * 1024) if mappings_file else None))
+                            mappings=parse_mappings(mappings_file.read(1024 * 1024) if mappings_file else None),
+                            tests=parse_cases(tests_file.read(MAX_TEST_FILE + 1)) if tests_file else None)
         data = s.DefinitionSerializer(deployment.definitions[0], context={"request": request}).data
         data["deployed"] = [{"process_id": d.process_id, "version": d.version, "id": d.pk}
                             for d in deployment.definitions]
@@ -126,7 +130,7 @@ class DefinitionList(generics.ListCreateAPIView):
 
 
 class ValidateDefinition(APIView):
-    """Check a BPMN file as a deploy would (multipart `file`, optional `bindings`, `mappings`), storing nothing."""
+    """Check a BPMN file as a deploy would, storing nothing (multipart `file`; `bindings`, `mappings`, `tests`)."""
 
     required_scope = "definitions:deploy"
     parser_classes = [parsers.MultiPartParser, parsers.FormParser]
@@ -143,12 +147,11 @@ class ValidateDefinition(APIView):
             return Response({"problems": [{"element_id": None, "line": None, "message": message,
                                            "severity": "error"}], "warnings": []})
         mappings_file = request.FILES.get("mappings")
+        tests_file = request.FILES.get("tests")
         result = validate(upload.read(), upload.name or "upload.bpmn",
                           bindings=request.data.get("bindings"),
-                          mappings=mappings_file.read(1024 * 1024) if mappings_file else None)
-        if request.FILES.get("tests") is not None:
-            result["warnings"].append("Process test cases are not run by validation yet; the file was checked "
-                                      "without them")
+                          mappings=mappings_file.read(1024 * 1024) if mappings_file else None,
+                          tests=tests_file.read(MAX_TEST_FILE + 1) if tests_file else None, user=request.user)
         return Response(result)
 
 
@@ -457,3 +460,42 @@ class ResolveIncident(APIView):
         return Response(s.IncidentSerializer(incident).data)
 
 
+
+
+# --- Migration to another version (engine.migration) --------------------------------------------
+
+
+class MigrateInstance(APIView):
+    """Move an instance to another version of its process; `dry_run` says where each waiting element would go."""
+
+    required_scope = "instances:operate"
+    parser_classes = BODY_PARSERS
+
+    @extend_schema(request=s.MigrateSerializer, responses={200: dict})
+    def post(self, request, pk):
+        instance = get_object_or_404(instances_for_user(request.user).select_related("definition"), pk=pk)
+        require_perm(request, "engine.change_processinstance")
+        body = s.MigrateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        result = migration.migrate_instance(instance, data["to_version"], data["mapping"], user=request.user,
+                                            reason=data["reason"], dry_run=data["dry_run"])
+        return Response(result)
+
+
+class MigrateInstances(APIView):
+    """Move many instances of one version to another: each in its own transaction, one result per instance."""
+
+    required_scope = "instances:operate"
+    parser_classes = BODY_PARSERS
+
+    @extend_schema(request=s.MigrateManySerializer, responses={200: dict})
+    def post(self, request):
+        require_perm(request, "engine.change_processinstance")
+        body = s.MigrateManySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        results = migration.migrate_instances(
+            data["process_id"], data["from_version"], data["to_version"], data["mapping"],
+            instance_ids=data.get("instances"), user=request.user, reason=data["reason"], dry_run=data["dry_run"])
+        return Response({"results": results})

@@ -100,3 +100,38 @@ class RolloutForm(forms.Form):
     def __init__(self, *args, versions: list[int], **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["version"].choices = [(v, f"v{v}") for v in versions]
+
+
+class MigrateForm(forms.Form):
+    """Migrating to another version: the version, a target element picked for each element that waits, and why.
+
+    `elements` are (element id, name) of the old version the operator may map;
+    `targets` those of the chosen version. An element left on "same id" maps
+    to the element of the same id.
+    """
+
+    SAME = ""
+
+    to_version = forms.TypedChoiceField(label=_("Move to version"), coerce=int)
+    reason = forms.CharField(label=_("Reason"), max_length=2000, required=False)
+    # The instance's version the dry run was made on (a single instance's migration).
+    seen = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, versions: list[int], elements: list[tuple[str, str]],
+                 targets: list[tuple[str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["to_version"].choices = [(v, f"v{v}") for v in versions]
+        choices = [(self.SAME, _("— same id —"))] + [(i, f"{name} ({i})" if name != i else i) for i, name in targets]
+        self.elements = elements
+        for index, (element_id, name) in enumerate(elements):
+            self.fields[f"map_{index}"] = forms.ChoiceField(
+                label=f"{name} ({element_id})" if name != element_id else element_id, choices=choices,
+                required=False)
+
+    def pickers(self) -> list:
+        return [self[f"map_{index}"] for index in range(len(self.elements))]
+
+    def mapping(self) -> dict[str, str]:
+        """The picked targets, old element id → new element id; "same id" leaves an element out."""
+        return {element_id: self.cleaned_data[f"map_{index}"] for index, (element_id, _name) in enumerate(self.elements)
+                if self.cleaned_data.get(f"map_{index}")}

@@ -25,6 +25,7 @@ class DefinitionUploadSerializer(serializers.Serializer):
     file = serializers.FileField()
     bindings = serializers.CharField(required=False, help_text="JSON object: service task id → operation name")
     mappings = serializers.FileField(required=False, help_text="Field mappings, a JSON file")
+    tests = serializers.FileField(required=False, help_text="Process test cases (JSON or YAML), run before storing")
 
 
 class ProblemSerializer(serializers.Serializer):
@@ -197,3 +198,39 @@ class HistorySerializer(serializers.ModelSerializer):
     class Meta:
         model = HistoryEvent
         fields = ["id", "kind", "element_id", "element_name", "user", "data", "at"]
+
+
+# --- Migration to another version --------------------------------------------------------------
+
+
+class MigrateSerializer(serializers.Serializer):
+    """Move an instance to `to_version`; `mapping` names new elements for old ones (same ids map by default)."""
+
+    to_version = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
+    mapping = serializers.DictField(child=serializers.CharField(max_length=255, allow_blank=False),
+                                    required=False, default=dict)
+    dry_run = serializers.BooleanField(required=False, default=False)
+    # Required for a real migration, as for every other repair; a dry run changes nothing.
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+
+    def validate_mapping(self, value):
+        if len(value) > 1000:
+            raise serializers.ValidationError("at most 1000 elements")
+        for key in value:
+            if not key or len(key) > 255 or "\x00" in key:
+                raise serializers.ValidationError(f"{key[:50]!r} is no element id")
+        return value
+
+    def validate(self, attrs):
+        if not attrs["dry_run"] and not attrs["reason"].strip():
+            raise serializers.ValidationError({"reason": "say why the instances move (not needed for a dry run)"})
+        return attrs
+
+
+class MigrateManySerializer(MigrateSerializer):
+    """Move the instances of `from_version` (all running ones, or those in `instances`) to `to_version`."""
+
+    process_id = serializers.CharField(max_length=255)
+    from_version = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
+    instances = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2**62), required=False,
+                                      allow_empty=False, max_length=10_000)

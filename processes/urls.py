@@ -1,6 +1,6 @@
 from django.urls import path
 
-from processes import views
+from processes import migration_views, views
 
 app_name = "processes"
 
@@ -15,6 +15,9 @@ urlpatterns = [
     path("instances/<int:pk>/suspend/", views.suspend, name="suspend"),
     path("instances/<int:pk>/resume/", views.resume, name="resume"),
     path("instances/<int:pk>/variables/", views.edit_variables, name="edit-variables"),
+    # Migration to another version (processes.migration_views).
+    path("instances/<int:pk>/migrate/", migration_views.migrate_instance, name="migrate-instance"),
+    path("definitions/<int:pk>/migrate/", migration_views.migrate_version, name="migrate-version"),
     path("incidents/", views.incidents, name="incidents"),
     path("incidents/retry/", views.retry_incidents, name="retry-incidents"),
     path("incidents/<int:pk>/", views.incident, name="incident"),

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from engine import jobs, repairs, rollout, runtime, waits
+from engine import jobs, migration, repairs, rollout, runtime, waits
 from engine.deploy import DeployError, deploy, lane_warnings, parse_bindings, parse_mappings
 from engine.models import HistoryEvent, HumanTask, Incident, Job, ProcessDefinition, ProcessInstance
 from processes.forms import (
@@ -97,7 +97,10 @@ def definition(request, pk: int):
             definition.save(update_fields=["lane_roles", "warnings"])
             messages.success(request, _("Lane roles saved"))
             return redirect("processes:definition", definition.pk)
-    versions = ProcessDefinition.objects.filter(process_id=definition.process_id).order_by("-version")
+    versions = list(ProcessDefinition.objects.filter(process_id=definition.process_id).order_by("-version"))
+    running = migration.running_counts(definition.process_id)
+    for version in versions:
+        version.running = running.get(version.version, 0)
     rollout = rollout_state(definition.process_id)
     return render(request, "processes/definition.html", {
         "definition": definition, "form": form, "can_edit": can_edit, "versions": versions,
@@ -105,6 +108,7 @@ def definition(request, pk: int):
             versions=[v.version for v in versions], initial={"version": rollout["version"],
                                                             "percent": rollout["percent"]}),
         "instance_count": definition.instances.count(),
+        "can_migrate": request.user.has_perm("engine.change_processinstance"),
     })
 
 
@@ -234,6 +238,7 @@ HISTORY_LABELS = {
     HistoryEvent.SUSPENDED: gettext_lazy("Suspended"),
     HistoryEvent.RESUMED: gettext_lazy("Resumed"),
     HistoryEvent.VARIABLES_CHANGED: gettext_lazy("Variables changed"),
+    HistoryEvent.MIGRATED: gettext_lazy("Migrated"),
     HistoryEvent.TIMER_FIRED: gettext_lazy("Timer fired"),
     HistoryEvent.MESSAGE: gettext_lazy("Message received"),
     HistoryEvent.MESSAGE_SENT: gettext_lazy("Message sent"),

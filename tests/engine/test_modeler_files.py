@@ -171,7 +171,6 @@ def test_a_binding_that_is_not_an_operation_name_is_refused(db):
 @pytest.mark.parametrize(
     ("content", "element_id", "words"),
     [
-        (bpmn_extra.link_process(), "go", "link event"),
         (bpmn_extra.complex_gateway_process(), "decide", "complex gateway"),
         (bpmn_extra.event_subprocess_process(interrupting=True), "cancel_received", "without interrupting"),
         (bpmn_extra.compensation_process(), "undo", "compensation"),
@@ -179,7 +178,7 @@ def test_a_binding_that_is_not_an_operation_name_is_refused(db):
         (bpmn_extra.multi_instance_without_cardinality(), "check", "loop cardinality"),
         (bpmn_extra.data_object_without_reference_process(kind="scriptTask"), "review", "data object reference"),
     ],
-    ids=["link-event", "complex-gateway", "interrupting-event-subprocess", "compensation",
+    ids=["complex-gateway", "interrupting-event-subprocess", "compensation",
          "subprocess-without-start", "multi-instance-without-cardinality", "data-object-without-reference"],
 )
 def test_elements_spiffworkflow_would_misrun_or_reject_vaguely_are_refused_by_name(db, content, element_id, words):
@@ -189,12 +188,6 @@ def test_elements_spiffworkflow_would_misrun_or_reject_vaguely_are_refused_by_na
     assert repr(element_id) in error.message
     assert words in error.message.lower()
     assert error.line == line_of(content, f'id="{element_id}"')
-
-
-def test_both_ends_of_a_link_are_pointed_at(db):
-    error = rejected(bpmn_extra.link_process())
-
-    assert "'arrive'" in error.message
 
 
 def test_a_non_interrupting_event_subprocess_still_deploys(db):

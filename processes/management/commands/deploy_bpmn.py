@@ -3,6 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from engine.deploy import DeployError, deploy, parse_mappings
+from engine.process_tests import TestCaseError, parse_cases
 
 
 class Command(BaseCommand):
@@ -11,14 +12,20 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("file", type=Path)
         parser.add_argument("--mappings", type=Path, help="field mappings (JSON) versioned with the process")
+        parser.add_argument("--tests", type=Path, help="process test cases (JSON or YAML) that must pass first")
 
-    def handle(self, *args, file: Path, mappings: Path | None = None, **options):
-        for path in (file, mappings):
+    def handle(self, *args, file: Path, mappings: Path | None = None, tests: Path | None = None, **options):
+        for path in (file, mappings, tests):
             if path is not None and not path.exists():
                 raise CommandError(f"{path}: no such file")
         try:
             deployment = deploy(file.read_bytes(), file.name,
-                                mappings=parse_mappings(mappings.read_bytes()) if mappings else None)
+                                mappings=parse_mappings(mappings.read_bytes()) if mappings else None,
+                                tests=parse_cases(tests.read_bytes()) if tests else None)
+        except TestCaseError as exc:
+            for case in exc.cases:
+                self.stderr.write(f"FAIL {case['name']}: {' '.join(case['differences'])}")
+            raise CommandError(f"{file}: not deployed: {exc.message}") from None
         except DeployError as exc:
             where = f" (element {exc.element_id})" if exc.element_id else ""
             where += f" (line {exc.line})" if exc.line else ""
