@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('approvals', '0003_userpreference'),
+        ('approvals', '0004_ordernotice'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
