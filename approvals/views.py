@@ -192,6 +192,9 @@ def task_complete(request: HttpRequest, pk: int) -> HttpResponse:
         services.complete_task(task, request.user, data)
     except services.NotAllowed:
         return forbidden(request)
+    except runtime.TaskMigrated:
+        return conflict(request, task, _("This case moved to another version of its process while you worked on "
+                                         "it. Open the task again."))
     except runtime.TaskNotOpen:
         return conflict(request, task, _("This task is already completed."))
     except runtime.InstanceSuspended:
