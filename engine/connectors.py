@@ -66,6 +66,8 @@ class Operation:
     # Output keys whose values are external ids to record in the id ledger,
     # mapped to the kind of id ("erp.sale", "crm.opportunity").
     ledger: dict[str, str] = field(default_factory=dict)
+    # Changes nothing in the external system: forms may call it to fill a picker.
+    read_only: bool = False
 
 
 _operations: dict[str, Operation] = {}
@@ -78,11 +80,13 @@ def register(
     description: str = "",
     required: tuple[str, ...] = (),
     ledger: dict[str, str] | None = None,
+    read_only: bool = False,
 ):
     """Register `func` as the operation `name`; usable as a decorator."""
 
     def add(f: Callable[[Call], dict]) -> Callable[[Call], dict]:
-        _operations[name] = Operation(name, f, description or (f.__doc__ or "").strip(), required, ledger or {})
+        _operations[name] = Operation(name, f, description or (f.__doc__ or "").strip(), required, ledger or {},
+                                     read_only)
         return f
 
     return add(func) if func is not None else add

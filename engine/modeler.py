@@ -2,7 +2,7 @@
 
 Camunda Modeler, Signavio, Bizagi… write valid BPMN that SpiffWorkflow either
 rejects with a message naming no element, or worse, parses and then runs
-wrongly (compensation, interrupting event sub-processes). Every
+wrongly (compensation). Every
 check here works on the XML, so its error names the element and its line, and
 runs before SpiffWorkflow sees the file.
 """
@@ -25,7 +25,7 @@ OPERATION_NAME = re.compile(r"^[A-Za-z_][\w-]*(\.[A-Za-z_][\w-]*)*$")
 # Flow nodes SpiffWorkflow builds a task for; anything else drawn in a process cannot run.
 RUNNABLE_NODES = {
     "startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent",
-    "task", "userTask", "manualTask", "scriptTask", "serviceTask", "sendTask", "receiveTask",
+    "task", "userTask", "manualTask", "scriptTask", "serviceTask", "sendTask", "receiveTask", "businessRuleTask",
     "subProcess", "transaction", "callActivity",
     "exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway",
 }
@@ -137,17 +137,6 @@ def check_unsupported(processes: list[etree._Element]) -> Iterator[ModelError]:
                 yield ModelError(f"{describe(owner, capital=True)} uses compensation, which Lanebridge cannot run "
                                  "(compensation throws would do nothing): model the undo steps as a normal "
                                  "path, e.g. after an error boundary event", owner)
-            elif tag == "subProcess" and element.get("triggeredByEvent") == "true":
-                for start in element.findall("bpmn:startEvent", NS):
-                    if start.get("isInterrupting", "true") == "true":
-                        yield ModelError(
-                            f"Event sub-process {element.get('id')!r} starts with interrupting {describe(start)}; "
-                            "Lanebridge would run it without interrupting the process. Make the start event "
-                            "non-interrupting (isInterrupting=\"false\") or use an interrupting boundary event",
-                            start)
-            elif tag == "businessRuleTask":
-                yield ModelError(f"{describe(element, capital=True)} needs a DMN decision table, which Lanebridge "
-                                 "does not deploy: use a script task or a service task instead", element)
             elif tag == "complexGateway":
                 yield ModelError(f"{describe(element, capital=True)}: Lanebridge cannot run complex gateways; "
                                  "use an exclusive, inclusive or parallel gateway", element)
@@ -167,7 +156,9 @@ def check_structure(processes: list[etree._Element]) -> Iterator[ModelError]:
     for process in processes:
         for sub in _bpmn(process, "subProcess") + _bpmn(process, "transaction"):
             starts = sub.findall("bpmn:startEvent", NS)
-            if sub.get("triggeredByEvent") != "true" and len(starts) != 1:
+            if sub.get("triggeredByEvent") == "true":
+                yield from _check_event_subprocess(sub, starts)
+            elif len(starts) != 1:
                 problem = "has no start event" if not starts else f"has {len(starts)} start events"
                 yield ModelError(f"{describe(sub, capital=True)} {problem}: draw exactly one start event inside "
                                  "it, connected to its first step", sub)
@@ -186,6 +177,29 @@ def check_structure(processes: list[etree._Element]) -> Iterator[ModelError]:
                 task = loop.getparent()
                 yield ModelError(f"{describe(task, capital=True)} loops but has neither a loopMaximum nor a loop "
                                  "condition, so it would never know when to stop: add one", task)
+
+
+# What can start an event sub-process (engine.event_subprocess), and whether it may go on beside the process.
+EVENT_SUBPROCESS_STARTS = {"messageEventDefinition": True, "timerEventDefinition": True,
+                           "signalEventDefinition": True, "errorEventDefinition": False}
+
+
+def _check_event_subprocess(sub: etree._Element, starts: list[etree._Element]) -> Iterator[ModelError]:
+    """An event sub-process has one start event, with a message, timer, signal or error (errors interrupt)."""
+    if len(starts) != 1:
+        problem = "has no start event" if not starts else f"has {len(starts)} start events"
+        yield ModelError(f"Event sub-process {sub.get('id')!r} {problem}: draw exactly one start event with the "
+                         "message, timer, signal or error that starts it", sub)
+        return
+    start = starts[0]
+    kinds = [local(e) for e in start if isinstance(e.tag, str) and local(e).endswith("EventDefinition")]
+    if len(kinds) != 1 or kinds[0] not in EVENT_SUBPROCESS_STARTS:
+        what = "no event" if not kinds else " and ".join(_words(k.replace("EventDefinition", "")) for k in kinds)
+        yield ModelError(f"{describe(start, capital=True)} starts event sub-process {sub.get('id')!r} with {what}: "
+                         "Lanebridge starts event sub-processes by one message, timer, signal or error", start)
+    elif start.get("isInterrupting", "true") == "false" and not EVENT_SUBPROCESS_STARTS[kinds[0]]:
+        yield ModelError(f"{describe(start, capital=True)} is a non-interrupting error start event: an error "
+                         "always interrupts (BPMN 2.0); remove isInterrupting=\"false\"", start)
 
 
 def _association_end(association: etree._Element) -> etree._Element | None:

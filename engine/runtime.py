@@ -20,7 +20,7 @@ from django.utils import timezone
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from engine import dispatch, live, prune, rollout, rows, spiff, waits
+from engine import dispatch, live, prune, rollout, rows, signals, spiff, waits
 from engine.deploy import specs_for
 from engine.history import history_event, record_event, to_json
 from engine.models import HistoryEvent, HumanTask, Incident, ProcessDefinition, ProcessInstance
@@ -348,6 +348,9 @@ def advance(instance: ProcessInstance, workflow, with_rows: frozenset, user=None
             # The end event's name says how it ended ("Quote rejected", "Order delivered").
             end_id, instance.outcome = spiff.end_event_reached(workflow) or ("", "")
             record_event(instance, HistoryEvent.COMPLETED, end_id, instance.outcome)
+            signals.instance_ended.send(sender=ProcessInstance, instance=instance, state=instance.state,
+                                        end_event=end_id, outcome=instance.outcome, reason="",
+                                        variables=dict(workflow.data))
     instance.variables = to_json(dict(workflow.data) if completed else _current_data(workflow, waiting))
     _save(instance, workflow)
     return frozenset(now)
@@ -383,6 +386,8 @@ def _fail(instance: ProcessInstance, exc: WorkflowException) -> None:
     Incident.objects.create(instance=instance, element_id=element_id, message=message,
                             details={"error": str(exc), "type": type(exc).__name__})
     record_event(instance, HistoryEvent.FAILED, element_id, element_name, data={"error": message})
+    signals.instance_ended.send(sender=ProcessInstance, instance=instance, state=instance.state, end_event="",
+                                outcome="", reason=message, variables=dict(instance.variables or {}))
     log.warning("instance %s failed: %s", instance.pk, message)
 
 
@@ -482,3 +487,5 @@ def stop_instance(instance: ProcessInstance, workflow, user, reason: str) -> Non
     instance.ended_at = timezone.now()
     waits.close_all(instance)
     record_event(instance, HistoryEvent.CANCELLED, user=user, data={"reason": reason})
+    signals.instance_ended.send(sender=ProcessInstance, instance=instance, state=instance.state, end_event="",
+                                outcome="", reason=reason, variables=dict(instance.variables or {}))

@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
-from engine.models import HistoryEvent, HumanTask, Incident, ProcessDefinition, ProcessInstance
+from engine.models import DecisionDefinition, HistoryEvent, HumanTask, Incident, ProcessDefinition, ProcessInstance
 
 
 class DefinitionSerializer(serializers.ModelSerializer):
@@ -21,8 +21,15 @@ class DefinitionSerializer(serializers.ModelSerializer):
         return reverse("api-definition-bpmn", args=[obj.pk], request=self.context.get("request"))
 
 
+class DecisionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = DecisionDefinition
+        fields = ["id", "decision_id", "version", "name", "hit_policy", "file_name", "content_hash", "deployed_at"]
+
+
 class DefinitionUploadSerializer(serializers.Serializer):
-    file = serializers.FileField()
+    file = serializers.FileField(help_text="The BPMN file, or a DMN file; repeat the field to add the DMN files "
+                                           "the BPMN file uses")
     bindings = serializers.CharField(required=False, help_text="JSON object: service task id → operation name")
     mappings = serializers.FileField(required=False, help_text="Field mappings, a JSON file")
     tests = serializers.FileField(required=False, help_text="Process test cases (JSON or YAML), run before storing")
@@ -179,6 +186,17 @@ class VariablesSerializer(serializers.Serializer):
     set = JSONObjectField(required=False, default=dict)
     unset = serializers.ListField(child=serializers.CharField(max_length=255), required=False, default=list,
                                   max_length=1000)
+    reason = serializers.CharField(max_length=2000)
+
+
+class ModifySerializer(serializers.Serializer):
+    """Which tokens to cancel and where to start new ones: element ids of the process."""
+
+    cancel = serializers.ListField(child=serializers.CharField(max_length=255), required=False, default=list,
+                                   max_length=100)
+    start_before = serializers.ListField(child=serializers.CharField(max_length=255), required=False, default=list,
+                                         max_length=100)
+    variables = JSONObjectField(required=False, default=dict)
     reason = serializers.CharField(max_length=2000)
 
 

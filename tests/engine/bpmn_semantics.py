@@ -155,3 +155,12 @@ def event_subprocess_in_subprocess(process_id: str = "nested_events") -> bytes:
         + bpmn.flow("f1", "start", "work") + bpmn.flow("f2", "work", "after") + bpmn.flow("f3", "after", "end")
     )
     return bpmn.definitions(process_id, body, extra=DECLARATIONS)
+
+
+def failing_call_with_error_event_subprocess(process_id: str = "calling") -> bytes:
+    """start → script step='open' → service task `call` (test.reject, code OUT_OF_STOCK) → user task `after` → end;
+    event sub-process `handler` (error OUT_OF_STOCK): start `caught` → user task `handle` → end."""
+    esp = event_subprocess("handler", "caught", ERROR, True, inner=bpmn.user_task("handle"))
+    call = bpmn.service_task("call", "test.reject", {"code": "'OUT_OF_STOCK'", "message": "'none left'"})
+    return bpmn.chain(process_id, bpmn.script_task("open", "step = 'open'"), call, bpmn.user_task("after"),
+                      extra_body=esp, extra=DECLARATIONS)
