@@ -376,7 +376,7 @@ def _move_token_form(instance: ProcessInstance, data=None) -> MoveTokenForm:
     elements = modify.element_choices(instance.definition)
     names = dict(elements)
     return MoveTokenForm(
-        data, elements=[(i, _element_label(i, name)) for i, name in elements],
+        data, auto_id="move-%s", elements=[(i, _element_label(i, name)) for i, name in elements],
         tokens=[(i, _element_label(i, names.get(i, i))) for i in modify.token_elements(instance)])
 
 
