@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlencode
 
 import requests
 from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY
+from django.contrib.auth.views import LogoutView as DjangoLogoutView
 from django.core.exceptions import SuspiciousOperation
-from django.http import Http404
-from django.urls import path
+from django.http import Http404, HttpResponseRedirect
+from django.urls import path, reverse
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
+from mozilla_django_oidc.middleware import SessionRefresh as OIDCSessionRefresh
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
 
 from accounts.groups import sync_roles
@@ -76,7 +80,54 @@ class CallbackView(OnlyWhenConfigured, OIDCAuthenticationCallbackView):
     """Take the provider's answer and log the user in."""
 
 
+def signed_in_with_sso(request) -> bool:
+    """Whether this session's user logged in through the OIDC provider."""
+    return request.session.get(BACKEND_SESSION_KEY) == f"{OIDCBackend.__module__}.{OIDCBackend.__qualname__}"
+
+
+def provider_logout_url(request) -> str:
+    """The provider's end-session address that also ends the provider's login, or "" when there is none."""
+    if not (oidc_enabled() and settings.OIDC_OP_LOGOUT_ENDPOINT and signed_in_with_sso(request)):
+        return ""
+    params = {
+        "client_id": settings.OIDC_RP_CLIENT_ID,
+        "post_logout_redirect_uri": request.build_absolute_uri(reverse(settings.LOGOUT_REDIRECT_URL)),
+    }
+    if request.session.get("oidc_id_token"):
+        params["id_token_hint"] = request.session["oidc_id_token"]
+    return f"{settings.OIDC_OP_LOGOUT_ENDPOINT}?{urlencode(params)}"
+
+
+class LogoutView(DjangoLogoutView):
+    """Log out here, and at the provider too when the user came through single sign-on."""
+
+    def post(self, request, *args, **kwargs):
+        # Read before logging out: logging out empties the session that holds the ID token.
+        at_provider = provider_logout_url(request)
+        response = super().post(request, *args, **kwargs)
+        return HttpResponseRedirect(at_provider) if at_provider else response
+
+
+class SessionRefresh(OIDCSessionRefresh):
+    """Send an SSO user back to the provider, silently, once their ID token has expired.
+
+    The provider then either vouches for them again (its own login still stands) or answers
+    "login required", and the callback logs them out here: a person disabled at the provider
+    loses Lanebridge within OIDC_RENEW_ID_TOKEN_EXPIRY_SECONDS, not at their session's end.
+    """
+
+    def process_request(self, request):
+        if not oidc_enabled():
+            return None
+        # Read per request rather than once at start-up, like every other OIDC setting here.
+        self.OIDC_OP_AUTHORIZATION_ENDPOINT = settings.OIDC_OP_AUTHORIZATION_ENDPOINT
+        self.OIDC_RP_CLIENT_ID = settings.OIDC_RP_CLIENT_ID
+        self.OIDC_RP_SCOPES = settings.OIDC_RP_SCOPES
+        return super().process_request(request)
+
+
 urlpatterns = [
     path("authenticate/", AuthenticateView.as_view(), name="oidc_authentication_init"),
     path("callback/", CallbackView.as_view(), name="oidc_authentication_callback"),
+    path("logout/", LogoutView.as_view(), name="oidc_logout"),
 ]

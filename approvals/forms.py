@@ -7,14 +7,16 @@ The same form validates the web page and the REST API (`validate_submission`).
 
 from __future__ import annotations
 
-import json
 import re
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
+from approvals.options import OptionsUnavailable, load_options, options_operation
 from engine.runtime import InvalidVariables, check_variables, to_json
 
 # `${total}` in a default means "the value of process variable total".
@@ -46,6 +48,101 @@ class YesNoField(forms.BooleanField):
         if isinstance(value, str) and value.lower() in self.ANSWERS:
             return self.ANSWERS[value.lower()]
         raise ValidationError(_("Answer yes or no (true or false)."), code="invalid")
+
+class Picker(forms.Select):
+    """A select whose options the page's script loads from `data-options-url`; keeps the chosen id meanwhile."""
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        context["widget"]["attrs"]["data-selected"] = "" if value is None else str(value)
+        return context
+
+
+class PickedField(forms.CharField):
+    """The id of an option from another system's list; the start form checks it against that list."""
+
+    widget = Picker
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.widget.choices = [("", _("Choose…"))]
+
+
+class LinesWidget(forms.Widget):
+    """Order lines as rows `<name>-<n>-product|quantity|unit_price`, added and removed by the page's script."""
+
+    template_name = "approvals/widgets/lines.html"
+    COLUMNS = ("product", "quantity", "unit_price")
+
+    def value_from_datadict(self, data, files, name):
+        value = data.get(name) if not hasattr(data, "getlist") else None
+        if isinstance(value, list):
+            return value  # the REST API sends the lines themselves
+        pattern = re.compile(rf"^{re.escape(name)}-(\d+)-({'|'.join(self.COLUMNS)})$")
+        rows: dict[int, dict] = {}
+        for key in data:
+            match = pattern.match(key)
+            if match:
+                rows.setdefault(int(match.group(1)), {})[match.group(2)] = data.get(key)
+        # A row left empty is a row the user did not fill, not an error.
+        return [rows[i] for i in sorted(rows) if any(str(v or "").strip() for v in rows[i].values())]
+
+    def value_omitted_from_data(self, data, files, name):
+        return False
+
+    def format_value(self, value):
+        return [row for row in value if isinstance(row, dict)] if isinstance(value, list) else []
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        # A new form shows one empty line to fill.
+        context["widget"]["rows"] = context["widget"]["value"] or [{}]
+        return context
+
+
+def _decimal(value) -> Decimal | None:
+    try:
+        number = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        return None
+    return number if number.is_finite() else None
+
+
+class LinesField(forms.Field):
+    """Order lines: a product (picked), a quantity above 0 and a unit price of 0 or more per line."""
+
+    widget = LinesWidget
+    MAX_LINES = 200
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return []
+        if not isinstance(value, list) or not all(isinstance(row, dict) for row in value):
+            raise ValidationError(_("Send the lines as a list of objects."), code="invalid")
+        if len(value) > self.MAX_LINES:
+            raise ValidationError(_("At most %(count)d lines."), params={"count": self.MAX_LINES}, code="invalid")
+        lines, errors = [], []
+        for number, row in enumerate(value, start=1):
+            product = str(row.get("product") or "").strip()
+            quantity, price = _decimal(row.get("quantity")), _decimal(row.get("unit_price"))
+            if not product:
+                errors.append(_("Line %(n)d: choose a product.") % {"n": number})
+            if quantity is None or quantity <= 0:
+                errors.append(_("Line %(n)d: the quantity must be a number above 0.") % {"n": number})
+            if price is None or price < 0:
+                errors.append(_("Line %(n)d: the unit price must be a number, 0 or more.") % {"n": number})
+            if not errors:
+                lines.append({"product": product,
+                              "quantity": int(quantity) if quantity == quantity.to_integral() else float(quantity),
+                              "unit_price": format(price, "f")})
+        if errors:
+            raise ValidationError(errors, code="invalid")
+        return lines
+
+    def validate(self, value):
+        if self.required and not value:
+            raise ValidationError(_("Add at least one line."), code="required")
+
 
 def _int(value) -> int | None:
     try:
@@ -79,8 +176,10 @@ def make_field(field: dict, data: dict) -> forms.Field:
     kind = (field.get("type") or "string").lower()
     validation = field.get("validation") or {}
     properties = field.get("properties") or {}
+    # A diagram may label a field per language: <camunda:property id="label:zh-hans" value="客户" />.
+    language = (translation.get_language() or "").lower()
     options = {
-        "label": field.get("label") or field["id"],
+        "label": properties.get(f"label:{language}") or field.get("label") or field["id"],
         "required": "required" in validation,
         "initial": default_value(field, data),
         "disabled": "readonly" in validation,
@@ -92,6 +191,10 @@ def make_field(field: dict, data: dict) -> forms.Field:
     if kind in ("number", "double", "float", "decimal"):
         return forms.FloatField(min_value=_number(validation.get("min")), max_value=_number(validation.get("max")),
                                 **options)
+    if kind == "lines":
+        return LinesField(**options)
+    if options_operation(field):
+        return PickedField(**options)
     if kind == "boolean":
         # A checkbox always has an answer; "required" would mean "must be ticked".
         options["required"] = False
@@ -166,39 +269,49 @@ class DelegateForm(forms.Form):
 
 
 class StartForm(forms.Form):
-    """Business key plus either the start event's form or a JSON variables box."""
+    """Business key plus the start event's form; pickers are checked against their lists on submit."""
 
     business_key = forms.CharField(label=_("Business key"), max_length=255, required=False,
                                    help_text=_("Your reference for this case, e.g. the CRM quote number."))
 
-    def __init__(self, start_fields: list[dict], *args, **kwargs):
+    def __init__(self, start_fields: list[dict], *args, options_url=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.start_fields = start_fields
         for field in start_fields:
             self.fields[field["id"]] = make_field(field, {})
-        if not start_fields:
-            self.fields["variables"] = forms.CharField(
-                label=_("Variables (JSON object)"), required=False, initial="{}",
-                widget=forms.Textarea(attrs={"rows": 8, "spellcheck": "false"}),
-            )
+            if options_operation(field) and options_url is not None:
+                self.fields[field["id"]].widget.attrs["data-options-url"] = options_url(field["id"])
 
-    def clean_variables(self) -> dict:
-        text = (self.cleaned_data.get("variables") or "").strip() or "{}"
-        try:
-            value = json.loads(text)
-        except ValueError as exc:
-            raise ValidationError(_("This is not valid JSON: %(error)s"), params={"error": exc})
-        if not isinstance(value, dict):
-            raise ValidationError(_("Enter a JSON object, like {\"amount\": 100}."))
-        try:
-            return check_variables(value)
-        except InvalidVariables as exc:
-            raise ValidationError(str(exc))
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        lists: dict[str, dict] = {}
+        for field in self.start_fields:
+            name, value = options_operation(field), cleaned.get(field["id"])
+            if not name or value in (None, "", []):
+                continue
+            try:
+                if name not in lists:
+                    lists[name] = {option["id"]: option for option in load_options(name)}
+            except OptionsUnavailable as exc:
+                self.add_error(field["id"], str(exc))
+                continue
+            options = lists[name]
+            if isinstance(value, list):
+                for number, line in enumerate(value, start=1):
+                    if line["product"] in options:
+                        continue
+                    product = line["product"]
+                    self.add_error(field["id"], _("Line %(n)d: “%(product)s” is not one of the listed products.")
+                                   % {"n": number, "product": product})
+            elif value not in options:
+                self.add_error(field["id"], _("Choose one of the listed options."))
+            else:
+                # The option's record (a customer with its address), when the list gives one.
+                cleaned[field["id"]] = options[value].get("value", value)
+        return cleaned
 
     def variables(self) -> dict:
         """The process variables to start with."""
-        if not self.start_fields:
-            return self.cleaned_data["variables"]
         return to_json({f["id"]: self.cleaned_data.get(f["id"]) for f in self.start_fields})
 
 

@@ -5,7 +5,7 @@ from django.db import models
 from django.utils import timezone
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
-from engine.models import HumanTask
+from engine.models import HumanTask, ProcessInstance
 
 
 class HumanTaskUserPermission(UserObjectPermissionBase):
@@ -41,3 +41,28 @@ class UserPreference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user}: {self.language}"
+
+
+class OrderNotice(models.Model):
+    """Tells an initiator that their order ended badly: in their inbox, and by one email each."""
+
+    REJECTED, CANCELLED, FAILED = "rejected", "cancelled", "failed"
+    KINDS = [(k, k) for k in (REJECTED, CANCELLED, FAILED)]
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    instance = models.ForeignKey(ProcessInstance, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=16, choices=KINDS)
+    # Where it ended (end event or failed step) and why, as the process said it.
+    step = models.CharField(max_length=255, blank=True)
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    dismissed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "instance"], name="unique_order_notice")]
+        indexes = [models.Index(fields=["sent_at"]), models.Index(fields=["user", "dismissed_at"])]
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.user} ← {self.kind} {self.instance_id}"

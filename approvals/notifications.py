@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import ngettext
 
-from approvals.models import TaskNotification, UserPreference
+from approvals.models import OrderNotice, TaskNotification, UserPreference
 from engine.models import HumanTask
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,7 @@ def send_pending_notifications(now: datetime) -> int:
        runs at once never send the same rows twice.
     3. Drop tasks that were completed or cancelled meanwhile; email the rest.
     4. If sending fails, give the rows back so the next run tries again.
+    Then the notices of orders that ended badly go out (`send_pending_notices`).
     """
     sent = 0
     user_ids = TaskNotification.objects.filter(sent_at=None).values_list("user_id", flat=True).distinct()
@@ -69,15 +70,49 @@ def send_pending_notifications(now: datetime) -> int:
         except Exception:  # noqa: BLE001 - one bad address must not stop the others
             log.exception("could not send task notification to %s", user.username)
             TaskNotification.objects.filter(pk__in=ids, sent_at=now).update(sent_at=None)
+    return sent + send_pending_notices(now)
+
+
+def _language(user) -> str:
+    # In the language the user chose for the pages, else the site's.
+    preference = UserPreference.objects.filter(user=user).values_list("language", flat=True).first()
+    return preference or settings.LANGUAGE_CODE
+
+
+def send_pending_notices(now: datetime) -> int:
+    """Email each initiator whose order was rejected, cancelled or failed, once per notice; returns how many."""
+    sent = 0
+    for notice in OrderNotice.objects.filter(sent_at=None).select_related("user", "instance__definition"):
+        # Claimed by a conditional UPDATE, as the task emails are: two runs never send it twice.
+        if not OrderNotice.objects.filter(pk=notice.pk, sent_at=None).update(sent_at=now) or not notice.user.email:
+            continue
+        try:
+            _send_notice(notice)
+            sent += 1
+        except Exception:  # noqa: BLE001 - one bad address must not stop the others
+            log.exception("could not send order notice to %s", notice.user.username)
+            OrderNotice.objects.filter(pk=notice.pk).update(sent_at=None)
     return sent
+
+
+def _send_notice(notice: OrderNotice) -> None:
+    base = settings.LANEBRIDGE_BASE_URL
+    instance = notice.instance
+    with translation.override(_language(notice.user)):
+        context = {"user": notice.user, "notice": notice, "instance": instance,
+                   "order": instance.business_key or f"#{instance.pk}",
+                   "process": instance.definition.name or instance.definition.process_id,
+                   "url": base + reverse("approvals:order", args=[instance.pk]),
+                   "inbox_url": base + reverse("approvals:inbox")}
+        subject = render_to_string("approvals/email/order_ended_subject.txt", context).strip()
+        body = render_to_string("approvals/email/order_ended.txt", context)
+    send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [notice.user.email])
 
 
 def _send(user, tasks: list[HumanTask]) -> None:
     base = settings.LANEBRIDGE_BASE_URL
     items = [{"task": t, "url": base + reverse("approvals:task", args=[t.pk])} for t in tasks]
-    # In the language the user chose for the pages, else the site's.
-    preference = UserPreference.objects.filter(user=user).values_list("language", flat=True).first()
-    with translation.override(preference or settings.LANGUAGE_CODE):
+    with translation.override(_language(user)):
         subject = ngettext("%(count)d new task in Lanebridge", "%(count)d new tasks in Lanebridge",
                           len(tasks)) % {"count": len(tasks)}
         body = render_to_string("approvals/email/new_tasks.txt", {"user": user, "items": items,

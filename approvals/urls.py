@@ -13,5 +13,9 @@ urlpatterns = [
     path("tasks/<int:pk>/delegate/", views.task_delegate, name="delegate"),
     path("start/", views.start_list, name="start"),
     path("start/<str:process_id>/", views.start_process, name="start_process"),
+    path("start/<str:process_id>/options/<str:field>/", views.start_options, name="start_options"),
+    path("orders/", views.my_orders, name="orders"),
+    path("orders/<int:pk>/", views.order, name="order"),
+    path("notices/<int:pk>/dismiss/", views.dismiss_notice, name="dismiss_notice"),
     path("language/", views.set_language, name="set_language"),
 ]

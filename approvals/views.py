@@ -13,19 +13,22 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import F
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import i18n
 from django.views.decorators.http import require_POST
 
-from approvals import permissions, services
+from approvals import orders, permissions, services
 from approvals.forms import DelegateForm, StartForm, start_form_fields, task_form
-from approvals.models import UserPreference
+from approvals.models import OrderNotice, UserPreference
+from approvals.options import OptionsUnavailable, load_options, options_operation
 from engine import runtime
-from engine.models import HistoryEvent, HumanTask, ProcessDefinition
+from engine.models import HistoryEvent, HumanTask, Incident, ProcessDefinition, ProcessInstance
+from processes.views import diagram_markers
 
 PAGE_SIZE = 25
 SORTS = {
@@ -71,8 +74,18 @@ def inbox(request: HttpRequest) -> HttpResponse:
         "counts": counts,
         "page": page,
         "now": timezone.now(),
+        "notices": OrderNotice.objects.filter(user=request.user, dismissed_at=None)
+        .select_related("instance__definition")[:20],
     }
     return render(request, "approvals/inbox.html", context)
+
+
+@login_required
+@require_POST
+def dismiss_notice(request: HttpRequest, pk: int) -> HttpResponse:
+    """Take a notice about one of my orders off my inbox."""
+    OrderNotice.objects.filter(pk=pk, user=request.user, dismissed_at=None).update(dismissed_at=timezone.now())
+    return redirect("approvals:inbox")
 
 
 HISTORY_LABELS = {
@@ -105,9 +118,9 @@ def _show(value) -> str:
     return str(value)
 
 
-def _history(task: HumanTask) -> list[dict]:
+def _history(instance: ProcessInstance) -> list[dict]:
     rows = []
-    for event in task.instance.history.select_related("user").order_by("id"):
+    for event in instance.history.select_related("user").order_by("id"):
         details = ""
         if event.kind == HistoryEvent.TASK_COMPLETED:
             details = ", ".join(f"{k}: {_show(v)}" for k, v in (event.data.get("data") or {}).items())
@@ -120,17 +133,13 @@ def _history(task: HumanTask) -> list[dict]:
     return rows
 
 
-def _task_context(request: HttpRequest, task: HumanTask, form=None, delegate_form=None) -> dict:
-    data = task.data or {}
+def _quote(data: dict) -> dict:
+    """The customer, lines and total of a quote's data, ready for the page; the other variables apart."""
     lines = [line for line in data["lines"] if isinstance(line, dict)] if isinstance(data.get("lines"), list) else []
     quote = bool(lines) or "customer" in data
     columns = _columns(lines)
     customer = data.get("customer")
-    candidates = permissions.candidate_users(task).exclude(pk=request.user.pk)
     return {
-        "task": task,
-        "instance": task.instance,
-        "may_act": task.state == HumanTask.OPEN and permissions.can_act(request.user, task),
         "quote": quote,
         "customer": [(k, _show(v)) for k, v in customer.items()] if isinstance(customer, dict) else customer,
         "customer_is_dict": isinstance(customer, dict),
@@ -139,7 +148,17 @@ def _task_context(request: HttpRequest, task: HumanTask, form=None, delegate_for
         "total": data.get("total"),
         "variables": [(k, _show(v)) for k, v in sorted(data.items())
                       if not (quote and k in ("customer", "lines", "total")) and not k.startswith("_")],
-        "history": _history(task),
+    }
+
+
+def _task_context(request: HttpRequest, task: HumanTask, form=None, delegate_form=None) -> dict:
+    candidates = permissions.candidate_users(task).exclude(pk=request.user.pk)
+    return {
+        "task": task,
+        "instance": task.instance,
+        "may_act": task.state == HumanTask.OPEN and permissions.can_act(request.user, task),
+        **_quote(task.data or {}),
+        "history": _history(task.instance),
         "form": form if form is not None else task_form(task),
         "has_fields": bool((task.form or {}).get("fields")),
         "delegate_form": delegate_form if delegate_form is not None else DelegateForm(candidates),
@@ -270,14 +289,20 @@ def start_list(request: HttpRequest) -> HttpResponse:
                   {"definitions": permissions.startable_definitions(request.user)})
 
 
+def _start_definition(request: HttpRequest, process_id: str) -> ProcessDefinition | None:
+    """The latest version of the process if the user may start it, else None (the caller answers 403)."""
+    definition = ProcessDefinition.objects.filter(process_id=process_id).order_by("-version").first()
+    return definition if definition is not None and permissions.can_start(request.user, definition) else None
+
+
 @login_required
 def start_process(request: HttpRequest, process_id: str) -> HttpResponse:
-    """Start the latest version of a process with a business key and its start form."""
-    definition = ProcessDefinition.objects.filter(process_id=process_id).order_by("-version").first()
-    if definition is None or not permissions.can_start(request.user, definition):
+    """Start the latest version of a process with a business key and its start form; then show the order."""
+    definition = _start_definition(request, process_id)
+    if definition is None:
         return forbidden(request)
-    fields = start_form_fields(definition)
-    form = StartForm(fields, request.POST or None)
+    form = StartForm(start_form_fields(definition), request.POST or None,
+                     options_url=lambda field: reverse("approvals:start_options", args=[process_id, field]))
     if request.method == "POST" and form.is_valid():
         try:
             instance, _created = runtime.start_instance(
@@ -286,11 +311,68 @@ def start_process(request: HttpRequest, process_id: str) -> HttpResponse:
         except runtime.InvalidVariables as exc:
             form.add_error(None, str(exc))
         else:
-            messages.success(request, _("Started %(process)s #%(id)s.") % {
-                "process": definition.name or definition.process_id, "id": instance.pk})
-            return redirect("approvals:inbox")
+            # Its first steps may already have run: say how far it got, not just "started".
+            level, sentence = orders.start_report(instance)
+            getattr(messages, level)(request, sentence)
+            return redirect("approvals:order", pk=instance.pk)
     status = 400 if request.method == "POST" else 200
     return render(request, "approvals/start_form.html", {"definition": definition, "form": form}, status=status)
+
+
+@login_required
+def start_options(request: HttpRequest, process_id: str, field: str) -> JsonResponse:
+    """The choices of one picker of a start form, from the read-only operation the diagram names."""
+    definition = _start_definition(request, process_id)
+    if definition is None:
+        return JsonResponse({"error": _("You may not start this process.")}, status=403)
+    spec = next((f for f in start_form_fields(definition) if f["id"] == field and options_operation(f)), None)
+    if spec is None:
+        return JsonResponse({"error": _("The start form has no list called “%(field)s”.") % {"field": field}},
+                            status=404)
+    try:
+        options = load_options(options_operation(spec))
+    except OptionsUnavailable as exc:
+        # The other system is down or the name is wrong: the page says so beside the field.
+        return JsonResponse({"error": str(exc)}, status=502)
+    return JsonResponse({"options": options})
+
+
+@login_required
+def my_orders(request: HttpRequest) -> HttpResponse:
+    """The orders I started or acted on, newest first."""
+    page = Paginator(orders.orders_for_user(request.user).order_by("-id"), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "approvals/orders.html", {"page": page})
+
+
+@login_required
+def order(request: HttpRequest, pk: int) -> HttpResponse:
+    """One order, read-only, for the people who started or worked on it: state, current step, history, diagram."""
+    instance = get_object_or_404(ProcessInstance.objects.select_related("definition", "started_by"), pk=pk)
+    if not orders.can_follow(request.user, instance):
+        return forbidden(request)
+    history = list(instance.history.order_by("id"))
+    incidents = list(instance.incidents.order_by("id"))
+    tasks = list(instance.human_tasks.order_by("id"))
+    jobs = list(instance.jobs.order_by("id"))
+    return render(request, "approvals/order.html", {
+        "instance": instance,
+        "definition": instance.definition,
+        "state_label": STATE_LABELS.get(instance.state, instance.state),
+        "steps": orders.current_steps(instance),
+        "open_incidents": [i for i in incidents if i.state == Incident.OPEN],
+        "markers": diagram_markers(tasks, jobs, incidents, history),
+        "history": _history(instance),
+        **_quote(instance.variables or {}),
+    })
+
+
+STATE_LABELS = {
+    ProcessInstance.ACTIVE: gettext_lazy("In progress"),
+    ProcessInstance.SUSPENDED: gettext_lazy("On hold"),
+    ProcessInstance.COMPLETED: gettext_lazy("Ended"),
+    ProcessInstance.CANCELLED: gettext_lazy("Cancelled"),
+    ProcessInstance.FAILED: gettext_lazy("Failed"),
+}
 
 
 @require_POST

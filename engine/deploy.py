@@ -15,8 +15,8 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 
-from engine import modeler, prune, signals, spiff, timers
-from engine.models import ProcessDefinition, StartTrigger
+from engine import decisions, modeler, prune, signals, spiff, timers
+from engine.models import DecisionDefinition, ProcessDefinition, StartTrigger
 from engine.scripts import check_script
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -44,15 +44,25 @@ class DeployError(Exception):
 
 @dataclass
 class Deployment:
-    """What deploying one file produced."""
+    """What deploying one upload produced."""
 
     definitions: list[ProcessDefinition]
     created: bool
     warnings: list[str] = field(default_factory=list)
+    decisions: list[DecisionDefinition] = field(default_factory=list)
 
 
 def parse_xml(content: bytes) -> etree._ElementTree:
-    """Parse untrusted XML: no DTDs, no entities, no network, size capped."""
+    """Parse an untrusted BPMN file: no DTDs, no entities, no network, size capped."""
+    tree = read_xml(content)
+    root = tree.getroot()
+    if root.tag != f"{{{BPMN_NS}}}definitions":
+        raise DeployError(f"Not a BPMN 2.0 file: the root element is {root.tag!r}, expected bpmn:definitions")
+    return tree
+
+
+def read_xml(content: bytes) -> etree._ElementTree:
+    """Parse untrusted XML (BPMN or DMN): no DTDs, no entities, no network, size capped."""
     limit = settings.LANEBRIDGE["MAX_BPMN_BYTES"]
     if len(content) > limit:
         raise DeployError(f"File is {len(content)} bytes; the limit is {limit} bytes (5 MB)")
@@ -72,10 +82,7 @@ def parse_xml(content: bytes) -> etree._ElementTree:
     # Entity declarations are the vector of XML bombs and external entities;
     # BPMN never needs them, so any DOCTYPE is refused outright.
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
-        raise DeployError("XML with a DOCTYPE or entity declarations is not allowed in BPMN files")
-    root = tree.getroot()
-    if root.tag != f"{{{BPMN_NS}}}definitions":
-        raise DeployError(f"Not a BPMN 2.0 file: the root element is {root.tag!r}, expected bpmn:definitions")
+        raise DeployError("XML with a DOCTYPE or entity declarations is not allowed in BPMN or DMN files")
     return tree
 
 
@@ -137,8 +144,12 @@ def _problems_error(problems: list[modeler.ModelError]) -> DeployError:
     return error
 
 
-def parse_file(content: bytes, file_name: str = "upload.bpmn", bindings: dict[str, str] | None = None) -> Parsed:
-    """Validate a BPMN file, bind its service tasks to operations, and parse its executable processes."""
+def parse_file(content: bytes, file_name: str = "upload.bpmn", bindings: dict[str, str] | None = None,
+               decisions_in_upload: frozenset[str] = frozenset()) -> Parsed:
+    """Validate a BPMN file, bind its service tasks to operations, and parse its executable processes.
+
+    `decisions_in_upload` are the ids of decisions deployed with the file, which its business rule tasks may use.
+    """
     global _validator
     tree = parse_xml(content)
     if _validator is None:
@@ -159,7 +170,9 @@ def parse_file(content: bytes, file_name: str = "upload.bpmn", bindings: dict[st
         warnings = modeler.drop_data_stores(tree, processes)
         warnings += _tolerate(tree, processes)
         problems = [*modeler.problems(tree, processes), *modeler.translate_conditions(processes),
-                    *modeler.untranslatable_assignments(processes)]
+                    *modeler.untranslatable_assignments(processes),
+                    *decisions.reference_problems(processes, set(decisions_in_upload))]
+        warnings += decisions.result_warnings(processes)
     except modeler.ModelError as exc:
         raise _model_error(exc) from None
     if problems:
@@ -344,16 +357,96 @@ def parse_mappings(raw: bytes | str | None) -> dict | None:
 
 
 def deploy(content: bytes, file_name: str = "upload.bpmn", user=None,
-           bindings: dict[str, str] | None = None, mappings: dict | None = None) -> Deployment:
-    """Deploy every executable process in a BPMN file.
+           bindings: dict[str, str] | None = None, mappings: dict | None = None,
+           tests: list[dict] | None = None) -> Deployment:
+    """Deploy every executable process in a BPMN file, or every decision in a DMN file.
 
     `bindings` maps service task ids to connector operation names, for files
     drawn without them; the file is stored with the bindings written into it.
     `mappings` are field mappings versioned with the process (checked by the
     apps that use them). The same process id gets a new version; content identical to an existing
-    version returns that version unchanged.
+    version returns that version unchanged. `tests` are process test cases
+    (`engine.process_tests`): the version is stored only if every one passes.
     """
-    parsed = parse_file(content, file_name, bindings)
+    return deploy_files([(file_name, content)], user, bindings, mappings, tests)
+
+
+def deploy_files(files: list[tuple[str, bytes]], user=None, bindings: dict[str, str] | None = None,
+                 mappings: dict | None = None, tests: list[dict] | None = None) -> Deployment:
+    """Deploy one upload: at most one BPMN file and the DMN files it uses, all of it or, on a problem, nothing.
+
+    The test cases run against the whole upload, so they decide with its decisions.
+    """
+    if tests:
+        from engine import process_tests
+
+        process_tests.check(tests, lambda: deploy_files(files, user, bindings, mappings), user)
+    bpmn, dmn = _read_upload(files)
+    decided = [_parse_dmn(content, name) for name, content in dmn]
+    parsed = parse_file(bpmn[1], bpmn[0], bindings, _decision_ids(decided)) if bpmn else None
+    with transaction.atomic():
+        stored, created = [], False
+        for (name, content), (encoding, found) in zip(dmn, decided, strict=True):
+            rows, any_new = decisions.store(found, content, content.decode(encoding, errors="replace"), name, user)
+            stored += rows
+            created = created or any_new
+        deployment = _deploy_processes(parsed, bpmn[0], user, mappings) if parsed else Deployment([], False)
+    deployment.decisions = stored
+    deployment.created = deployment.created or created
+    return deployment
+
+
+def _read_upload(files: list[tuple[str, bytes]]) -> tuple[tuple[str, bytes] | None, list[tuple[str, bytes]]]:
+    """The upload's BPMN file (or None) and its DMN files; one BPMN file at most."""
+    bpmn, dmn = [], []
+    for name, content in files:
+        try:
+            tree = read_xml(content)
+        except DeployError as exc:
+            if len(files) > 1:
+                exc.message = f"{name}: {exc.message}"
+                exc.args = (exc.message,)
+            raise
+        (dmn if decisions.is_dmn(tree) else bpmn).append((name, content))
+    if len(bpmn) > 1:
+        raise DeployError(f"Upload one BPMN file at a time (with the DMN files it uses), not {len(bpmn)}: "
+                          f"{', '.join(name for name, _ in bpmn)}")
+    return (bpmn[0] if bpmn else None), dmn
+
+
+_dmn_validators: dict[str, BpmnValidator] = {}
+
+
+def _parse_dmn(content: bytes, file_name: str) -> tuple[str, list[decisions.Decision]]:
+    """Validate a DMN file and translate its decision tables; (the file's encoding, its decisions)."""
+    tree = read_xml(content)
+    schema = decisions.schema_file(tree)
+    if schema not in _dmn_validators:
+        _dmn_validators[schema] = BpmnValidator(schema)
+    try:
+        _dmn_validators[schema].validate(tree.getroot(), file_name)
+    except ValidationException as exc:
+        raise DeployError(f"Not valid DMN: {exc.args[0] if exc.args else exc}", line=exc.line_number or None) from None
+    try:
+        found = decisions.read_decisions(tree)
+    except modeler.ModelError as exc:
+        raise _model_error(exc) from None
+    return tree.docinfo.encoding or "utf-8", found
+
+
+def _decision_ids(decided: list[tuple[str, list[decisions.Decision]]]) -> frozenset[str]:
+    """The decision ids of the upload's DMN files; one id in two files is refused."""
+    ids: set[str] = set()
+    for _encoding, found in decided:
+        for decision in found:
+            if decision.decision_id in ids:
+                raise DeployError(f"Two DMN files of this upload define decision {decision.decision_id!r}")
+            ids.add(decision.decision_id)
+    return frozenset(ids)
+
+
+def _deploy_processes(parsed: Parsed, file_name: str, user, mappings: dict | None) -> Deployment:
+    """Store each process of a parsed BPMN file as a new version, or find the version with the same content."""
     tree, specs, content = parsed.tree, parsed.specs, parsed.content
     mappings = mappings or {}
     if not isinstance(mappings, dict):
@@ -444,14 +537,26 @@ def _replace_start_triggers(definition: ProcessDefinition, spec) -> None:
 
 
 def validate(content: bytes, file_name: str = "upload.bpmn", bindings: str | None = None,
-             mappings: bytes | None = None) -> dict:
+             mappings: bytes | None = None, tests: bytes | None = None, user=None) -> dict:
     """Everything deploying this file would refuse or warn about, without storing anything.
 
-    Returns {"problems": [{"element_id", "line", "message", "severity"}], "warnings": [...]}.
+    Returns {"problems": [{"element_id", "line", "message", "severity"}], "warnings": [...]};
+    with `tests` (a test case file) each failing case is a problem too.
     """
+    return validate_files([(file_name, content)], bindings, mappings, tests, user)
+
+
+def validate_files(files: list[tuple[str, bytes]], bindings: str | None = None, mappings: bytes | None = None,
+                   tests: bytes | None = None, user=None) -> dict:
+    """Everything deploying this upload (a BPMN file and the DMN files it uses) would refuse or warn about."""
     warnings: list[str] = []
     try:
-        parsed = parse_file(content, file_name, parse_bindings(bindings))
+        bpmn, dmn = _read_upload(files)
+        in_upload = _decision_ids([_parse_dmn(content, name) for name, content in dmn])
+        if bpmn is None:
+            return {"problems": [], "warnings": []}
+        content, file_name = bpmn[1], bpmn[0]
+        parsed = parse_file(content, file_name, parse_bindings(bindings), in_upload)
         warnings = list(parsed.warnings)
         for process_id, (spec, subprocess_specs) in parsed.specs.items():
             warnings += lane_warnings(_lane_roles(process_id, _lanes(parsed.tree, spec, subprocess_specs)))
@@ -462,7 +567,23 @@ def validate(content: bytes, file_name: str = "upload.bpmn", bindings: str | Non
         problems = [{"element_id": e.element_id, "line": e.line, "message": e.message, "severity": "error"}
                     for e in errors]
         return {"problems": problems, "warnings": list(dict.fromkeys(warnings))}
-    return {"problems": [], "warnings": list(dict.fromkeys(warnings))}
+    problems = _test_case_problems(files, bindings, mappings, tests, user) if tests is not None else []
+    return {"problems": problems, "warnings": list(dict.fromkeys(warnings))}
+
+
+def _test_case_problems(files, bindings, mappings, tests: bytes, user) -> list[dict]:
+    from engine import process_tests
+
+    def problem(message: str) -> dict:
+        return {"element_id": None, "line": None, "message": message, "severity": "error"}
+
+    try:
+        cases = process_tests.parse_cases(tests)
+        results = process_tests.run_cases(cases, lambda: deploy_files(
+            files, user, parse_bindings(bindings), parse_mappings(mappings)), user)
+    except DeployError as exc:
+        return [problem(exc.message)]
+    return [problem(f"Test case {r.name!r} failed: {' '.join(r.differences)}") for r in results if not r.passed]
 
 
 _spec_cache: dict[tuple, tuple] = {}

@@ -2,7 +2,7 @@
 
 Camunda Modeler, Signavio, Bizagi… write valid BPMN that SpiffWorkflow either
 rejects with a message naming no element, or worse, parses and then runs
-wrongly (link events, compensation, interrupting event sub-processes). Every
+wrongly (compensation). Every
 check here works on the XML, so its error names the element and its line, and
 runs before SpiffWorkflow sees the file.
 """
@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 from lxml import etree
 
-from engine import connectors, expressions
+from engine import connectors, expressions, links
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
@@ -25,7 +25,7 @@ OPERATION_NAME = re.compile(r"^[A-Za-z_][\w-]*(\.[A-Za-z_][\w-]*)*$")
 # Flow nodes SpiffWorkflow builds a task for; anything else drawn in a process cannot run.
 RUNNABLE_NODES = {
     "startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent",
-    "task", "userTask", "manualTask", "scriptTask", "serviceTask", "sendTask", "receiveTask",
+    "task", "userTask", "manualTask", "scriptTask", "serviceTask", "sendTask", "receiveTask", "businessRuleTask",
     "subProcess", "transaction", "callActivity",
     "exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway",
 }
@@ -132,26 +132,11 @@ def check_unsupported(processes: list[etree._Element]) -> Iterator[ModelError]:
             if not isinstance(element.tag, str) or etree.QName(element).namespace != BPMN_NS:
                 continue
             tag = local(element)
-            if tag == "linkEventDefinition":
-                yield ModelError(f"{describe(element.getparent(), capital=True)} is a link event, which Lanebridge "
-                                 "cannot run (the path would silently end at it): draw a sequence flow to "
-                                 "where the link leads instead", element.getparent())
-            elif tag == "compensateEventDefinition" or element.get("isForCompensation") == "true":
+            if tag == "compensateEventDefinition" or element.get("isForCompensation") == "true":
                 owner = element.getparent() if tag == "compensateEventDefinition" else element
                 yield ModelError(f"{describe(owner, capital=True)} uses compensation, which Lanebridge cannot run "
                                  "(compensation throws would do nothing): model the undo steps as a normal "
                                  "path, e.g. after an error boundary event", owner)
-            elif tag == "subProcess" and element.get("triggeredByEvent") == "true":
-                for start in element.findall("bpmn:startEvent", NS):
-                    if start.get("isInterrupting", "true") == "true":
-                        yield ModelError(
-                            f"Event sub-process {element.get('id')!r} starts with interrupting {describe(start)}; "
-                            "Lanebridge would run it without interrupting the process. Make the start event "
-                            "non-interrupting (isInterrupting=\"false\") or use an interrupting boundary event",
-                            start)
-            elif tag == "businessRuleTask":
-                yield ModelError(f"{describe(element, capital=True)} needs a DMN decision table, which Lanebridge "
-                                 "does not deploy: use a script task or a service task instead", element)
             elif tag == "complexGateway":
                 yield ModelError(f"{describe(element, capital=True)}: Lanebridge cannot run complex gateways; "
                                  "use an exclusive, inclusive or parallel gateway", element)
@@ -160,12 +145,20 @@ def check_unsupported(processes: list[etree._Element]) -> Iterator[ModelError]:
                                  "replace it with an element it supports", element)
 
 
+def check_links(processes: list[etree._Element]) -> Iterator[ModelError]:
+    """Every link throw event has a link catch event of its name at its level (see engine.links)."""
+    for message, element in links.problems(processes):
+        yield ModelError(f"{describe(element, capital=True)} {message}", element)
+
+
 def check_structure(processes: list[etree._Element]) -> Iterator[ModelError]:
     """Sub-processes with steps need a start event; loops and multi-instance need to know how often to run."""
     for process in processes:
         for sub in _bpmn(process, "subProcess") + _bpmn(process, "transaction"):
             starts = sub.findall("bpmn:startEvent", NS)
-            if sub.get("triggeredByEvent") != "true" and len(starts) != 1:
+            if sub.get("triggeredByEvent") == "true":
+                yield from _check_event_subprocess(sub, starts)
+            elif len(starts) != 1:
                 problem = "has no start event" if not starts else f"has {len(starts)} start events"
                 yield ModelError(f"{describe(sub, capital=True)} {problem}: draw exactly one start event inside "
                                  "it, connected to its first step", sub)
@@ -184,6 +177,29 @@ def check_structure(processes: list[etree._Element]) -> Iterator[ModelError]:
                 task = loop.getparent()
                 yield ModelError(f"{describe(task, capital=True)} loops but has neither a loopMaximum nor a loop "
                                  "condition, so it would never know when to stop: add one", task)
+
+
+# What can start an event sub-process (engine.event_subprocess), and whether it may go on beside the process.
+EVENT_SUBPROCESS_STARTS = {"messageEventDefinition": True, "timerEventDefinition": True,
+                           "signalEventDefinition": True, "errorEventDefinition": False}
+
+
+def _check_event_subprocess(sub: etree._Element, starts: list[etree._Element]) -> Iterator[ModelError]:
+    """An event sub-process has one start event, with a message, timer, signal or error (errors interrupt)."""
+    if len(starts) != 1:
+        problem = "has no start event" if not starts else f"has {len(starts)} start events"
+        yield ModelError(f"Event sub-process {sub.get('id')!r} {problem}: draw exactly one start event with the "
+                         "message, timer, signal or error that starts it", sub)
+        return
+    start = starts[0]
+    kinds = [local(e) for e in start if isinstance(e.tag, str) and local(e).endswith("EventDefinition")]
+    if len(kinds) != 1 or kinds[0] not in EVENT_SUBPROCESS_STARTS:
+        what = "no event" if not kinds else " and ".join(_words(k.replace("EventDefinition", "")) for k in kinds)
+        yield ModelError(f"{describe(start, capital=True)} starts event sub-process {sub.get('id')!r} with {what}: "
+                         "Lanebridge starts event sub-processes by one message, timer, signal or error", start)
+    elif start.get("isInterrupting", "true") == "false" and not EVENT_SUBPROCESS_STARTS[kinds[0]]:
+        yield ModelError(f"{describe(start, capital=True)} is a non-interrupting error start event: an error "
+                         "always interrupts (BPMN 2.0); remove isInterrupting=\"false\"", start)
 
 
 def _association_end(association: etree._Element) -> etree._Element | None:
@@ -306,7 +322,8 @@ def problems(tree: etree._ElementTree, processes: list[etree._Element]) -> list[
 
     Call after drop_data_stores, whose ignored associations are not problems.
     """
-    return [*check_unsupported(processes), *check_structure(processes), *check_events(tree, processes),
+    return [*check_unsupported(processes), *check_links(processes), *check_structure(processes),
+            *check_events(tree, processes),
             *check_data_associations(tree, processes), *check_service_tasks(processes)]
 
 

@@ -35,6 +35,33 @@ class ProcessDefinition(models.Model):
         return f"{self.process_id} v{self.version}"
 
 
+class DecisionDefinition(models.Model):
+    """One deployed version of a DMN decision table; its rules are stored translated into expressions."""
+
+    decision_id = models.CharField(max_length=255, db_index=True)
+    version = models.PositiveIntegerField()
+    name = models.CharField(max_length=255, blank=True)
+    # As the table says it, with its aggregation: "UNIQUE", "FIRST", "COLLECT SUM"...
+    hit_policy = models.CharField(max_length=32)
+    dmn_xml = models.TextField()
+    file_name = models.CharField(max_length=255, blank=True)
+    content_hash = models.CharField(max_length=64)
+    # Inputs, outputs and rules with every entry as a restricted Python expression (engine.decisions).
+    table = models.JSONField(default=dict)
+    deployed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    deployed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["decision_id", "version"], name="unique_decision_version"),
+        ]
+        ordering = ["decision_id", "-version"]
+
+    def __str__(self) -> str:
+        return f"{self.decision_id} v{self.version}"
+
+
 class ProcessInstance(models.Model):
     """One run of a definition; `state_json` holds SpiffWorkflow's state without the spec."""
 
@@ -204,6 +231,8 @@ class HistoryEvent(models.Model):
     SUSPENDED = "suspended"
     RESUMED = "resumed"
     VARIABLES_CHANGED = "variables_changed"
+    TOKENS_MOVED = "tokens_moved"
+    MIGRATED = "migrated"
     TIMER_FIRED = "timer_fired"
     MESSAGE = "message"  # received
     MESSAGE_SENT = "message_sent"

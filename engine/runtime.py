@@ -20,7 +20,7 @@ from django.utils import timezone
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from engine import dispatch, live, prune, rollout, rows, spiff, waits
+from engine import dispatch, live, prune, rollout, rows, signals, spiff, waits
 from engine.deploy import specs_for
 from engine.history import history_event, record_event, to_json
 from engine.models import HistoryEvent, HumanTask, Incident, ProcessDefinition, ProcessInstance
@@ -45,6 +45,10 @@ class InvalidVariables(ValueError):
 
 class TaskNotOpen(Exception):
     """The human task was already completed or cancelled."""
+
+
+class TaskMigrated(TaskNotOpen):
+    """The task's instance moved to another version while the task was being completed: its form may differ."""
 
 
 class InstanceNotActive(Exception):
@@ -205,8 +209,12 @@ def _load(instance_id: int, trust_kept: bool) -> tuple[ProcessInstance, object, 
         return (*kept, True)
     # The row lock makes a concurrent writer wait and then see this write's result;
     # the version check in _save() still guards databases without row locks.
-    instance = ProcessInstance.objects.select_for_update(of=("self",)).select_related("definition").get(
-        pk=instance_id)
+    locked = ProcessInstance.objects.select_for_update(of=("self",))
+    instance = locked.select_related("definition").filter(pk=instance_id).first()
+    if instance is None:
+        # PostgreSQL checks the join again against the row a concurrent write left: a migration that
+        # moved it to another definition makes it drop out of this query, so it is locked on its own.
+        instance = locked.get(pk=instance_id)
     if kept is not None and kept[0].version == instance.version:
         return instance, kept[1], kept[2], False
     workflow = spiff.load_workflow(specs_for(instance.definition), instance.state_json)
@@ -340,6 +348,9 @@ def advance(instance: ProcessInstance, workflow, with_rows: frozenset, user=None
             # The end event's name says how it ended ("Quote rejected", "Order delivered").
             end_id, instance.outcome = spiff.end_event_reached(workflow) or ("", "")
             record_event(instance, HistoryEvent.COMPLETED, end_id, instance.outcome)
+            signals.instance_ended.send(sender=ProcessInstance, instance=instance, state=instance.state,
+                                        end_event=end_id, outcome=instance.outcome, reason="",
+                                        variables=dict(workflow.data))
     instance.variables = to_json(dict(workflow.data) if completed else _current_data(workflow, waiting))
     _save(instance, workflow)
     return frozenset(now)
@@ -375,6 +386,8 @@ def _fail(instance: ProcessInstance, exc: WorkflowException) -> None:
     Incident.objects.create(instance=instance, element_id=element_id, message=message,
                             details={"error": str(exc), "type": type(exc).__name__})
     record_event(instance, HistoryEvent.FAILED, element_id, element_name, data={"error": message})
+    signals.instance_ended.send(sender=ProcessInstance, instance=instance, state=instance.state, end_event="",
+                                outcome="", reason=message, variables=dict(instance.variables or {}))
     log.warning("instance %s failed: %s", instance.pk, message)
 
 
@@ -426,10 +439,15 @@ def complete_human_task(task: HumanTask, user, data: dict) -> ProcessInstance:
     Raises TaskNotOpen if it was completed or cancelled meanwhile.
     """
     data = check_variables(data, "data")
+    # The version whose form `data` was checked against: a migration since then makes this completion stale.
+    shown_on = task.instance.definition_id
 
     def change(instance, workflow):
         if instance.state == ProcessInstance.SUSPENDED:
             raise InstanceSuspended(f"Instance {instance.pk} is suspended: resume it before completing task {task.pk}")
+        if instance.definition_id != shown_on:
+            raise TaskMigrated(f"Task {task.pk} moved to another version of its process while it was being "
+                               "completed: open it again")
         # Closing the row only if it is still open is also the check that it is.
         if not rows.update(HumanTask, {"pk": task.pk, "state": HumanTask.OPEN}, {
                 "state": HumanTask.COMPLETED, "completed_at": timezone.now(),
@@ -469,3 +487,5 @@ def stop_instance(instance: ProcessInstance, workflow, user, reason: str) -> Non
     instance.ended_at = timezone.now()
     waits.close_all(instance)
     record_event(instance, HistoryEvent.CANCELLED, user=user, data={"reason": reason})
+    signals.instance_ended.send(sender=ProcessInstance, instance=instance, state=instance.state, end_event="",
+                                outcome="", reason=reason, variables=dict(instance.variables or {}))

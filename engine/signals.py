@@ -17,3 +17,12 @@ definition_deploying = Signal()
 # Sent inside the transaction of an operator's or analyst's repair (suspend, resume, variables,
 # incident retry/skip/cancel, rollout); kwargs: user, action, object, detail. Accounts writes the audit log.
 operator_action = Signal()
+
+# Sent before ended instances are purged, to complete their archive lines; kwargs: instance_ids.
+# A receiver returns {instance id: {section: data}}; integrations adds the ledger numbers.
+instances_archiving = Signal()
+
+# Sent inside the instance's transaction when it ends: completed at an end event, cancelled or failed;
+# kwargs: instance, state, end_event (id), outcome (the end event's name), reason, variables.
+# Approvals tells the initiator when their order was rejected, cancelled or failed.
+instance_ended = Signal()

@@ -4,7 +4,10 @@
   attributes (form data, assignee, candidate groups, due date, priority);
 * a service task that waits for a worker instead of calling inline;
 * timers written as plain ISO 8601 (see ``engine.timers``);
+* link events followed to their catch (see ``engine.links``);
+* event sub-processes that interrupt, and wait where the outside sees them (see ``engine.event_subprocess``);
 * multi-instance user tasks, Camunda's and BPMN's (see ``engine.multi_instance``);
+* business rule tasks deciding deployed DMN tables (see ``engine.decisions``);
 * a serializer that stores instance state without the process spec, which is
   stored once per definition version and cached per process;
 * the restricted script engine (see ``engine.scripts``).
@@ -18,10 +21,13 @@ from copy import deepcopy
 from datetime import UTC, datetime
 from uuid import UUID
 
+from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import DEFAULT_NSMAP, full_tag
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.task_spec import BoundaryEventConverter, BpmnTaskSpecConverter
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
+from SpiffWorkflow.bpmn.specs.control import StartEventJoin, StartEventSplit
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
     ErrorEventDefinition as BpmnErrorEventDefinition,
 )
@@ -43,7 +49,7 @@ from SpiffWorkflow.camunda.parser.task_spec import UserTaskParser as CamundaUser
 from SpiffWorkflow.camunda.serializer.task_spec import UserTaskConverter as CamundaUserTaskConverter
 from SpiffWorkflow.camunda.specs.user_task import UserTask as CamundaUserTask
 from SpiffWorkflow.exceptions import TaskNotFoundException
-from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser, SpiffProcessParser
 from SpiffWorkflow.spiff.parser.task_spec import ServiceTaskParser as SpiffServiceTaskParser
 from SpiffWorkflow.spiff.parser.task_spec import SpiffTaskParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
@@ -51,7 +57,7 @@ from SpiffWorkflow.spiff.serializer.task_spec import ServiceTaskConverter
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask as SpiffServiceTask
 from SpiffWorkflow.util.task import TaskState
 
-from engine import expressions, multi_instance, prune, timers
+from engine import decisions, event_subprocess, expressions, links, multi_instance, prune, spec_change, timers
 from engine.scripts import SCRIPT_ENGINE
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -119,13 +125,45 @@ class UserTaskParser(CamundaUserTaskParser):
         return extensions
 
 
+class ProcessParser(SpiffProcessParser):
+    """Parses a process level (a process or a sub-process) with its event sub-processes (engine.event_subprocess)."""
+
+    def create_spec(self):
+        spec = super().create_spec()
+        if self.xpath("./bpmn:subProcess[@triggeredByEvent='true']"):
+            event_subprocess.use_scope_end(spec)
+        return spec
+
+    def add_tasks(self):
+        # SpiffWorkflow's own steps for the start events; event sub-processes are wired our way.
+        starts = self.xpath("./bpmn:startEvent")
+        if not starts:
+            raise ValidationException("No start event found", node=self.node, file_name=self.filename)
+        for node in starts:
+            self.parse_node(node)
+        if len(starts) > 1:
+            split = StartEventSplit(self.spec, "StartEventSplit")
+            join = StartEventJoin(self.spec, "StartEventJoin", split_task="StartEventSplit", threshold=1, cancel=True)
+            for each in self.spec.start.outputs:
+                each.inputs = [split]
+                each.connect(join)
+            split.outputs = self.spec.start.outputs
+            self.spec.start.outputs = [split]
+            split.inputs = [self.spec.start]
+        for node in self.xpath("./bpmn:subProcess[@triggeredByEvent='true']"):
+            event_subprocess.add(self, node)
+
+
 class BpmnParser(SpiffBpmnParser):
     """The one parser Lanebridge uses for every uploaded file."""
+
+    PROCESS_PARSER_CLASS = ProcessParser
 
     OVERRIDE_PARSER_CLASSES = {
         **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
         full_tag("userTask"): (UserTaskParser, CamundaUserTask),
         full_tag("serviceTask"): (ServiceTaskParser, WaitingServiceTask),
+        full_tag("businessRuleTask"): (decisions.DecisionTaskParser, decisions.DecisionTask),
     }
 
     def __init__(self):
@@ -137,6 +175,7 @@ class BpmnParser(SpiffBpmnParser):
         for tag in (timers.DURATION, timers.DATE, timers.CYCLE):
             for element in bpmn.iterfind(f".//{{{BPMN_NS}}}timerEventDefinition/{{{BPMN_NS}}}{tag}"):
                 element.text = timers.as_expression(element.text or "")
+        links.join(bpmn.getroot() if isinstance(bpmn, etree._ElementTree) else bpmn)
         super().add_bpmn_xml(bpmn, filename)
 
 
@@ -170,7 +209,10 @@ def _serializer_config() -> dict:
     config = deepcopy(SPIFF_CONFIG)
     config[CamundaUserTask] = CamundaUserTaskConverter
     config[WaitingServiceTask] = ServiceTaskConverter
+    config[decisions.DecisionTask] = decisions.DecisionTaskConverter
     config.update(multi_instance.CONVERTERS)
+    config[event_subprocess.EventSubprocessStart] = BoundaryEventConverter
+    config[event_subprocess.ScopeEndJoin] = BpmnTaskSpecConverter
     return config
 
 
@@ -224,6 +266,17 @@ def load_workflow(specs, state_json: str) -> BpmnWorkflow:
     return workflow
 
 
+def change_spec(workflow: BpmnWorkflow, specs, mapping: dict[str, str]) -> list[spec_change.Move]:
+    """Move a workflow onto another version's (spec, subprocess_specs); see `engine.spec_change`."""
+    spec, subprocess_specs = specs
+    return spec_change.change_spec(_spec_registry, workflow, spec, subprocess_specs, mapping)
+
+
+def elements(specs) -> dict[str, str]:
+    """The BPMN elements of a version's process and sub-processes: id → name."""
+    return spec_change.element_ids(*specs)
+
+
 def find_task(workflow: BpmnWorkflow, task_id):
     """The task with this id, or None if it is not (or no longer) in the workflow."""
     try:
@@ -254,6 +307,13 @@ def is_user_task(task) -> bool:
 def is_call(task) -> bool:
     """A service task that waits for a job to call its connector."""
     return isinstance(task.task_spec, WaitingServiceTask)
+
+
+def result_variable(task_spec) -> str:
+    """The variable a service task's call result lands in ("" for any other element)."""
+    if not isinstance(task_spec, WaitingServiceTask):
+        return ""
+    return task_spec.result_variable or ""
 
 
 def timer_definition(task_spec):
@@ -348,7 +408,8 @@ def catch_error(workflow: BpmnWorkflow, task, code: str, payload: dict):
             continue
         workflow.catch(BpmnEvent(type(definition)(definition.name, code=code), payload))
         return boundary
-    return None
+    # No boundary on the task: an error event sub-process of its process level (or one around it) catches it.
+    return event_subprocess.catch_error(task, code, payload)
 
 
 def thrown_events(workflow: BpmnWorkflow) -> list[tuple[str, str, dict]]:
@@ -430,9 +491,10 @@ def due_from_text(value: str | None) -> datetime | None:
 
 def end_event_reached(workflow: BpmnWorkflow) -> tuple[str, str] | None:
     """(id, name) of the top-level end event the workflow completed at last, or None."""
-    # workflow.tasks holds the top-level process only: a subprocess's end is not the outcome.
-    ended = [t for t in workflow.tasks.values()
-             if isinstance(t.task_spec, EndEvent) and t.state == TaskState.COMPLETED]
+    # workflow.tasks holds the top-level process only: a subprocess's end is not the outcome,
+    # unless it is the end of an event sub-process that interrupted the process.
+    ended = event_subprocess.interrupting_ends(workflow) or [
+        t for t in workflow.tasks.values() if isinstance(t.task_spec, EndEvent) and t.state == TaskState.COMPLETED]
     if not ended:
         return None
     spec = max(ended, key=lambda t: t.last_state_change).task_spec

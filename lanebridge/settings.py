@@ -6,6 +6,7 @@ PostgreSQL and separate Celery workers; nothing else changes.
 """
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -60,6 +61,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.sso.SessionRefresh",
     "approvals.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -165,6 +167,13 @@ OIDC_GROUPS_CLAIM = os.environ.get("OIDC_GROUPS_CLAIM", "groups")
 OIDC_USE_PKCE = env_bool("OIDC_USE_PKCE", True)
 OIDC_TIMEOUT = float(os.environ.get("OIDC_TIMEOUT", "10"))
 LOGIN_REDIRECT_URL_FAILURE = "/accounts/login/?sso=failed"
+# Logging out of an SSO session also ends the provider's login there (RP-initiated logout), which
+# needs the ID token as the hint. The ID token is checked again, silently, after this many seconds.
+OIDC_OP_LOGOUT_ENDPOINT = os.environ.get("OIDC_OP_LOGOUT_ENDPOINT", "")
+OIDC_STORE_ID_TOKEN = True
+OIDC_RENEW_ID_TOKEN_EXPIRY_SECONDS = int(os.environ.get("OIDC_RENEW_ID_TOKEN_EXPIRY_SECONDS", "900"))
+# API clients use tokens, never the browser's SSO session, so the silent re-check skips the API.
+OIDC_EXEMPT_URLS = [re.compile(r"^/api/"), re.compile(r"^/hooks/"), "/metrics"]
 LANEBRIDGE_LDAP = {
     "SERVER_URI": os.environ.get("LDAP_SERVER_URI", ""),
     "START_TLS": env_bool("LDAP_START_TLS"),
@@ -277,7 +286,15 @@ CELERY_BEAT_SCHEDULE = {
     "run-due-work": {"task": "engine.tasks.run_due_work", "schedule": 2.0},
     "send-task-notifications": {"task": "approvals.tasks.send_task_notifications", "schedule": 60.0},
     "run-alerts": {"task": "monitoring.tasks.run_alerts", "schedule": 60.0},
+    # Does nothing unless LANEBRIDGE_HISTORY_DAYS is set.
+    "purge-history": {"task": "engine.tasks.purge_history", "schedule": 24 * 3600.0},
 }
+
+# History retention: ended instances older than this many days are archived and deleted once a day
+# (0: kept for ever). The archive is one JSON line per instance, in a file per day (strftime pattern; empty: none).
+LANEBRIDGE_HISTORY_DAYS = int(os.environ.get("LANEBRIDGE_HISTORY_DAYS", "0") or 0)
+LANEBRIDGE_HISTORY_ARCHIVE = os.environ.get("LANEBRIDGE_HISTORY_ARCHIVE",
+                                            str(VAR_DIR / "history" / "purged-%Y-%m-%d.jsonl"))
 
 # Secret shared with systems that post to /hooks/messages/; the webhook answers 404 while it is empty.
 LANEBRIDGE_WEBHOOK_SECRET = os.environ.get("LANEBRIDGE_WEBHOOK_SECRET", "")
@@ -298,7 +315,17 @@ LANEBRIDGE = {
     # Extra connector modules to import, and REST connector JSON files to load, at start-up.
     "CONNECTOR_MODULES": [m for m in os.environ.get("LANEBRIDGE_CONNECTOR_MODULES", "").split(",") if m],
     "REST_CONNECTORS": [p for p in os.environ.get("LANEBRIDGE_REST_CONNECTORS", "").split(",") if p],
+    # The ERP/CRM event watcher: its watch files (default: integrations/watchers/*.json) and how often it
+    # passes, in seconds (0: never by itself; `manage.py watch_erp` still runs it).
+    "WATCHERS": [p for p in os.environ.get("LANEBRIDGE_WATCHERS", "").split(",") if p],
+    "WATCH_SECONDS": float(os.environ.get("LANEBRIDGE_WATCH_SECONDS", "10")),
+    # Operators may move the ERP along from an instance's page (finish a production, deliver, pay):
+    # for the demo and a local ERP only, never against a company's real one.
+    "ERP_ADVANCE": env_bool("LANEBRIDGE_ERP_ADVANCE", DEMO),
 }
+if LANEBRIDGE["WATCH_SECONDS"] > 0:
+    CELERY_BEAT_SCHEDULE["watch-erp"] = {"task": "integrations.tasks.watch_erp",
+                                         "schedule": LANEBRIDGE["WATCH_SECONDS"]}
 
 # Monitoring. The address pages are served at, for links in emails and alerts (no trailing slash).
 LANEBRIDGE_BASE_URL = os.environ.get("LANEBRIDGE_BASE_URL", "http://127.0.0.1:8000").rstrip("/")

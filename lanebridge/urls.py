@@ -9,7 +9,7 @@ from processes.events_api import message_hook
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/logout/", sso.LogoutView.as_view(), name="logout"),
     path("accounts/", include("accounts.urls")),
     path("oidc/", include(sso.urlpatterns)),
     path("i18n/", include("django.conf.urls.i18n")),

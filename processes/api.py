@@ -11,9 +11,11 @@ from rest_framework.views import APIView
 
 from approvals import services as approvals
 from approvals.permissions import can_start, can_view, tasks_for_user
-from engine import jobs, repairs, rollout, runtime
-from engine.deploy import deploy, parse_bindings, parse_mappings, validate
-from engine.models import HumanTask, ProcessDefinition
+from engine import jobs, migration, modify, repairs, rollout, runtime
+from engine.deploy import deploy_files, parse_bindings, parse_mappings, validate_files
+from engine.models import DecisionDefinition, HumanTask, ProcessDefinition
+from engine.process_tests import MAX_FILE_BYTES as MAX_TEST_FILE
+from engine.process_tests import parse_cases
 from processes import serializers as s
 from processes.services import (
     bpmn_download,
@@ -96,7 +98,8 @@ def require_perm(request, perm: str) -> None:
 
 
 class DefinitionList(generics.ListCreateAPIView):
-    """Deployed process definitions; POST a BPMN file (multipart `file`) to deploy."""
+    """Deployed process definitions; POST a BPMN file (multipart `file`, optional `tests` cases) to deploy, with
+    the DMN files it uses (more `file` parts), or DMN files alone."""
 
     required_scope = "definitions:deploy"
     serializer_class = s.DefinitionSerializer
@@ -107,26 +110,33 @@ class DefinitionList(generics.ListCreateAPIView):
     @extend_schema(request=s.DefinitionUploadSerializer, responses={201: s.DefinitionSerializer})
     def post(self, request):
         require_perm(request, "engine.add_processdefinition")
-        upload = request.FILES.get("file")
-        if upload is None:
+        uploads = request.FILES.getlist("file")
+        if not uploads:
             raise ValidationError({"file": "Upload the BPMN file in the multipart field 'file'"})
         limit = 5 * 1024 * 1024
-        if upload.size > limit:
-            return Response({"error": f"File is {upload.size} bytes; the limit is {limit} bytes (5 MB)",
-                             "field": "file"}, status=status.HTTP_400_BAD_REQUEST)
+        for upload in uploads:
+            if upload.size > limit:
+                return Response({"error": f"File is {upload.size} bytes; the limit is {limit} bytes (5 MB)",
+                                 "field": "file"}, status=status.HTTP_400_BAD_REQUEST)
         mappings_file = request.FILES.get("mappings")
-        deployment = deploy(upload.read(), upload.name or "upload.bpmn", request.user,
-                            bindings=parse_bindings(request.data.get("bindings")),
-                            mappings=parse_mappings(mappings_file.read(1024 * 1024) if mappings_file else None))
-        data = s.DefinitionSerializer(deployment.definitions[0], context={"request": request}).data
+        tests_file = request.FILES.get("tests")
+        deployment = deploy_files([(u.name or "upload.bpmn", u.read()) for u in uploads], request.user,
+                                  bindings=parse_bindings(request.data.get("bindings")),
+                                  mappings=parse_mappings(mappings_file.read(1024 * 1024) if mappings_file else None),
+                                  tests=parse_cases(tests_file.read(MAX_TEST_FILE + 1)) if tests_file else None)
+        data = {}
+        if deployment.definitions:
+            data = s.DefinitionSerializer(deployment.definitions[0], context={"request": request}).data
         data["deployed"] = [{"process_id": d.process_id, "version": d.version, "id": d.pk}
                             for d in deployment.definitions]
+        data["decisions"] = s.DecisionSerializer(deployment.decisions, many=True).data
         data["created"] = deployment.created
         return Response(data, status=status.HTTP_201_CREATED if deployment.created else status.HTTP_200_OK)
 
 
 class ValidateDefinition(APIView):
-    """Check a BPMN file as a deploy would (multipart `file`, optional `bindings`, `mappings`), storing nothing."""
+    """Check a BPMN file (and the DMN files beside it) as a deploy would, storing nothing (multipart `file`;
+    `bindings`, `mappings`, `tests`)."""
 
     required_scope = "definitions:deploy"
     parser_classes = [parsers.MultiPartParser, parsers.FormParser]
@@ -134,22 +144,38 @@ class ValidateDefinition(APIView):
     @extend_schema(request=s.DefinitionUploadSerializer, responses={200: s.ValidationSerializer})
     def post(self, request):
         require_perm(request, "engine.add_processdefinition")
-        upload = request.FILES.get("file")
-        if upload is None:
+        uploads = request.FILES.getlist("file")
+        if not uploads:
             raise ValidationError({"file": "Upload the BPMN file in the multipart field 'file'"})
         limit = 5 * 1024 * 1024
-        if upload.size > limit:
-            message = f"File is {upload.size} bytes; the limit is {limit} bytes (5 MB)"
-            return Response({"problems": [{"element_id": None, "line": None, "message": message,
-                                           "severity": "error"}], "warnings": []})
+        for upload in uploads:
+            if upload.size > limit:
+                message = f"File is {upload.size} bytes; the limit is {limit} bytes (5 MB)"
+                return Response({"problems": [{"element_id": None, "line": None, "message": message,
+                                               "severity": "error"}], "warnings": []})
         mappings_file = request.FILES.get("mappings")
-        result = validate(upload.read(), upload.name or "upload.bpmn",
-                          bindings=request.data.get("bindings"),
-                          mappings=mappings_file.read(1024 * 1024) if mappings_file else None)
-        if request.FILES.get("tests") is not None:
-            result["warnings"].append("Process test cases are not run by validation yet; the file was checked "
-                                      "without them")
+        tests_file = request.FILES.get("tests")
+        result = validate_files([(u.name or "upload.bpmn", u.read()) for u in uploads],
+                                bindings=request.data.get("bindings"),
+                                mappings=mappings_file.read(1024 * 1024) if mappings_file else None,
+                                tests=tests_file.read(MAX_TEST_FILE + 1) if tests_file else None, user=request.user)
         return Response(result)
+
+
+class DecisionList(generics.ListAPIView):
+    """Deployed DMN decisions, every version, newest first per decision; deploy them through /definitions/."""
+
+    serializer_class = s.DecisionSerializer
+    pagination_class = Pagination
+    queryset = DecisionDefinition.objects.order_by("decision_id", "-version")
+
+    @extend_schema(parameters=[OpenApiParameter("decision_id", str, description="only this decision's versions")])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        decision_id = query_param(self.request, "decision_id")
+        return self.queryset.filter(decision_id=decision_id) if decision_id else self.queryset
 
 
 class DefinitionDetail(generics.RetrieveAPIView):
@@ -255,68 +281,92 @@ class InstanceHistory(generics.ListAPIView):
         return instance.history.select_related("user").order_by("id")
 
 
-class CancelInstance(APIView):
-    required_scope = "instances:cancel"
+class InstanceAction(APIView):
+    """An operator's action on one instance: load it, check the permission, read the body, act, answer with it.
+
+    Subclasses name the body's serializer, say in `act(instance, request, data)` what to do,
+    and answer their HTTP method (with its schema) by calling `run`.
+    """
+
+    required_scope = "instances:operate"
     parser_classes = BODY_PARSERS
+    body_class = s.ReasonSerializer
+
+    def run(self, request, pk):
+        """Load, check, read the body, act and answer; the HTTP method handlers call this."""
+        instance = get_object_or_404(instances_for_user(request.user), pk=pk)
+        require_perm(request, "engine.change_processinstance")
+        body = self.body_class(data=request.data)
+        body.is_valid(raise_exception=True)
+        self.act(instance, request, body.validated_data)
+        # Read again: what the action ran when it committed (due calls and timers on a resume) shows too.
+        return Response(s.InstanceSerializer(instances_for_user(request.user).get(pk=pk)).data)
+
+    def act(self, instance, request, data: dict) -> None:
+        raise NotImplementedError
+
+
+class CancelInstance(InstanceAction):
+    required_scope = "instances:cancel"
+    body_class = s.CancelSerializer
 
     @extend_schema(request=s.CancelSerializer, responses={200: s.InstanceSerializer})
     def post(self, request, pk):
-        instance = get_object_or_404(instances_for_user(request.user), pk=pk)
-        require_perm(request, "engine.change_processinstance")
-        body = s.CancelSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        instance = runtime.cancel_instance(instance, request.user, body.validated_data["reason"])
-        return Response(s.InstanceSerializer(instance).data)
+        return self.run(request, pk)
+
+    def act(self, instance, request, data):
+        runtime.cancel_instance(instance, request.user, data["reason"])
 
 
-class SuspendInstance(APIView):
+class SuspendInstance(InstanceAction):
     """Hold an active instance: no task completes and no call or timer runs until it is resumed."""
 
-    required_scope = "instances:operate"
-    parser_classes = BODY_PARSERS
-
     @extend_schema(request=s.ReasonSerializer, responses={200: s.InstanceSerializer})
     def post(self, request, pk):
-        instance = get_object_or_404(instances_for_user(request.user), pk=pk)
-        require_perm(request, "engine.change_processinstance")
-        body = s.ReasonSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        instance = repairs.suspend_instance(instance, request.user, body.validated_data["reason"])
-        return Response(s.InstanceSerializer(instance).data)
+        return self.run(request, pk)
+
+    def act(self, instance, request, data):
+        repairs.suspend_instance(instance, request.user, data["reason"])
 
 
-class ResumeInstance(APIView):
+class ResumeInstance(InstanceAction):
     """Let a suspended instance go on; what fell due meanwhile runs now."""
 
-    required_scope = "instances:operate"
-    parser_classes = BODY_PARSERS
-
     @extend_schema(request=s.ReasonSerializer, responses={200: s.InstanceSerializer})
     def post(self, request, pk):
-        instance = get_object_or_404(instances_for_user(request.user), pk=pk)
-        require_perm(request, "engine.change_processinstance")
-        body = s.ReasonSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        repairs.resume_instance(instance, request.user, body.validated_data["reason"])
-        # Read again: the calls and timers that fell due ran when the resume committed.
-        return Response(s.InstanceSerializer(instances_for_user(request.user).get(pk=pk)).data)
+        return self.run(request, pk)
+
+    def act(self, instance, request, data):
+        repairs.resume_instance(instance, request.user, data["reason"])
 
 
-class InstanceVariables(APIView):
+# --- Moving tokens (instance modification) ---
+
+class ModifyInstance(InstanceAction):
+    """Cancel the tokens at `cancel` and start new ones before `start_before`, with a reason (and `variables`)."""
+
+    body_class = s.ModifySerializer
+
+    @extend_schema(request=s.ModifySerializer, responses={200: s.InstanceSerializer})
+    def post(self, request, pk):
+        return self.run(request, pk)
+
+    def act(self, instance, request, data):
+        modify.modify_instance(instance, request.user, data["cancel"], data["start_before"], data["reason"],
+                               data["variables"])
+
+
+class InstanceVariables(InstanceAction):
     """Set and remove variables of a running instance, with a reason; history keeps old and new values."""
 
-    required_scope = "instances:operate"
-    parser_classes = BODY_PARSERS
+    body_class = s.VariablesSerializer
 
     @extend_schema(request=s.VariablesSerializer, responses={200: s.InstanceSerializer})
     def patch(self, request, pk):
-        instance = get_object_or_404(instances_for_user(request.user), pk=pk)
-        require_perm(request, "engine.change_processinstance")
-        body = s.VariablesSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = body.validated_data
-        instance = repairs.edit_variables(instance, request.user, data["set"], data["unset"], data["reason"])
-        return Response(s.InstanceSerializer(instance).data)
+        return self.run(request, pk)
+
+    def act(self, instance, request, data):
+        repairs.edit_variables(instance, request.user, data["set"], data["unset"], data["reason"])
 
 
 class TaskList(generics.ListAPIView):
@@ -429,3 +479,42 @@ class ResolveIncident(APIView):
         return Response(s.IncidentSerializer(incident).data)
 
 
+
+
+# --- Migration to another version (engine.migration) --------------------------------------------
+
+
+class MigrateInstance(APIView):
+    """Move an instance to another version of its process; `dry_run` says where each waiting element would go."""
+
+    required_scope = "instances:operate"
+    parser_classes = BODY_PARSERS
+
+    @extend_schema(request=s.MigrateSerializer, responses={200: dict})
+    def post(self, request, pk):
+        instance = get_object_or_404(instances_for_user(request.user).select_related("definition"), pk=pk)
+        require_perm(request, "engine.change_processinstance")
+        body = s.MigrateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        result = migration.migrate_instance(instance, data["to_version"], data["mapping"], user=request.user,
+                                            reason=data["reason"], dry_run=data["dry_run"])
+        return Response(result)
+
+
+class MigrateInstances(APIView):
+    """Move many instances of one version to another: each in its own transaction, one result per instance."""
+
+    required_scope = "instances:operate"
+    parser_classes = BODY_PARSERS
+
+    @extend_schema(request=s.MigrateManySerializer, responses={200: dict})
+    def post(self, request):
+        require_perm(request, "engine.change_processinstance")
+        body = s.MigrateManySerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        results = migration.migrate_instances(
+            data["process_id"], data["from_version"], data["to_version"], data["mapping"],
+            instance_ids=data.get("instances"), user=request.user, reason=data["reason"], dry_run=data["dry_run"])
+        return Response({"results": results})

@@ -3,8 +3,25 @@ from django.contrib.auth.models import Group
 from django.utils.translation import gettext_lazy as _
 
 
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """One or several files, cleaned into a list."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": ".bpmn,.dmn,.xml"}))
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        if isinstance(data, (list, tuple)):
+            return [super(MultipleFileField, self).clean(item, initial) for item in data]
+        return [super().clean(data, initial)]
+
+
 class UploadForm(forms.Form):
-    file = forms.FileField(label=_("BPMN file"))
+    file = MultipleFileField(label=_("BPMN file, and the DMN files it uses"))
 
 
 class LaneRolesForm(forms.Form):
@@ -71,13 +88,69 @@ class VariableRowsForm(forms.Form):
 
 
 class ResolveForm(VariableRowsForm):
-    """Skip the failed step with the variables it should have set, or cancel the instance."""
+    """Skip the failed step with the fields its result variable should have held, or cancel the instance.
+
+    The rows are the fields of the call's result variable (`posting`), the known ones
+    named already; a step with no result variable takes the rows as variables.
+    """
 
     ROWS = 3
 
     action = forms.ChoiceField(label=_("Action"), choices=[("skip", _("Skip the step")),
                                                           ("cancel", _("Cancel the instance"))])
     comment = forms.CharField(label=_("Reason"), max_length=2000)
+
+    def __init__(self, *args, result_variable: str = "", fields: list[str] | None = None, **kwargs):
+        fields = fields or []
+        self.ROWS = len(fields) + 2 if fields else type(self).ROWS
+        super().__init__(*args, **kwargs)
+        self.result_variable = result_variable
+        for i, name in enumerate(fields):
+            self.fields[f"name_{i}"].initial = name
+        if result_variable:
+            for i in range(self.ROWS):
+                self.fields[f"name_{i}"].label = _("Field")
+
+    def values(self) -> dict:
+        """The output to skip with: the rows as the result variable's fields, else as variables."""
+        rows = super().values()
+        return {self.result_variable: rows} if self.result_variable else rows
+
+
+class IncidentsActionForm(ResolveForm):
+    """Retry, skip or cancel the incidents ticked on the incidents page; one reason for all."""
+
+    action = forms.ChoiceField(choices=[("retry", _("Retry")), ("skip", _("Skip the step")),
+                                        ("cancel", _("Cancel the instance"))], required=False)
+    comment = None
+    reason = forms.CharField(label=_("Reason"), max_length=2000, required=False)
+
+    def clean(self):
+        data = super().clean()
+        data["action"] = data.get("action") or "retry"
+        if data["action"] in ("skip", "cancel") and not (data.get("reason") or "").strip():
+            self.add_error("reason", _("Give a reason to skip or cancel."))
+        return data
+
+
+class MoveTokenForm(forms.Form):
+    """Where the tokens are taken away, where a new one starts, and why; picked on the diagram or in lists."""
+
+    cancel = forms.MultipleChoiceField(label=_("Take the token away from"), required=False,
+                                       widget=forms.CheckboxSelectMultiple)
+    start_before = forms.ChoiceField(label=_("Start a token before"), required=False)
+    reason = forms.CharField(label=_("Reason"), max_length=2000)
+
+    def __init__(self, *args, tokens: list[tuple[str, str]], elements: list[tuple[str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["cancel"].choices = tokens
+        self.fields["start_before"].choices = [("", _("— nowhere —"))] + elements
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("cancel") and not data.get("start_before"):
+            raise forms.ValidationError(_("Pick a token to take away, an element to start before, or both."))
+        return data
 
 
 class EditVariablesForm(VariableRowsForm):
@@ -100,3 +173,38 @@ class RolloutForm(forms.Form):
     def __init__(self, *args, versions: list[int], **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["version"].choices = [(v, f"v{v}") for v in versions]
+
+
+class MigrateForm(forms.Form):
+    """Migrating to another version: the version, a target element picked for each element that waits, and why.
+
+    `elements` are (element id, name) of the old version the operator may map;
+    `targets` those of the chosen version. An element left on "same id" maps
+    to the element of the same id.
+    """
+
+    SAME = ""
+
+    to_version = forms.TypedChoiceField(label=_("Move to version"), coerce=int)
+    reason = forms.CharField(label=_("Reason"), max_length=2000, required=False)
+    # The instance's version the dry run was made on (a single instance's migration).
+    seen = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, versions: list[int], elements: list[tuple[str, str]],
+                 targets: list[tuple[str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["to_version"].choices = [(v, f"v{v}") for v in versions]
+        choices = [(self.SAME, _("— same id —"))] + [(i, f"{name} ({i})" if name != i else i) for i, name in targets]
+        self.elements = elements
+        for index, (element_id, name) in enumerate(elements):
+            self.fields[f"map_{index}"] = forms.ChoiceField(
+                label=f"{name} ({element_id})" if name != element_id else element_id, choices=choices,
+                required=False)
+
+    def pickers(self) -> list:
+        return [self[f"map_{index}"] for index in range(len(self.elements))]
+
+    def mapping(self) -> dict[str, str]:
+        """The picked targets, old element id → new element id; "same id" leaves an element out."""
+        return {element_id: self.cleaned_data[f"map_{index}"] for index, (element_id, _name) in enumerate(self.elements)
+                if self.cleaned_data.get(f"map_{index}")}

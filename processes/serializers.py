@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.reverse import reverse
 
-from engine.models import HistoryEvent, HumanTask, Incident, ProcessDefinition, ProcessInstance
+from engine.models import DecisionDefinition, HistoryEvent, HumanTask, Incident, ProcessDefinition, ProcessInstance
 
 
 class DefinitionSerializer(serializers.ModelSerializer):
@@ -21,10 +21,18 @@ class DefinitionSerializer(serializers.ModelSerializer):
         return reverse("api-definition-bpmn", args=[obj.pk], request=self.context.get("request"))
 
 
+class DecisionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = DecisionDefinition
+        fields = ["id", "decision_id", "version", "name", "hit_policy", "file_name", "content_hash", "deployed_at"]
+
+
 class DefinitionUploadSerializer(serializers.Serializer):
-    file = serializers.FileField()
+    file = serializers.FileField(help_text="The BPMN file, or a DMN file; repeat the field to add the DMN files "
+                                           "the BPMN file uses")
     bindings = serializers.CharField(required=False, help_text="JSON object: service task id → operation name")
     mappings = serializers.FileField(required=False, help_text="Field mappings, a JSON file")
+    tests = serializers.FileField(required=False, help_text="Process test cases (JSON or YAML), run before storing")
 
 
 class ProblemSerializer(serializers.Serializer):
@@ -181,6 +189,17 @@ class VariablesSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000)
 
 
+class ModifySerializer(serializers.Serializer):
+    """Which tokens to cancel and where to start new ones: element ids of the process."""
+
+    cancel = serializers.ListField(child=serializers.CharField(max_length=255), required=False, default=list,
+                                   max_length=100)
+    start_before = serializers.ListField(child=serializers.CharField(max_length=255), required=False, default=list,
+                                         max_length=100)
+    variables = JSONObjectField(required=False, default=dict)
+    reason = serializers.CharField(max_length=2000)
+
+
 class RolloutSerializer(serializers.Serializer):
     version = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
     percent = serializers.IntegerField(min_value=0, max_value=100)
@@ -193,3 +212,39 @@ class HistorySerializer(serializers.ModelSerializer):
     class Meta:
         model = HistoryEvent
         fields = ["id", "kind", "element_id", "element_name", "user", "data", "at"]
+
+
+# --- Migration to another version --------------------------------------------------------------
+
+
+class MigrateSerializer(serializers.Serializer):
+    """Move an instance to `to_version`; `mapping` names new elements for old ones (same ids map by default)."""
+
+    to_version = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
+    mapping = serializers.DictField(child=serializers.CharField(max_length=255, allow_blank=False),
+                                    required=False, default=dict)
+    dry_run = serializers.BooleanField(required=False, default=False)
+    # Required for a real migration, as for every other repair; a dry run changes nothing.
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+
+    def validate_mapping(self, value):
+        if len(value) > 1000:
+            raise serializers.ValidationError("at most 1000 elements")
+        for key in value:
+            if not key or len(key) > 255 or "\x00" in key:
+                raise serializers.ValidationError(f"{key[:50]!r} is no element id")
+        return value
+
+    def validate(self, attrs):
+        if not attrs["dry_run"] and not attrs["reason"].strip():
+            raise serializers.ValidationError({"reason": "say why the instances move (not needed for a dry run)"})
+        return attrs
+
+
+class MigrateManySerializer(MigrateSerializer):
+    """Move the instances of `from_version` (all running ones, or those in `instances`) to `to_version`."""
+
+    process_id = serializers.CharField(max_length=255)
+    from_version = serializers.IntegerField(min_value=1, max_value=2**31 - 1)
+    instances = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2**62), required=False,
+                                      allow_empty=False, max_length=10_000)

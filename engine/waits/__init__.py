@@ -10,6 +10,8 @@ A kind module answers, for a task of the workflow:
   (`inputs`: the evaluated parameters of the calls that start waiting, by task id);
 * ``close(instance, task_ids)`` / ``close_all(instance)``: cancel the rows of tasks that
   stopped waiting / of an instance that ends;
+* ``follow(instance, task)``: after a migration, point the task's rows at its element in the
+  new version, keeping what they hold (assignee, due time, the call underway);
 * ``pending(instance)``: what the instance's page lists as waiting.
 
 Its docstring names who fires it. The runtime loops over `KINDS`; adding a kind
@@ -24,7 +26,7 @@ from engine.waits.base import Pending
 
 KINDS = (human_task, service_call, timer, message, signal)
 
-__all__ = ["KINDS", "Pending", "close", "close_all", "kinds_of", "match_early", "open_new", "pending",
+__all__ = ["KINDS", "Pending", "close", "close_all", "follow", "kinds_of", "match_early", "open_new", "pending",
            "tasks_with_rows"]
 
 
@@ -58,6 +60,14 @@ def close(instance: ProcessInstance, gone: dict) -> None:
         ids = [task_id for task_id, task in gone.items() if task is None or kind.owns(task)]
         if ids:
             kind.close(instance, ids)
+
+
+def follow(instance: ProcessInstance, tasks: list) -> None:
+    """After a migration: the rows of waiting tasks show their elements in the new version."""
+    for task in tasks:
+        for kind in KINDS:
+            if kind.waits_on(task):
+                kind.follow(instance, task)
 
 
 def close_all(instance: ProcessInstance) -> None:

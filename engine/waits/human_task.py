@@ -45,6 +45,22 @@ def open(instance: ProcessInstance, task, claim_jobs: bool, inputs: dict) -> Non
     signals.human_task_created.send(sender=HumanTask, task=human_task)
 
 
+def follow(instance: ProcessInstance, task) -> None:
+    """After a migration: the open row shows the task's element in the new version; the assignee stays."""
+    spec = task.task_spec
+    settings = spiff.user_task_settings(spec)
+    row = HumanTask.objects.get(instance=instance, task_id=task.id)
+    lane_changed = (spec.lane or "") != row.lane
+    HumanTask.objects.filter(pk=row.pk).update(
+        element_id=spec.bpmn_id, name=spec.bpmn_name or spec.bpmn_id, lane=spec.lane or "",
+        form=settings["form"], documentation=settings["documentation"],
+        **({"candidate_groups": _candidate_groups(instance, task, settings)} if lane_changed else {}))
+    if lane_changed:
+        # Another lane is another role: its members may act on the task now.
+        row.refresh_from_db()
+        signals.human_task_created.send(sender=HumanTask, task=row)
+
+
 def close(instance: ProcessInstance, task_ids: list) -> None:
     """Cancel the open rows of tasks that stopped waiting."""
     HumanTask.objects.filter(instance=instance, task_id__in=task_ids, state=HumanTask.OPEN).update(
@@ -65,13 +81,7 @@ def pending(instance: ProcessInstance) -> list[Pending]:
 def _new_row(instance: ProcessInstance, task) -> HumanTask:
     spec = task.task_spec
     settings = spiff.user_task_settings(spec)
-    groups = _attribute(task, settings["candidate_groups"]) or ""
-    candidate_groups = [g.strip() for g in groups.split(",") if g.strip()]
-    if not candidate_groups and spec.lane:
-        # Read now: analysts change lane roles while instances run.
-        lane_roles = ProcessDefinition.objects.values_list("lane_roles", flat=True).get(pk=instance.definition_id)
-        role = lane_roles.get(spec.lane, spec.lane)
-        candidate_groups = [role] if role else []
+    candidate_groups = _candidate_groups(instance, task, settings)
     assignee = None
     assignee_name = _attribute(task, settings["assignee"])
     if assignee_name:
@@ -96,6 +106,18 @@ def _new_row(instance: ProcessInstance, task) -> HumanTask:
     )
     rows.insert([human_task], return_pk=True)
     return human_task
+
+
+def _candidate_groups(instance: ProcessInstance, task, settings: dict) -> list[str]:
+    spec = task.task_spec
+    groups = _attribute(task, settings["candidate_groups"]) or ""
+    candidate_groups = [g.strip() for g in groups.split(",") if g.strip()]
+    if not candidate_groups and spec.lane:
+        # Read now: analysts change lane roles while instances run.
+        lane_roles = ProcessDefinition.objects.values_list("lane_roles", flat=True).get(pk=instance.definition_id)
+        role = lane_roles.get(spec.lane, spec.lane)
+        candidate_groups = [role] if role else []
+    return candidate_groups
 
 
 def _attribute(task, text: str | None) -> str | None:

@@ -92,6 +92,12 @@ def open(instance: ProcessInstance, task, claim_jobs: bool, inputs: dict) -> Non
     ])
 
 
+def follow(instance: ProcessInstance, task) -> None:
+    """After a migration: the subscriptions are those of the element in the new version (names may differ)."""
+    close(instance, [task.id])
+    open(instance, task, False, {})
+
+
 def close(instance: ProcessInstance, task_ids: list) -> None:
     """Delete the subscriptions of tasks that stopped waiting."""
     Subscription.objects.filter(instance=instance, kind=KIND, task_id__in=task_ids).delete()

@@ -57,6 +57,15 @@ def open(instance: ProcessInstance, task, claim_jobs: bool, inputs: dict) -> Non
     dispatch.dispatch_after_commit(job, fresh=True)
 
 
+def follow(instance: ProcessInstance, task) -> None:
+    """After a migration: the call's job names the element in the new version.
+
+    A call handed out already is not called again: its operation and input stay what was sent.
+    """
+    Job.objects.filter(instance=instance, kind=Job.SERVICE, task_id=task.id).update(
+        element_id=task.task_spec.bpmn_id, updated_at=timezone.now())
+
+
 def close(instance: ProcessInstance, task_ids: list) -> None:
     """Cancel the pending or running calls of tasks that stopped waiting."""
     Job.objects.filter(instance=instance, kind=Job.SERVICE, task_id__in=task_ids,

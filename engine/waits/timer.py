@@ -46,6 +46,12 @@ def _job(instance: ProcessInstance, task) -> Job:
     )
 
 
+def follow(instance: ProcessInstance, task) -> None:
+    """After a migration: the timer job names the element in the new version and keeps its due time."""
+    Job.objects.filter(instance=instance, kind=Job.TIMER, task_id=task.id).update(
+        element_id=task.task_spec.bpmn_id, updated_at=timezone.now())
+
+
 def close(instance: ProcessInstance, task_ids: list) -> None:
     """Cancel the pending timers of tasks that stopped waiting."""
     Job.objects.filter(instance=instance, kind=Job.TIMER, task_id__in=task_ids,

@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 
 from engine.connectors import BusinessError, Call, register
+from integrations.tryton import changes
 from integrations.tryton.rpc import TrytonClient, get_client
 
 OPPORTUNITY_FIELDS = [
@@ -198,6 +199,39 @@ def list_won_opportunities(call: Call) -> dict:
     }
 
 
+def list_changes(call: Call) -> dict:
+    """Records of a CRM model that changed past the watcher's cursor (see integrations.tryton.changes)."""
+    return changes.list_changes(client(), call)
+
+
+def list_customers(call: Call) -> dict:
+    """CRM customers for a form's picker, each with the customer record the quote process expects."""
+    crm = client()
+    # The company itself and its employees are parties too, but nobody quotes them.
+    staff = [row["party"] for model in ("company.company", "company.employee")
+             for row in crm.search_read(model, [], ["party"])]
+    parties = crm.search_read("party.party", [("code", "!=", None), ("id", "not in", staff)],
+                              ["id", "code", "name", "addresses"], limit=500, order=[("name", "ASC")])
+    first_address = {p["id"]: p["addresses"][0] for p in parties if p["addresses"]}
+    addresses = {a["id"]: a for a in crm.search_read(
+        "party.address", [("id", "in", list(first_address.values()))],
+        ["id", "street", "city", "postal_code", "country.code"])}
+    phones: dict[int, str] = {}
+    for row in crm.search_read("party.contact_mechanism", [("party", "in", [p["id"] for p in parties]),
+                                                           ("type", "in", ["phone", "mobile"])], ["party", "value"]):
+        phones.setdefault(row["party"], row["value"])
+    options = []
+    for party in parties:
+        address = addresses.get(first_address.get(party["id"]), {})
+        customer = {
+            "code": party["code"], "name": party["name"], "phone": phones.get(party["id"], ""),
+            "street": address.get("street") or "", "city": address.get("city") or "",
+            "zip": address.get("postal_code") or "", "country": (address.get("country.") or {}).get("code") or "",
+        }
+        options.append({"id": party["code"], "name": f"{party['name']} ({party['code']})", "value": customer})
+    return {"options": options}
+
+
 register(
     "crm.read_opportunity", read_opportunity, required=("opportunity_id",), ledger={"opportunity_id": "crm.opportunity"}
 )
@@ -205,3 +239,5 @@ register("crm.mark_won", mark_won, required=("opportunity_id",), ledger={"opport
 register("crm.mark_lost", mark_lost, required=("opportunity_id",), ledger={"opportunity_id": "crm.opportunity"})
 register("crm.record_follow_up", record_follow_up, required=("opportunity_id", "note"))
 register("crm.list_won_opportunities", list_won_opportunities)
+register("crm.list_changes", list_changes, required=("model",))
+register("crm.list_customers", list_customers, read_only=True)

@@ -202,6 +202,7 @@ class Provider:
             "OIDC_OP_USER_ENDPOINT": f"{self.url}/o/userinfo/",
             "OIDC_OP_JWKS_ENDPOINT": f"{self.url}/o/.well-known/jwks.json",
             "OIDC_RP_SIGN_ALGO": "RS256",
+            "OIDC_OP_LOGOUT_ENDPOINT": f"{self.url}/o/logout/",
         }
 
 
@@ -226,7 +227,8 @@ def oidc_provider(live_server, tmp_path_factory) -> Provider:
     port = free_port()
     provider = Provider(f"http://127.0.0.1:{port}", env)
     provider.manage("migrate", "-v0")
-    provider.manage("provider_client", provider.client_id, provider.client_secret, f"{live_server.url}/oidc/callback/")
+    provider.manage("provider_client", provider.client_id, provider.client_secret, f"{live_server.url}/oidc/callback/",
+                    "--post-logout-redirect-uri", f"{live_server.url}/accounts/login/")
     with (home / "server.log").open("w") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "django", "runserver", f"127.0.0.1:{port}", "--noreload"],

@@ -10,6 +10,7 @@ from approvals.forms import _start_fields_cache
 from engine import runtime
 from engine.deploy import _spec_cache, deploy
 from engine.models import HumanTask
+from tests.integrations.conftest import tryton_server  # noqa: F401 - the real ERP and CRM, for the quote form
 
 BPMN = Path(__file__).parent / "bpmn"
 # username → groups; every demo user's password is "demo".

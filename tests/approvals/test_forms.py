@@ -110,11 +110,10 @@ def test_start_form_comes_from_the_start_event(deploy_file):
     assert not form.is_valid() and "amount" in form.errors
 
 
-def test_json_start_form_needs_an_object():
-    assert StartForm([], data={"variables": "[1, 2]"}).errors["variables"]
-    assert StartForm([], data={"variables": "{not json"}).errors["variables"]
-    form = StartForm([], data={"variables": '{"amount": 3}'})
-    assert form.is_valid() and form.variables() == {"amount": 3}
+def test_a_start_event_without_a_form_asks_only_for_the_business_key():
+    form = StartForm([], data={"business_key": "K", "variables": '{"amount": 3}'})
+    assert list(form.fields) == ["business_key"]
+    assert form.is_valid() and form.variables() == {}
 
 
 def test_start_page_starts_with_the_start_form(client, deploy_file, make_user):
@@ -128,13 +127,10 @@ def test_start_page_starts_with_the_start_form(client, deploy_file, make_user):
     assert task.instance.started_by.username == "fin"
 
 
-def test_start_page_shows_json_errors_on_the_form(client, quote_process, demo_users):
+def test_start_page_has_no_json_box(client, quote_process, demo_users):
     client.force_login(demo_users["sales"])
-    response = client.post("/start/quote_approval/", {"business_key": "Q-1", "variables": "[1]"})
-    assert response.status_code == 400
-    assert response.context["form"].errors["variables"]
-    assert b"[1]" in response.content  # what was typed is still there
-    assert not HumanTask.objects.exists()
+    body = client.get("/start/quote_approval/").content.decode()
+    assert "<textarea" not in body and "JSON" not in body
 
 
 def test_start_page_is_closed_to_other_lanes(client, quote_process, demo_users):

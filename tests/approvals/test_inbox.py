@@ -99,7 +99,7 @@ def test_inbox_queries_do_not_grow_with_the_page(client, start_quote, demo_users
     for i in range(5):
         start_quote(lines=SMALL_LINES, business_key=f"Q-{i}")
     client.force_login(demo_users["sales"])
-    with django_assert_max_num_queries(10):
+    with django_assert_max_num_queries(11):
         client.get("/?tab=queue")
 
 

@@ -9,8 +9,9 @@ class Command(BaseCommand):
         parser.add_argument("client_id")
         parser.add_argument("client_secret")
         parser.add_argument("redirect_uri")
+        parser.add_argument("--post-logout-redirect-uri", default="")
 
-    def handle(self, client_id, client_secret, redirect_uri, **options):
+    def handle(self, client_id, client_secret, redirect_uri, post_logout_redirect_uri, **options):
         Application.objects.filter(client_id=client_id).delete()
         Application.objects.create(
             name="Lanebridge",
@@ -19,6 +20,7 @@ class Command(BaseCommand):
             client_type=Application.CLIENT_CONFIDENTIAL,
             authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
             redirect_uris=redirect_uri,
+            post_logout_redirect_uris=post_logout_redirect_uri,
             algorithm=Application.RS256_ALGORITHM,
             skip_authorization=True,
         )

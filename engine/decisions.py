@@ -1,0 +1,624 @@
+"""DMN decision tables: read at deploy, translated into restricted Python, decided when a business rule task runs.
+
+SpiffWorkflow's DMN package evaluates entries as Python, knows only the UNIQUE
+(without checking it) and COLLECT hit policies, no aggregation, no
+``mapDecisionResult``, and copies the table into every process that uses it.
+Here a DMN file deploys as its own versioned decisions
+(``DecisionDefinition``); each input entry as Camunda Modeler writes it
+(``"gold","platinum"``, ``-``, ``> 1000``, ``[0..1000]``, ``not("x")``) is
+translated once at deploy into a Python condition over ``cellInput`` and
+decided in the script sandbox like every other expression; a business rule task
+names its decision by ``camunda:decisionRef`` (or spiff's ``calledDecisionId``)
+and reads the latest version when it runs, as Camunda 7's default binding does.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import re
+from collections import ChainMap
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from django.db import IntegrityError, transaction
+from lxml import etree
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.dmn.parser.BpmnDmnParser import SCHEMAS
+from SpiffWorkflow.spiff.parser.task_spec import SpiffTaskParser
+from SpiffWorkflow.spiff.serializer.task_spec import SpiffBpmnTaskConverter
+from SpiffWorkflow.spiff.specs.spiff_task import SpiffBpmnTask
+
+from engine import expressions
+from engine.modeler import ModelError, describe
+from engine.models import DecisionDefinition
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+# DMN 1.1, 1.2 and 1.3, by the namespace of their root element.
+DMN_VERSIONS = {
+    "http://www.omg.org/spec/DMN/20151101/dmn.xsd": "1.1",
+    "http://www.omg.org/spec/DMN/20180521/MODEL/": "1.2",
+    "https://www.omg.org/spec/DMN/20191111/MODEL/": "1.3",
+}
+HIT_POLICIES = ("UNIQUE", "FIRST", "PRIORITY", "ANY", "COLLECT", "RULE ORDER", "OUTPUT ORDER")
+AGGREGATIONS = ("SUM", "MIN", "MAX", "COUNT")
+RESULT_MAPPINGS = ("resultList", "singleResult", "singleEntry", "collectEntries")
+# The variable an input entry tests, as in Camunda.
+CELL = "cellInput"
+# Expression languages whose text this module translates.
+FEEL_LANGUAGES = {"", "feel", "juel", "https://www.omg.org/spec/dmn/20191111/feel/",
+                  "http://www.omg.org/spec/feel/20140401", "https://www.omg.org/spec/feel/20171101"}
+
+
+ExpressionError = expressions.ExpressionError
+
+
+class DecisionFailed(Exception):
+    """Deciding failed at run time (two rules under UNIQUE, a result the mapping cannot hold...)."""
+
+
+def is_dmn(tree: etree._ElementTree) -> bool:
+    """Whether the file is a DMN file (of a version Lanebridge reads)."""
+    return etree.QName(tree.getroot()).namespace in DMN_VERSIONS and etree.QName(tree.getroot()).localname \
+        == "definitions"
+
+
+def schema_file(tree: etree._ElementTree) -> str:
+    """The XSD of the file's DMN version."""
+    return SCHEMAS[etree.QName(tree.getroot()).namespace]
+
+
+# --- Reading a DMN file -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Decision:
+    """One decision table of an uploaded file, translated."""
+
+    decision_id: str
+    name: str
+    hit_policy: str
+    table: dict
+
+
+def read_decisions(tree: etree._ElementTree) -> list[Decision]:
+    """The decision tables of a DMN file, translated; raises ModelError naming the element for anything else."""
+    root = tree.getroot()
+    ns = {"dmn": etree.QName(root).namespace}
+    found = root.findall("dmn:decision", ns)
+    if not found:
+        raise ModelError("The DMN file has no decision: draw a decision with a decision table", root)
+    decisions = [_read_decision(element, ns) for element in found]
+    seen: set[str] = set()
+    for decision, element in zip(decisions, found, strict=True):
+        if decision.decision_id in seen:
+            raise ModelError(f"Two decisions have the id {decision.decision_id!r}", element)
+        seen.add(decision.decision_id)
+    return decisions
+
+
+def _read_decision(element: etree._Element, ns: dict) -> Decision:
+    decision_id = element.get("id")
+    where = f"Decision {decision_id!r}"
+    requirement = element.find("dmn:informationRequirement/dmn:requiredDecision", ns)
+    if requirement is not None:
+        raise ModelError(f"{where} requires decision {requirement.get('href', '').lstrip('#')!r} (a decision "
+                         "requirements graph), which Lanebridge does not evaluate: merge the tables, or decide "
+                         "each in its own business rule task", element)
+    table = element.find("dmn:decisionTable", ns)
+    if table is None:
+        raise ModelError(f"{where} is not a decision table (e.g. a literal expression); Lanebridge runs decision "
+                         "tables only", element)
+    policy = (table.get("hitPolicy") or "UNIQUE").upper().replace("_", " ")
+    aggregation = (table.get("aggregation") or "").upper() or None
+    if policy not in HIT_POLICIES:
+        raise ModelError(f"{where} has hit policy {policy!r}; Lanebridge knows {', '.join(HIT_POLICIES)}", table)
+    if aggregation and (policy != "COLLECT" or aggregation not in AGGREGATIONS):
+        raise ModelError(f"{where} aggregates by {aggregation!r}: only COLLECT aggregates, by "
+                         f"{', '.join(AGGREGATIONS)}", table)
+    inputs = [_read_input(where, column, ns) for column in table.findall("dmn:input", ns)]
+    outputs = [_read_output(where, column, ns) for column in table.findall("dmn:output", ns)]
+    if not outputs:
+        raise ModelError(f"{where} has no output column", table)
+    if aggregation and len(outputs) != 1:
+        raise ModelError(f"{where} aggregates ({aggregation}) but has {len(outputs)} outputs: an aggregation "
+                         "needs exactly one", table)
+    if len({o["name"] for o in outputs}) != len(outputs):
+        raise ModelError(f"{where} has two outputs with the same name: name each output", table)
+    if policy in ("PRIORITY", "OUTPUT ORDER") and not any(o["priorities"] for o in outputs):
+        raise ModelError(f"{where} has hit policy {policy}, which orders results by their output values: list "
+                         "the output values in priority order (e.g. \"high\",\"medium\",\"low\")", table)
+    rules = [_read_rule(where, rule, number, inputs, outputs, ns)
+             for number, rule in enumerate(table.findall("dmn:rule", ns), start=1)]
+    hit_policy = f"{policy} {aggregation}" if aggregation else policy
+    name = " ".join((element.get("name") or decision_id).split())
+    return Decision(decision_id, name, hit_policy, {
+        "decision_id": decision_id, "name": name, "hit_policy": policy, "aggregation": aggregation,
+        "inputs": inputs, "outputs": outputs, "rules": rules,
+    })
+
+
+def _text(element: etree._Element | None, ns: dict) -> str:
+    found = element.find("dmn:text", ns) if element is not None else None
+    return (found.text or "").strip() if found is not None else ""
+
+
+def _column(column: etree._Element) -> str:
+    return column.get("label") or column.get("name") or column.get("id")
+
+
+def _read_input(where: str, column: etree._Element, ns: dict) -> dict:
+    expression = column.find("dmn:inputExpression", ns)
+    text = _text(expression, ns)
+    label = _column(column)
+    if not text:
+        raise ModelError(f"{where}, input {label!r} has no input expression: name the variable it reads", column)
+    _check_language(where, f"input {label!r}", expression, column)
+    try:
+        python = _expression(text)
+    except expressions.ExpressionError as exc:
+        raise ModelError(f"{where}, input {label!r}: the expression {text!r} is outside what Lanebridge "
+                         f"translates ({exc}); write a variable or property path such as customer.status",
+                         column) from None
+    variable = column.get("{http://camunda.org/schema/1.0/dmn}inputVariable")
+    return {"id": column.get("id"), "label": label, "expression": python, "variable": variable or None}
+
+
+def _read_output(where: str, column: etree._Element, ns: dict) -> dict:
+    name = column.get("name") or column.get("id")
+    priorities = None
+    values = column.find("dmn:outputValues", ns)
+    if values is not None and _text(values, ns):
+        try:
+            priorities = [ast.literal_eval(_endpoint(part)) for part in _split(_text(values, ns))]
+        except (ValueError, SyntaxError, expressions.ExpressionError):
+            raise ModelError(f"{where}, output {_column(column)!r}: its output values "
+                             f"{_text(values, ns)!r} must be literals such as \"high\",\"low\"", column) from None
+    return {"id": column.get("id"), "name": name, "label": _column(column), "priorities": priorities}
+
+
+def _check_language(where: str, what: str, element: etree._Element | None, column: etree._Element) -> None:
+    language = (element.get("expressionLanguage") or "") if element is not None else ""
+    if language.lower() not in FEEL_LANGUAGES:
+        raise ModelError(f"{where}, {what} is written in {language!r}; Lanebridge reads FEEL and JUEL", column)
+
+
+def _read_rule(where: str, rule: etree._Element, number: int, inputs: list, outputs: list, ns: dict) -> dict:
+    rule_id = rule.get("id") or f"row {number}"
+    entries, results = rule.findall("dmn:inputEntry", ns), rule.findall("dmn:outputEntry", ns)
+    if len(entries) != len(inputs) or len(results) != len(outputs):
+        raise ModelError(f"{where}, rule {rule_id!r} (row {number}) has {len(entries)} input and {len(results)} "
+                         f"output entries for {len(inputs)} inputs and {len(outputs)} outputs", rule)
+    tests = []
+    for entry, column in zip(entries, inputs, strict=True):
+        text = _text(entry, ns)
+        _check_language(where, f"rule {rule_id!r} (row {number}), input {column['label']!r}", entry, entry)
+        try:
+            tests.append(unary_tests(text))
+        except expressions.ExpressionError as exc:
+            raise ModelError(
+                f"{where}, rule {rule_id!r} (row {number}), input {column['label']!r}: {text!r} is outside the "
+                f"FEEL tests Lanebridge translates ({exc}). Write a value (\"gold\", 10), a list of values "
+                "(\"gold\",\"platinum\"), a comparison (> 1000), a range ([0..1000]), not(…) or - for any",
+                entry) from None
+    values = []
+    for entry, column in zip(results, outputs, strict=True):
+        text = _text(entry, ns)
+        _check_language(where, f"rule {rule_id!r} (row {number}), output {column['label']!r}", entry, entry)
+        try:
+            values.append(_expression(text) if text else None)
+        except expressions.ExpressionError as exc:
+            raise ModelError(
+                f"{where}, rule {rule_id!r} (row {number}), output {column['label']!r}: {text!r} is outside what "
+                f"Lanebridge translates ({exc}); write a value such as \"approve\", 0.1 or true", entry) from None
+    description = rule.find("dmn:description", ns)
+    return {"id": rule_id, "row": number, "tests": tests, "outputs": values,
+            "description": (description.text or "").strip() if description is not None else ""}
+
+
+# --- FEEL unary tests ---------------------------------------------------------------------------------------------
+
+_COMPARISON = re.compile(r"(<=|>=|!=|<|>|=)\s*(.+)", re.S)
+_RANGE = re.compile(r"([\[\](])\s*(.+?)\s*\.\.\s*(.+?)\s*([\[\])])", re.S)
+_DATE = re.compile(r"(date and time|date)\s*\(\s*(\"[^\"]*\")\s*\)", re.S)
+_OPERATORS = {"=": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+
+
+def unary_tests(text: str) -> str | None:
+    """The Python condition over ``cellInput`` meaning the FEEL unary tests `text`; None for ``-`` or empty.
+
+    Raises ExpressionError for what is outside the subset.
+    """
+    text = (text or "").strip()
+    if text in ("", "-"):
+        return None
+    if expressions.language(text) == expressions.JUEL:
+        return expressions.translate(text)  # a JUEL condition reading cellInput
+    tests = [_one_test(part) for part in _split(text)]
+    return tests[0] if len(tests) == 1 else "(" + " or ".join(tests) + ")"
+
+
+def _one_test(text: str) -> str:
+    if not text:
+        raise ExpressionError("an empty test between commas")
+    if text == "-":
+        raise ExpressionError("- (any value) cannot be one of several tests")
+    negated = re.match(r"not\s*\(", text)
+    if negated and _closing(text, negated.end() - 1) == len(text) - 1:
+        inner = unary_tests(text[negated.end():-1])
+        if inner is None:
+            raise ExpressionError("not(…) needs a test inside it")
+        return f"(not ({inner}))"
+    found = _RANGE.fullmatch(text)
+    if found:
+        opening, low, high, closing = found.groups()
+        low_op = "<=" if opening == "[" else "<"
+        high_op = "<=" if closing == "]" else "<"
+        return f"({CELL} is not None and {_endpoint(low)} {low_op} {CELL} {high_op} {_endpoint(high)})"
+    found = _COMPARISON.fullmatch(text)
+    if found:
+        operator, value = found.groups()
+        if operator in ("=", "!="):
+            return f"({CELL} {_OPERATORS[operator]} {_endpoint(value)})"
+        # FEEL compares nothing with null: a missing value matches no comparison.
+        return f"({CELL} is not None and {CELL} {_OPERATORS[operator]} {_endpoint(value)})"
+    return f"({CELL} == {_endpoint(text)})"
+
+
+def _endpoint(text: str) -> str:
+    """A value in a test: a FEEL literal, variable or path, or a date (compared as its ISO text)."""
+    text = text.strip()
+    found = _DATE.fullmatch(text)
+    if found:
+        kind, literal = found.groups()
+        value = literal[1:-1]
+        try:
+            (datetime if kind == "date and time" else date).fromisoformat(value)
+        except ValueError:
+            raise ExpressionError(f"{value!r} is not an ISO 8601 {kind}") from None
+        # Process variables are JSON: dates are ISO text, which sorts as the dates do.
+        return repr(value)
+    return _expression(text)
+
+
+def _expression(text: str) -> str:
+    """A FEEL (or ``${…}`` JUEL) expression as Python."""
+    if expressions.language(text) == expressions.JUEL:
+        return expressions.translate(text)
+    return expressions.translate("=" + text)
+
+
+def _closing(text: str, opening: int) -> int:
+    """The index of the parenthesis closing the one at `opening`, or -1."""
+    depth, quoted = 0, False
+    for index in range(opening, len(text)):
+        char = text[index]
+        if char == '"' and text[index - 1] != "\\":
+            quoted = not quoted
+        elif not quoted and char == "(":
+            depth += 1
+        elif not quoted and char == ")":
+            depth -= 1
+            if depth == 0:
+                return index
+    return -1
+
+
+def _split(text: str) -> list[str]:
+    """`text` split at the commas outside quotes and brackets."""
+    parts, current, depth, quoted = [], [], 0, False
+    for index, char in enumerate(text):
+        if char == '"' and (index == 0 or text[index - 1] != "\\"):
+            quoted = not quoted
+        elif not quoted and char in "([":
+            depth += 1
+        elif not quoted and char in ")]":
+            depth -= 1
+        if char == "," and not quoted and depth <= 0:
+            parts.append("".join(current).strip())
+            current = []
+            continue
+        current.append(char)
+    parts.append("".join(current).strip())
+    return parts
+
+
+# --- Storing versions ---------------------------------------------------------------------------------------------
+
+
+def store(decisions: list[Decision], content: bytes, xml_text: str, file_name: str, user=None
+          ) -> tuple[list[DecisionDefinition], bool]:
+    """Store each decision as a new version, or return the version holding the same file; (rows, any created)."""
+    content_hash = hashlib.sha256(content).hexdigest()
+    stored, created = [], False
+    for decision in decisions:
+        existing = DecisionDefinition.objects.filter(decision_id=decision.decision_id,
+                                                     content_hash=content_hash).first()
+        if existing:
+            stored.append(existing)
+            continue
+        for _attempt in range(3):
+            previous = DecisionDefinition.objects.filter(decision_id=decision.decision_id).order_by("-version").first()
+            try:
+                with transaction.atomic():
+                    row = DecisionDefinition.objects.create(
+                        decision_id=decision.decision_id, version=(previous.version + 1) if previous else 1,
+                        name=decision.name[:255], hit_policy=decision.hit_policy, dmn_xml=xml_text,
+                        file_name=file_name[:255], content_hash=content_hash, table=decision.table,
+                        deployed_by=user if user is not None and user.is_authenticated else None)
+                break
+            except IntegrityError:
+                continue  # another deploy took this version number
+        else:
+            raise ModelError(f"Could not allocate a version for decision {decision.decision_id!r}; try again")
+        stored.append(row)
+        created = True
+    return stored, created
+
+
+def deployed_ids(ids: set[str]) -> set[str]:
+    """Those of `ids` that are deployed decisions."""
+    return set(DecisionDefinition.objects.filter(decision_id__in=ids).values_list("decision_id", flat=True))
+
+
+# --- Business rule tasks ------------------------------------------------------------------------------------------
+
+
+def reference(task: etree._Element) -> dict:
+    """What a business rule task says about its decision: ref, version, result variable and mapping, style."""
+    spiff = task.find(f"{{{BPMN_NS}}}extensionElements/{{{SPIFF_NS}}}calledDecisionId")
+    camunda = task.get(f"{{{CAMUNDA_NS}}}decisionRef")
+    return {
+        "ref": (camunda or (spiff.text if spiff is not None else "") or "").strip(),
+        "binding": task.get(f"{{{CAMUNDA_NS}}}decisionRefBinding") or "latest",
+        "version": task.get(f"{{{CAMUNDA_NS}}}decisionRefVersion"),
+        "result_variable": task.get(f"{{{CAMUNDA_NS}}}resultVariable"),
+        "mapping": task.get(f"{{{CAMUNDA_NS}}}mapDecisionResult") or "resultList",
+        # Spiff's own tasks merge the result into the variables; Camunda's keep it in the result variable only.
+        "merge": not camunda,
+    }
+
+
+IMPLEMENTATIONS = ("class", "expression", "delegateExpression", "type")
+
+
+def reference_problems(processes: list[etree._Element], available: set[str]) -> Iterator[ModelError]:
+    """A problem for each business rule task whose decision is not deployed nor in `available` (this upload)."""
+    tasks = [t for p in processes for t in p.iter(f"{{{BPMN_NS}}}businessRuleTask")]
+    refs = {reference(t)["ref"] for t in tasks}
+    known = available | deployed_ids(refs)
+    for task in tasks:
+        found = reference(task)
+        other = next((a for a in IMPLEMENTATIONS if task.get(f"{{{CAMUNDA_NS}}}{a}")), None)
+        if not found["ref"] and other:
+            yield ModelError(f"{describe(task, capital=True)} is implemented by camunda:{other}, which Lanebridge "
+                             "cannot call: draw a service task naming a connector operation instead", task)
+        elif not found["ref"]:
+            yield ModelError(f"{describe(task, capital=True)} names no decision: set camunda:decisionRef to the id "
+                             "of a DMN decision (in Camunda Modeler: Implementation DMN, Decision reference), and "
+                             "deploy the DMN file first or in the same upload", task)
+        elif expressions.language(found["ref"]) is not None:
+            yield ModelError(f"{describe(task, capital=True)} chooses its decision by the expression "
+                             f"{found['ref']!r}; name the decision id itself", task)
+        elif found["ref"] not in known:
+            yield ModelError(f"{describe(task, capital=True)} uses decision {found['ref']!r}, which is not deployed: "
+                             "deploy its DMN file first, or upload it in the same request", task)
+        elif found["binding"] not in ("latest", "version"):
+            yield ModelError(f"{describe(task, capital=True)} binds its decision by {found['binding']!r}; "
+                             "Lanebridge binds the latest version, or one version (camunda:decisionRefVersion)", task)
+        elif found["binding"] == "version" and not _version_exists(found["ref"], found["version"]):
+            yield ModelError(f"{describe(task, capital=True)} uses version {found['version']!r} of decision "
+                             f"{found['ref']!r}, which is not deployed", task)
+        elif found["mapping"] not in RESULT_MAPPINGS:
+            yield ModelError(f"{describe(task, capital=True)} maps its result by {found['mapping']!r}; "
+                             f"camunda:mapDecisionResult is one of {', '.join(RESULT_MAPPINGS)}", task)
+
+
+def _version_exists(decision_id: str, version: str | None) -> bool:
+    return bool(version and version.isdigit() and DecisionDefinition.objects.filter(
+        decision_id=decision_id, version=int(version)).exists())
+
+
+def result_warnings(processes: list[etree._Element]) -> list[str]:
+    """Camunda business rule tasks without a result variable, whose result nobody will see."""
+    return [
+        f"{describe(t, capital=True)} has no camunda:resultVariable: as in Camunda 7, its decision's result is "
+        "not kept"
+        for p in processes for t in p.iter(f"{{{BPMN_NS}}}businessRuleTask")
+        if t.get(f"{{{CAMUNDA_NS}}}decisionRef") and not t.get(f"{{{CAMUNDA_NS}}}resultVariable")
+    ]
+
+
+class DecisionTask(SpiffBpmnTask):
+    """A business rule task: decides its decision's latest (or pinned) version over the task's data."""
+
+    def __init__(self, wf_spec, name, decision_ref: str, decision_version: int | None = None,
+                 result_variable: str | None = None, mapping: str = "resultList", merge: bool = False, **kwargs):
+        super().__init__(wf_spec, name, **kwargs)
+        self.decision_ref = decision_ref
+        self.decision_version = decision_version
+        self.result_variable = result_variable
+        self.mapping = mapping
+        self.merge = merge
+
+    def _run_hook(self, my_task):
+        try:
+            table = stored_table(self.decision_ref, self.decision_version)
+            results = decide(table, my_task.data, my_task.workflow.script_engine.environment.evaluate)
+            if self.result_variable:
+                my_task.data[self.result_variable] = map_result(results, self.mapping, table)
+            elif self.merge:
+                my_task.data.update(merged(results, table))
+        except DecisionFailed as exc:
+            raise WorkflowTaskException(str(exc), task=my_task) from None
+        return super()._run_hook(my_task)
+
+
+class DecisionTaskParser(SpiffTaskParser):
+    """Reads a business rule task's decision reference (Camunda's or spiff's)."""
+
+    def create_task(self):
+        found = reference(self.node)
+        extensions = self.parse_extensions()
+        version = int(found["version"]) if found["binding"] == "version" and found["version"] else None
+        return self.spec_class(self.spec, self.bpmn_id, decision_ref=found["ref"], decision_version=version,
+                               result_variable=found["result_variable"], mapping=found["mapping"],
+                               merge=found["merge"], prescript=extensions.get("preScript"),
+                               postscript=extensions.get("postScript"), **self.bpmn_attributes)
+
+    @staticmethod
+    def get_decision_ref(node):
+        return reference(node)["ref"]
+
+
+class DecisionTaskConverter(SpiffBpmnTaskConverter):
+    """Serializes a DecisionTask: its reference, not the table."""
+
+    def to_dict(self, spec):
+        dct = super().to_dict(spec)
+        dct.update(decision_ref=spec.decision_ref, decision_version=spec.decision_version,
+                   result_variable=spec.result_variable, mapping=spec.mapping, merge=spec.merge)
+        return dct
+
+
+# --- Deciding -----------------------------------------------------------------------------------------------------
+
+
+def stored_table(decision_id: str, version: int | None = None) -> dict:
+    """The translated table of the decision's given version, else its latest; DecisionFailed if none is deployed."""
+    rows = DecisionDefinition.objects.filter(decision_id=decision_id)
+    if version is not None:
+        rows = rows.filter(version=version)
+    table = rows.order_by("-version").values_list("table", flat=True).first()
+    if table is None:
+        which = f"version {version} of decision" if version is not None else "decision"
+        raise DecisionFailed(f"{which} {decision_id!r} is not deployed")
+    return table
+
+
+Evaluate = Callable[[str, dict], object]
+
+
+def decide(table: dict, variables: dict, evaluate: Evaluate) -> list[dict]:
+    """The decision's result as Camunda gives it: one {output name: value} per rule the hit policy keeps.
+
+    `evaluate(expression, context)` evaluates a restricted Python expression (the script engine's).
+    """
+    name = f"decision {table['decision_id']!r}"
+    values = {}
+    for column in table["inputs"]:
+        try:
+            values[column["id"]] = evaluate(column["expression"], variables)
+        except Exception as exc:  # noqa: BLE001 - any failure of the expression is the analyst's to see
+            raise DecisionFailed(f"{name}, input {column['label']!r}: {type(exc).__name__}: {exc}") from None
+    matched = [rule for rule in table["rules"] if _matches(table, rule, values, variables, evaluate)]
+    results = [(rule, _outputs(table, rule, variables, evaluate)) for rule in matched]
+    return _apply_hit_policy(table, results)
+
+
+def _matches(table: dict, rule: dict, values: dict, variables: dict, evaluate: Evaluate) -> bool:
+    for column, test in zip(table["inputs"], rule["tests"], strict=True):
+        if test is None:
+            continue
+        cell = {CELL: values[column["id"]]}
+        if column.get("variable"):
+            cell[column["variable"]] = values[column["id"]]
+        try:
+            if not evaluate(test, ChainMap(cell, variables)):
+                return False
+        except Exception as exc:  # noqa: BLE001
+            raise DecisionFailed(f"decision {table['decision_id']!r}, rule {rule['id']!r} (row {rule['row']}), "
+                                 f"input {column['label']!r} with the value {values[column['id']]!r}: "
+                                 f"{type(exc).__name__}: {exc}") from None
+    return True
+
+
+def _outputs(table: dict, rule: dict, variables: dict, evaluate: Evaluate) -> dict:
+    out = {}
+    for column, expression in zip(table["outputs"], rule["outputs"], strict=True):
+        try:
+            out[column["name"]] = None if expression is None else evaluate(expression, variables)
+        except Exception as exc:  # noqa: BLE001
+            raise DecisionFailed(f"decision {table['decision_id']!r}, rule {rule['id']!r} (row {rule['row']}), "
+                                 f"output {column['label']!r}: {type(exc).__name__}: {exc}") from None
+    return out
+
+
+def _apply_hit_policy(table: dict, results: list[tuple[dict, dict]]) -> list[dict]:
+    policy, name = table["hit_policy"], f"decision {table['decision_id']!r}"
+    rules = ", ".join(repr(rule["id"]) for rule, _ in results)
+    if policy == "UNIQUE":
+        if len(results) > 1:
+            raise DecisionFailed(f"{name} has hit policy UNIQUE, but rules {rules} all match")
+        return [out for _, out in results]
+    if policy == "ANY":
+        if len({repr(sorted(out.items())) for _, out in results}) > 1:
+            raise DecisionFailed(f"{name} has hit policy ANY, but the matching rules {rules} give different outputs")
+        return [out for _, out in results[:1]]
+    if policy == "FIRST":
+        return [out for _, out in results[:1]]
+    if policy in ("PRIORITY", "OUTPUT ORDER"):
+        ordered = sorted(results, key=lambda pair: _priority(table, pair[1]))  # stable: ties keep rule order
+        return [out for _, out in (ordered[:1] if policy == "PRIORITY" else ordered)]
+    if policy == "COLLECT" and table.get("aggregation"):
+        return [_aggregate(table, [out for _, out in results])]
+    return [out for _, out in results]  # COLLECT, RULE ORDER
+
+
+def _priority(table: dict, out: dict) -> tuple:
+    key = []
+    for column in table["outputs"]:
+        order = column.get("priorities")
+        if order:
+            value = out.get(column["name"])
+            key.append(order.index(value) if value in order else len(order))
+    return tuple(key)
+
+
+def _aggregate(table: dict, outputs: list[dict]) -> dict:
+    column = table["outputs"][0]["name"]
+    aggregation = table["aggregation"]
+    values = [out[column] for out in outputs if out.get(column) is not None]
+    if aggregation == "COUNT":
+        return {column: len(values)}
+    if not values:
+        return {column: None}
+    if aggregation != "MIN" and aggregation != "MAX" and not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        raise DecisionFailed(f"decision {table['decision_id']!r} sums its outputs, but not all are numbers: {values!r}")
+    try:
+        return {column: {"SUM": sum, "MIN": min, "MAX": max}[aggregation](values)}
+    except TypeError as exc:
+        raise DecisionFailed(f"decision {table['decision_id']!r} cannot take the {aggregation} of {values!r}: "
+                             f"{exc}") from None
+
+
+def map_result(results: list[dict], mapping: str, table: dict):
+    """The decision's result as camunda:mapDecisionResult shapes it for the result variable."""
+    name = f"decision {table['decision_id']!r}"
+    if mapping == "resultList":
+        return results
+    if mapping == "collectEntries":
+        if any(len(out) != 1 for out in results):
+            raise DecisionFailed(f"{name} gives several outputs per rule, which collectEntries cannot hold: "
+                                 "use resultList")
+        return [next(iter(out.values())) for out in results]
+    if len(results) > 1:
+        raise DecisionFailed(f"{name} gave {len(results)} results, which {mapping} cannot hold: use collectEntries "
+                             "or resultList, or a hit policy giving one result")
+    if mapping == "singleResult":
+        return results[0] if results else None
+    if results and len(results[0]) != 1:
+        raise DecisionFailed(f"{name} gives {len(results[0])} outputs, which singleEntry cannot hold: use "
+                             "singleResult")
+    return next(iter(results[0].values())) if results else None
+
+
+def merged(results: list[dict], table: dict) -> dict:
+    """The result as SpiffWorkflow merges it into the variables: one rule's outputs, or each output's list."""
+    if table["hit_policy"] not in ("COLLECT", "RULE ORDER", "OUTPUT ORDER") or table.get("aggregation"):
+        return dict(results[0]) if results else {}
+    return {column["name"]: [out[column["name"]] for out in results] for column in table["outputs"]}
