@@ -28,6 +28,7 @@ from approvals.models import OrderNotice, UserPreference
 from approvals.options import OptionsUnavailable, load_options, options_operation
 from engine import runtime
 from engine.models import HistoryEvent, HumanTask, Incident, ProcessDefinition, ProcessInstance
+from monitoring.elements import elements_of, names
 from processes.views import diagram_markers
 
 PAGE_SIZE = 25
@@ -120,6 +121,8 @@ def _show(value) -> str:
 
 def _history(instance: ProcessInstance) -> list[dict]:
     rows = []
+    # Calls are recorded by element id only: the diagram names them.
+    element_names = names(elements_of(instance.definition))
     for event in instance.history.select_related("user").order_by("id"):
         details = ""
         if event.kind == HistoryEvent.TASK_COMPLETED:
@@ -129,8 +132,18 @@ def _history(instance: ProcessInstance) -> list[dict]:
         elif event.kind in (HistoryEvent.SERVICE_ERROR, HistoryEvent.INCIDENT, HistoryEvent.FAILED):
             details = str(event.data.get("error", ""))
         rows.append({"at": event.at, "label": HISTORY_LABELS.get(event.kind, event.kind),
-                     "element": event.element_name or event.element_id, "user": event.user, "details": details})
+                     "element": event.element_name or element_names.get(event.element_id, event.element_id),
+                     "user": event.user, "details": details})
     return rows
+
+
+# What the quote's keys are called on the page; other keys show as they are.
+QUOTE_LABELS = {
+    "code": gettext_lazy("Code"), "name": gettext_lazy("Name"), "phone": gettext_lazy("Phone"),
+    "street": gettext_lazy("Street"), "city": gettext_lazy("City"), "zip": gettext_lazy("Postal code"),
+    "country": gettext_lazy("Country"), "product": gettext_lazy("Product"), "quantity": gettext_lazy("Quantity"),
+    "unit_price": gettext_lazy("Unit price"),
+}
 
 
 def _quote(data: dict) -> dict:
@@ -141,9 +154,11 @@ def _quote(data: dict) -> dict:
     customer = data.get("customer")
     return {
         "quote": quote,
-        "customer": [(k, _show(v)) for k, v in customer.items()] if isinstance(customer, dict) else customer,
+        "customer": [(QUOTE_LABELS.get(k, k), _show(v)) for k, v in customer.items()]
+        if isinstance(customer, dict) else customer,
         "customer_is_dict": isinstance(customer, dict),
         "line_columns": columns,
+        "line_headers": [QUOTE_LABELS.get(c, c) for c in columns],
         "line_rows": [[_show(line.get(c)) for c in columns] for line in lines],
         "total": data.get("total"),
         "variables": [(k, _show(v)) for k, v in sorted(data.items())
