@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('engine', '0010_decisions'),
+        ('engine', '0011_task_columns'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
