@@ -315,7 +315,17 @@ LANEBRIDGE = {
     # Extra connector modules to import, and REST connector JSON files to load, at start-up.
     "CONNECTOR_MODULES": [m for m in os.environ.get("LANEBRIDGE_CONNECTOR_MODULES", "").split(",") if m],
     "REST_CONNECTORS": [p for p in os.environ.get("LANEBRIDGE_REST_CONNECTORS", "").split(",") if p],
+    # The ERP/CRM event watcher: its watch files (default: integrations/watchers/*.json) and how often it
+    # passes, in seconds (0: never by itself; `manage.py watch_erp` still runs it).
+    "WATCHERS": [p for p in os.environ.get("LANEBRIDGE_WATCHERS", "").split(",") if p],
+    "WATCH_SECONDS": float(os.environ.get("LANEBRIDGE_WATCH_SECONDS", "10")),
+    # Operators may move the ERP along from an instance's page (finish a production, deliver, pay):
+    # for the demo and a local ERP only, never against a company's real one.
+    "ERP_ADVANCE": env_bool("LANEBRIDGE_ERP_ADVANCE", DEMO),
 }
+if LANEBRIDGE["WATCH_SECONDS"] > 0:
+    CELERY_BEAT_SCHEDULE["watch-erp"] = {"task": "integrations.tasks.watch_erp",
+                                         "schedule": LANEBRIDGE["WATCH_SECONDS"]}
 
 # Monitoring. The address pages are served at, for links in emails and alerts (no trailing slash).
 LANEBRIDGE_BASE_URL = os.environ.get("LANEBRIDGE_BASE_URL", "http://127.0.0.1:8000").rstrip("/")

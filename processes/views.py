@@ -3,11 +3,13 @@
 import json
 from datetime import date
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import OuterRef, Subquery
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -18,6 +20,7 @@ from django.views.decorators.http import require_POST
 from engine import jobs, migration, modify, repairs, rollout, runtime, waits
 from engine.deploy import DeployError, deploy_files, lane_warnings, parse_bindings, parse_mappings
 from engine.models import DecisionDefinition, HistoryEvent, HumanTask, Incident, Job, ProcessDefinition, ProcessInstance
+from integrations import erp_advance
 from processes.forms import (
     CancelForm,
     EditVariablesForm,
@@ -209,11 +212,12 @@ def instance(request, pk: int):
     """Everything about one instance: its diagram, variables, open tasks, incidents and its history."""
     instance: ProcessInstance = get_object_or_404(instances_for_user(request.user), pk=pk)
     # Lists, not querysets: the tables and the diagram markers read the same rows.
-    tasks = list(instance.human_tasks.order_by("id"))
+    tasks = list(instance.human_tasks.select_related("assignee", "completed_by", "on_behalf_of").order_by("id"))
     incidents = list(instance.incidents.order_by("-id"))
     history = list(instance.history.select_related("user").order_by("id"))
     jobs = list(instance.jobs.order_by("id"))
     can_operate = request.user.has_perm("engine.change_processinstance")
+    erp_steps = erp_advance.available_steps(instance) if can_operate and settings.LANEBRIDGE["ERP_ADVANCE"] else []
     for event in history:
         event.label = HISTORY_LABELS.get(event.kind, event.kind)
     return render(request, "processes/instance.html", {
@@ -232,6 +236,7 @@ def instance(request, pk: int):
         "can_retry": request.user.has_perm("engine.change_incident"),
         "cancel_form": CancelForm(),
         "retry_form": RetryForm(),
+        "erp_steps": erp_steps,
         **_move_token_context(instance, can_operate),
     })
 
@@ -302,6 +307,26 @@ def resume(request, pk: int):
     return _hold_or_go_on(request, pk, repairs.resume_instance, _("Instance resumed"))
 
 
+@login_required
+@require_POST
+@permission_required("engine.change_processinstance", raise_exception=True)
+def move_erp_along(request, pk: int):
+    """Do one step in the local ERP for this instance (demo): the ERP watcher then moves the instance."""
+    if not settings.LANEBRIDGE["ERP_ADVANCE"]:
+        raise Http404("Moving the ERP along is off here")
+    instance = get_object_or_404(instances_for_user(request.user), pk=pk)
+    step = request.POST.get("step", "")
+    try:
+        result = erp_advance.advance(instance, step)
+    except erp_advance.AdvanceError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, erp_advance.done_text(step, result) + " " + _(
+            "The ERP watcher's next pass (every %(seconds)s s) moves this instance on: refresh this page.") % {
+            "seconds": f"{settings.LANEBRIDGE['WATCH_SECONDS']:g}"})
+    return redirect("processes:instance", pk)
+
+
 def _hold_or_go_on(request, pk: int, action, done: str):
     instance = get_object_or_404(instances_for_user(request.user), pk=pk)
     form = ReasonForm(request.POST)
@@ -351,7 +376,7 @@ def _move_token_form(instance: ProcessInstance, data=None) -> MoveTokenForm:
     elements = modify.element_choices(instance.definition)
     names = dict(elements)
     return MoveTokenForm(
-        data, elements=[(i, _element_label(i, name)) for i, name in elements],
+        data, auto_id="move-%s", elements=[(i, _element_label(i, name)) for i, name in elements],
         tokens=[(i, _element_label(i, names.get(i, i))) for i in modify.token_elements(instance)])
 
 
