@@ -10,7 +10,6 @@ from approvals.forms import _start_fields_cache
 from engine import runtime
 from engine.deploy import _spec_cache, deploy
 from engine.models import HumanTask
-from tests.integrations.conftest import tryton_server  # noqa: F401 - the real ERP and CRM, for the quote form
 
 BPMN = Path(__file__).parent / "bpmn"
 # username → groups; every demo user's password is "demo".
@@ -73,3 +72,27 @@ def start_quote(quote_process, demo_users):
         return instance.human_tasks.get(state=HumanTask.OPEN)
 
     return start
+
+
+@pytest.fixture(scope="module")
+def own_tryton(tmp_path_factory):
+    """A real trytond (ERP + CRM) for one test module only, so the orders it creates never meet other suites'."""
+    from django.conf import settings
+
+    from integrations.tryton import server
+    from integrations.tryton.rpc import reset_clients
+    from tests.integrations.conftest import run_server
+
+    running = run_server(tmp_path_factory.mktemp("own-tryton"))
+    names = {"ERP_URL": running.url, "CRM_URL": running.url, "ERP_DATABASE": "erp", "CRM_DATABASE": "crm"}
+    saved = {name: getattr(settings, name) for name in names}
+    for name, value in names.items():
+        setattr(settings, name, value)
+    reset_clients()
+    try:
+        yield running
+    finally:
+        server.stop_server(running.process)
+        for name, value in saved.items():
+            setattr(settings, name, value)
+        reset_clients()

@@ -41,7 +41,7 @@ def test_the_start_page_is_a_quote_form_not_a_json_box(sales, quote_to_cash):
     assert "JSON" not in body and 'name="variables"' not in body
 
 
-def test_the_pickers_list_crm_customers_and_erp_products(sales, quote_to_cash, tryton_server):
+def test_the_pickers_list_crm_customers_and_erp_products(sales, quote_to_cash, own_tryton):
     customers = sales.get("/start/quote_to_cash/options/customer/").json()["options"]
     acme = next(c for c in customers if c["id"] == "C-000123")
     assert acme["name"] == "Acme Robotics (C-000123)" and acme["value"] == ACME
@@ -52,7 +52,7 @@ def test_the_pickers_list_crm_customers_and_erp_products(sales, quote_to_cash, t
 
 
 def test_a_large_quote_posted_through_the_form_reaches_the_instance_and_waits_for_approval(
-        sales, quote_to_cash, tryton_server):
+        sales, quote_to_cash, own_tryton):
     response = sales.post("/start/quote_to_cash/", quote(("WIDGET", "10", "1200"), ("GADGET", "2", "350.50")))
     instance = ProcessInstance.objects.get(business_key="Q-100")
     assert response.status_code == 302 and response.url == f"/orders/{instance.pk}/"
@@ -64,7 +64,7 @@ def test_a_large_quote_posted_through_the_form_reaches_the_instance_and_waits_fo
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_small_quote_from_the_form_runs_into_the_real_erp(sales, quote_to_cash, tryton_server):
+def test_a_small_quote_from_the_form_runs_into_the_real_erp(sales, quote_to_cash, own_tryton):
     response = sales.post("/start/quote_to_cash/", quote(("WIDGET", "1", "1200"), business_key="Q-SMALL-FORM"))
     instance = ProcessInstance.objects.get(business_key="Q-SMALL-FORM")
     assert response.status_code == 302
@@ -72,34 +72,34 @@ def test_a_small_quote_from_the_form_runs_into_the_real_erp(sales, quote_to_cash
     # The customer and the sales order were created in the ERP from what the form sent.
     assert calls["erp.ensure_customer"].state == Job.DONE, calls["erp.ensure_customer"].last_error
     assert calls["erp.create_sales_order"].state == Job.DONE, calls["erp.create_sales_order"].last_error
-    erp = tryton_server.client("erp")
+    erp = own_tryton.client("erp")
     (sale,) = erp.search_read("sale.sale", [("reference", "=", "Q-SMALL-FORM")], ["party.code", "total_amount"])
     assert sale["party."]["code"] == "CUST123" and float(sale["total_amount"]) == 1200.0
     assert list(instance.incidents.values_list("element_id", "message")) == []
 
 
-def test_removed_and_empty_lines_are_left_out_and_the_rest_kept_in_order(sales, quote_to_cash, tryton_server):
+def test_removed_and_empty_lines_are_left_out_and_the_rest_kept_in_order(sales, quote_to_cash, own_tryton):
     data = quote(("WIDGET", "10", "1200"), ("", "", ""), ("GADGET", "1", "350"))
     sales.post("/start/quote_to_cash/", data)
     lines = ProcessInstance.objects.get(business_key="Q-100").variables["lines"]
     assert [line["product"] for line in lines] == ["WIDGET", "GADGET"]
 
 
-def test_a_product_the_erp_does_not_sell_is_refused_naming_the_line(sales, quote_to_cash, tryton_server):
+def test_a_product_the_erp_does_not_sell_is_refused_naming_the_line(sales, quote_to_cash, own_tryton):
     response = sales.post("/start/quote_to_cash/", quote(("WIDGET", "1", "1200"), ("FRAME", "2", "10")))
     assert response.status_code == 400
     assert response.context["form"].errors["lines"] == ["Line 2: “FRAME” is not one of the listed products."]
     assert not ProcessInstance.objects.exists()
 
 
-def test_a_customer_not_in_the_crm_is_refused(sales, quote_to_cash, tryton_server):
+def test_a_customer_not_in_the_crm_is_refused(sales, quote_to_cash, own_tryton):
     response = sales.post("/start/quote_to_cash/", quote(("WIDGET", "1", "1200"), customer="C-999999"))
     assert response.status_code == 400
     assert response.context["form"].errors["customer"] == ["Choose one of the listed options."]
     assert not ProcessInstance.objects.exists()
 
 
-def test_bad_quantities_and_prices_are_refused_per_line_and_kept_on_the_page(sales, quote_to_cash, tryton_server):
+def test_bad_quantities_and_prices_are_refused_per_line_and_kept_on_the_page(sales, quote_to_cash, own_tryton):
     response = sales.post("/start/quote_to_cash/", quote(("WIDGET", "0", "12"), ("GADGET", "2", "-1"),
                                                          ("", "3", "abc")))
     assert response.status_code == 400
@@ -160,7 +160,7 @@ def test_only_a_field_with_a_list_has_options(sales, quote_to_cash):
     assert sales.get("/start/quote_to_cash/options/nothing/").status_code == 404
 
 
-def test_a_diagram_naming_an_operation_that_writes_gets_no_list(sales, roles, make_user, tryton_server):
+def test_a_diagram_naming_an_operation_that_writes_gets_no_list(sales, roles, make_user, own_tryton):
     xml = (django_settings.BASE_DIR / "processes" / "bpmn" / "quote_to_cash.bpmn").read_text()
     deploy(xml.replace('value="crm.list_customers"', 'value="erp.create_sales_order"').encode(), "q.bpmn")
     answer = sales.get("/start/quote_to_cash/options/customer/")

@@ -12,10 +12,10 @@ from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.ui import WebDriverWait
 
 from engine.models import ProcessInstance
+from tests.approvals.conftest import own_tryton  # noqa: F401 - a real ERP and CRM of this module's own
 from tests.e2e.test_browser_diagram import log_in
-from tests.integrations.conftest import tryton_server  # noqa: F401 - the real ERP and CRM
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("tryton_server")]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("own_tryton")]
 
 DEMO_BPMN = Path(__file__).resolve().parents[2] / "processes" / "bpmn" / "quote_to_cash.bpmn"
 
