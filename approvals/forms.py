@@ -351,3 +351,25 @@ def start_form_fields(definition) -> list[dict]:
             break
     _start_fields_cache[key] = fields
     return fields
+
+
+class DateInput(forms.DateInput):
+    """The browser's own date picker."""
+
+    input_type = "date"
+
+
+class AbsenceForm(forms.Form):
+    """Going away: the first and last day, and the colleague who stands in meanwhile."""
+
+    starts_on = forms.DateField(label=_("First day away"), widget=DateInput)
+    ends_on = forms.DateField(label=_("Last day away"), widget=DateInput)
+    substitute = forms.ModelChoiceField(queryset=None, label=_("Who stands in for you"),
+                                        empty_label=_("Choose a colleague…"),
+                                        help_text=_("Only colleagues who work in one of your lanes."))
+
+    def __init__(self, choices, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["substitute"].queryset = choices
+        self.fields["substitute"].label_from_instance = lambda user: (
+            f"{user.get_full_name()} ({user.get_username()})" if user.get_full_name() else user.get_username())

@@ -22,6 +22,8 @@ class ProcessDefinition(models.Model):
     warnings = models.JSONField(default=list, blank=True)
     # Field mappings deployed with this version (customer codes, units...), for the connectors.
     mappings = models.JSONField(default=dict, blank=True)
+    # Which variables its tasks show as amount and customer (engine.task_columns), from the process's properties.
+    task_columns = models.JSONField(default=dict, blank=True)
     deployed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     deployed_at = models.DateTimeField(auto_now_add=True)
 
@@ -119,10 +121,17 @@ class HumanTask(models.Model):
     documentation = models.TextField(blank=True)
     priority = models.IntegerField(default=50)
     due_at = models.DateTimeField(null=True, blank=True)
+    # Copied from the variables the process names (engine.task_columns) when the task opens.
+    amount = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True)
+    customer = models.CharField(max_length=255, blank=True)
     state = models.CharField(max_length=16, choices=STATES, default=OPEN)
     created_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Set when a substitute completed it for an absent colleague: the colleague.
+    on_behalf_of = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     submitted_data = models.JSONField(default=dict, blank=True)

@@ -277,6 +277,11 @@ def elements(specs) -> dict[str, str]:
     return spec_change.element_ids(*specs)
 
 
+def element_specs(specs) -> list:
+    """The task specs of the BPMN elements of a version's process and sub-processes."""
+    return spec_change.element_specs(*specs)
+
+
 def find_task(workflow: BpmnWorkflow, task_id):
     """The task with this id, or None if it is not (or no longer) in the workflow."""
     try:
