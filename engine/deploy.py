@@ -387,7 +387,11 @@ def deploy_files(files: list[tuple[str, bytes]], user=None, bindings: dict[str, 
     with transaction.atomic():
         stored, created = [], False
         for (name, content), (encoding, found) in zip(dmn, decided, strict=True):
-            rows, any_new = decisions.store(found, content, content.decode(encoding, errors="replace"), name, user)
+            try:
+                rows, any_new = decisions.store(found, content, content.decode(encoding, errors="replace"), name,
+                                                user)
+            except modeler.ModelError as exc:
+                raise _model_error(exc) from None
             stored += rows
             created = created or any_new
         deployment = _deploy_processes(parsed, bpmn[0], user, mappings) if parsed else Deployment([], False)

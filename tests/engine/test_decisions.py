@@ -6,7 +6,7 @@ import pytest
 
 from engine.deploy import DeployError, deploy, deploy_files, validate
 from engine.models import DecisionDefinition, Incident, ProcessDefinition, ProcessInstance
-from engine.runtime import start_instance
+from engine.runtime import complete_human_task, start_instance
 from tests.engine import bpmn, dmn
 from tests.engine.test_modeler_files import FOLDER, needs_files
 
@@ -222,6 +222,26 @@ def test_single_entry_of_a_result_with_two_outputs_is_an_incident(db):
     message = failed_with(run(TWO_OUTPUTS, task, "True", {"status": "gold", "amount": 10}))
 
     assert "'discount'" in message and "singleEntry" in message
+
+
+def test_a_decision_after_a_wait_decides_with_the_data_entered_there(db):
+    deploy(dmn.table("discount", OVERLAPPING, hit_policy="FIRST"), "rules.dmn")
+    body = (bpmn.start_event() + bpmn.flow("f0", "start", "enter") + bpmn.user_task("enter")
+            + bpmn.flow("f1", "enter", "decide") + discount_task() + bpmn.flow("f2", "decide", "end")
+            + bpmn.end_event())
+    deploy(bpmn.definitions("pricing", body), "pricing.bpmn")
+    instance, _ = start_instance("pricing", {"status": "silver"})
+
+    complete_human_task(instance.human_tasks.get(), None, {"amount": 5000})
+
+    instance.refresh_from_db()
+    assert instance.state == ProcessInstance.COMPLETED and instance.variables["discount"] == 0.2
+
+
+def test_the_incident_of_a_failed_decision_says_which_task_and_decision(db):
+    instance = run(dmn.table("discount", OVERLAPPING), discount_task(), "True", {"status": "gold", "amount": 1500})
+
+    assert instance.error.startswith("Decide (decide): decision 'discount' has hit policy UNIQUE")
 
 
 def test_a_spiff_business_rule_task_merges_the_result_into_the_variables(db):
