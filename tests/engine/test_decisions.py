@@ -466,6 +466,15 @@ def test_dmn_that_breaks_the_schema_is_refused_with_its_line(db):
     assert caught.value.line == next(i for i, line in enumerate(content.decode().splitlines(), 1) if "bogus" in line)
 
 
+def test_dmn_of_a_version_not_read_is_refused_saying_which_to_save_as(db):
+    content = dmn.table("discount", OVERLAPPING, namespace="https://www.omg.org/spec/DMN/20230324/MODEL/")
+
+    with pytest.raises(DeployError) as caught:
+        deploy(content, "rules.dmn")
+
+    assert "DMN 1.3" in caught.value.message
+
+
 def test_dmn_with_entities_is_refused(db):
     content = dmn.table("discount", OVERLAPPING).replace(
         b"<definitions", b'<!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]>\n<definitions', 1)
