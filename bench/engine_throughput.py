@@ -44,14 +44,14 @@ def fake_operations() -> dict:
 
     def create_sales_order(call):
         n = next(_counter)
-        return {"sale_id": n, "number": f"SO-{n}", "state": "draft", "lines": len(call.input.get("lines") or [])}
+        return {"sale_id": n, "sale_number": f"SO-{n}", "state": "draft", "lines": len(call.input.get("lines") or [])}
 
     def confirm_sales_order(call):
         return {"sale_id": call.input.get("sale_id"), "state": "confirmed"}
 
     def create_production(call):
         n = next(_counter)
-        return {"production_id": n, "number": f"MO-{n}", "state": "waiting"}
+        return {"production_id": n, "production_number": f"MO-{n}", "state": "waiting"}
 
     def complete_production(call):
         return {"production_id": call.input.get("production_id"), "state": "done"}
@@ -62,7 +62,7 @@ def fake_operations() -> dict:
 
     def read_invoice(call):
         n = next(_counter)
-        return {"invoice_id": n, "number": f"INV-{n}", "total": "1250.00", "state": "posted"}
+        return {"invoice_id": n, "invoice_number": f"INV-{n}", "total": "1250.00", "state": "posted"}
 
     def mark_won(call):
         return {"opportunity_id": call.input.get("opportunity_id"), "state": "won"}
@@ -78,6 +78,7 @@ def fake_operations() -> dict:
         "erp.complete_production": complete_production,
         "erp.ship_order": ship_order,
         "erp.read_invoice": read_invoice,
+        "erp.post_invoice": read_invoice,
         "crm.mark_won": mark_won,
         "crm.record_follow_up": record_follow_up,
     }
@@ -174,12 +175,14 @@ def full_stack_runner(content: bytes):
     """Deploy the process; returns run(first, n) → seconds for n instances through the full stack.
 
     Each instance: `engine.runtime.start_instance` → complete the manager's approval → service jobs
-    run after each commit → complete the follow-up task → the last service call → done.
+    run after each commit → the ERP's messages (production done, delivered, paid) as the watcher
+    sends them → complete the follow-up task → the last service call → done.
     """
     from django.contrib.auth import get_user_model
 
     from engine.deploy import deploy
-    from engine.models import HumanTask, ProcessInstance
+    from engine.messages import Message, send_message
+    from engine.models import HumanTask, ProcessInstance, Subscription
     from engine.runtime import complete_human_task, start_instance
 
     user = get_user_model().objects.create_user("bench", password="x")
@@ -190,9 +193,14 @@ def full_stack_runner(content: bytes):
         while instance.state == ProcessInstance.ACTIVE:
             task = HumanTask.objects.filter(instance=instance, state=HumanTask.OPEN).exclude(
                 element_id="Task_EscalatedApproval").first()
-            if task is None:
+            if task is not None:
+                instance = complete_human_task(task, user, ANSWERS.get(task.element_id, {}))
+                continue
+            waiting = Subscription.objects.filter(instance=instance).first()
+            if waiting is None:
                 break
-            instance = complete_human_task(task, user, ANSWERS.get(task.element_id, {}))
+            send_message(Message(name=waiting.name, business_key=instance.business_key))
+            instance.refresh_from_db()
         if instance.state != ProcessInstance.COMPLETED:
             raise SystemExit(f"full stack: instance {instance.pk} ended {instance.state}: {instance.error}")
 
@@ -261,6 +269,7 @@ def raw_spiff_runner(content: bytes, db_path: Path):
             service = [t for t in workflow.get_tasks(state=TaskState.STARTED)
                        if isinstance(t.task_spec, spiff.WaitingServiceTask)]
             ready = [t for t in workflow.get_tasks(state=TaskState.READY) if t.task_spec.manual]
+            receiving = [t for t in workflow.get_tasks(state=TaskState.WAITING) if spiff.message_names(t.task_spec)]
             if service:
                 task = service[0]
                 params = {k: v["value"] for k, v in task.task_spec.evaluate_params(task).items()}
@@ -270,6 +279,8 @@ def raw_spiff_runner(content: bytes, db_path: Path):
                 task = ready[0]
                 task.set_data(**ANSWERS.get(task.task_spec.bpmn_id, {}))
                 task.run()
+            elif receiving:
+                spiff.catch_message(receiving[0], spiff.message_names(receiving[0].task_spec)[0], {})
             else:
                 raise SystemExit(f"raw spiff: instance {i} is stuck")
             workflow.do_engine_steps()

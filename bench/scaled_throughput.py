@@ -10,7 +10,8 @@ Both setups run the processes `manage.py serve` runs (gunicorn with lanebridge/g
 workers), with the in-process stand-in ERP/CRM operations of bench/engine_throughput.py loaded into
 each process. `--clients` threads each loop: start an instance (``POST /api/v1/processes/…/instances/``,
 the start latency), then drive it to its end over the API — complete the approval, wait for the
-service calls, complete the follow-up, wait for the last call — as a person and a CRM would.
+service calls, send the ERP's messages (production done, delivered, paid) as the ERP watcher would,
+complete the follow-up, wait for the last call — as a person, the ERP and a CRM would.
 Completed instances/s is the number completed over the wall time of the whole run.
 """
 
@@ -141,6 +142,10 @@ class Setup:
         self.supervisor.stop()
 
 
+# The demo's waits for the ERP, in the order it reaches them.
+ERP_MESSAGES = ("production_done", "shipment_delivered", "invoice_paid")
+
+
 def drive(setup: Setup, i: int, session: requests.Session) -> float:
     """Start instance `i` and take it to its end over the API; returns the start's latency in seconds."""
     started = time.perf_counter()
@@ -160,8 +165,15 @@ def drive(setup: Setup, i: int, session: requests.Session) -> float:
             if answer.status_code != 200:
                 raise RuntimeError(f"completing {task['element_id']} answered {answer.status_code}: {answer.text}")
         else:
-            # The service calls run in a worker: look again shortly.
-            time.sleep(0.02)
+            # The ERP's news, as the watcher sends it; a 404 means the instance does not wait for it (yet).
+            for name in ERP_MESSAGES:
+                sent = session.post(f"{setup.url}/api/v1/messages/", timeout=120,
+                                    json={"name": name, "business_key": f"Q-{i}"})
+                if sent.status_code == 200:
+                    break
+            else:
+                # The service calls run in a worker: look again shortly.
+                time.sleep(0.02)
             answer = session.get(f"{setup.url}/api/v1/instances/{instance['id']}/", timeout=120)
         instance = answer.json()
         if time.monotonic() > deadline:

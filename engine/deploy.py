@@ -15,7 +15,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 
-from engine import decisions, modeler, prune, signals, spiff, timers
+from engine import decisions, modeler, prune, signals, spiff, task_columns, timers
 from engine.models import DecisionDefinition, ProcessDefinition, StartTrigger
 from engine.scripts import check_script
 
@@ -115,6 +115,8 @@ class Parsed:
     content: bytes
     encoding: str
     warnings: list[str] = field(default_factory=list)
+    # process id → the variables its tasks show as amount and customer.
+    task_columns: dict[str, dict] = field(default_factory=dict)
 
 
 def _model_error(exc: modeler.ModelError) -> DeployError:
@@ -162,6 +164,7 @@ def parse_file(content: bytes, file_name: str = "upload.bpmn", bindings: dict[st
     encoding = tree.docinfo.encoding or "utf-8"
     try:
         processes = modeler.runnable_processes(tree)
+        columns = {process.get("id"): task_columns.declared(process) for process in processes}
         if bindings:
             modeler.apply_bindings(tree, processes, bindings)
             # Store the bound file, so downloading and redeploying it needs no bindings.
@@ -188,7 +191,7 @@ def parse_file(content: bytes, file_name: str = "upload.bpmn", bindings: dict[st
     for spec, _subprocess_specs in specs.values():
         _check_start_events(spec, tree)
     warnings += modeler.unknown_operation_warnings(processes)
-    return Parsed(tree, specs, content, encoding, warnings)
+    return Parsed(tree, specs, content, encoding, warnings, columns)
 
 
 def _tolerate(tree, processes) -> list[str]:
@@ -489,6 +492,7 @@ def _deploy_processes(parsed: Parsed, file_name: str, user, mappings: dict | Non
                         lane_roles=lane_roles,
                         warnings=these_warnings,
                         mappings=mappings,
+                        task_columns=parsed.task_columns.get(process_id, {}),
                         deployed_by=user if user is not None and user.is_authenticated else None,
                     )
                     _replace_start_triggers(definition, spec)

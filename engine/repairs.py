@@ -9,7 +9,8 @@ from __future__ import annotations
 from django.utils import timezone
 from SpiffWorkflow.util.task import TaskState
 
-from engine import rows, signals, spiff
+from engine import connectors, rows, signals, spiff
+from engine.deploy import specs_for
 from engine.jobs import dispatch_after_commit, retry_incident
 from engine.models import HistoryEvent, HumanTask, Incident, Job, ProcessInstance
 from engine.runtime import (
@@ -70,6 +71,23 @@ def _skip(incident: Incident, job: Job | None, instance: ProcessInstance, workfl
     task.complete()
     # The call never succeeded: the job keeps its error and is marked cancelled, not done.
     rows.update(Job, {"pk": job.pk}, {"state": Job.CANCELLED, "updated_at": timezone.now()})
+
+
+def skip_output(definition, element_id: str) -> tuple[str, list[str]]:
+    """What skipping a failed call at this element should set: its result variable, and the fields known of it.
+
+    The fields are the ids the operation declares for the ledger (an ERP number, say);
+    an operator may add others. No result variable ("") for an element that is no call.
+    """
+    spec, _subprocesses = specs_for(definition)
+    task_spec = spec.task_specs.get(element_id)
+    variable = spiff.result_variable(task_spec) if task_spec is not None else ""
+    if not variable:
+        return "", []
+    try:
+        return variable, sorted(connectors.get_operation(task_spec.operation_name).ledger)
+    except KeyError:
+        return variable, []
 
 
 def retry_incidents(incidents, user, reason: str = "") -> list[dict]:

@@ -18,6 +18,10 @@ definition_deploying = Signal()
 # incident retry/skip/cancel, rollout); kwargs: user, action, object, detail. Accounts writes the audit log.
 operator_action = Signal()
 
+# Sent before ended instances are purged, to complete their archive lines; kwargs: instance_ids.
+# A receiver returns {instance id: {section: data}}; integrations adds the ledger numbers.
+instances_archiving = Signal()
+
 # Sent inside the instance's transaction when it ends: completed at an end event, cancelled or failed;
 # kwargs: instance, state, end_event (id), outcome (the end event's name), reason, variables.
 # Approvals tells the initiator when their order was rejected, cancelled or failed.

@@ -5,6 +5,8 @@
 * a service task that waits for a worker instead of calling inline;
 * timers written as plain ISO 8601 (see ``engine.timers``);
 * link events followed to their catch (see ``engine.links``);
+* event sub-processes that interrupt, and wait where the outside sees them (see ``engine.event_subprocess``);
+* compensation handlers run by compensation throws (see ``engine.compensation``);
 * multi-instance user tasks, Camunda's and BPMN's (see ``engine.multi_instance``);
 * business rule tasks deciding deployed DMN tables (see ``engine.decisions``);
 * a serializer that stores instance state without the process spec, which is
@@ -24,7 +26,9 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import DEFAULT_NSMAP, full_tag
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.task_spec import BoundaryEventConverter, BpmnTaskSpecConverter
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
+from SpiffWorkflow.bpmn.specs.control import StartEventJoin, StartEventSplit
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
     ErrorEventDefinition as BpmnErrorEventDefinition,
 )
@@ -40,13 +44,15 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 )
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
+from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.parser.task_spec import UserTaskParser as CamundaUserTaskParser
 from SpiffWorkflow.camunda.serializer.task_spec import UserTaskConverter as CamundaUserTaskConverter
 from SpiffWorkflow.camunda.specs.user_task import UserTask as CamundaUserTask
 from SpiffWorkflow.exceptions import TaskNotFoundException
-from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser, SpiffProcessParser
 from SpiffWorkflow.spiff.parser.task_spec import ServiceTaskParser as SpiffServiceTaskParser
 from SpiffWorkflow.spiff.parser.task_spec import SpiffTaskParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
@@ -54,7 +60,17 @@ from SpiffWorkflow.spiff.serializer.task_spec import ServiceTaskConverter
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask as SpiffServiceTask
 from SpiffWorkflow.util.task import TaskState
 
-from engine import decisions, expressions, links, multi_instance, prune, spec_change, timers
+from engine import (
+    compensation,
+    decisions,
+    event_subprocess,
+    expressions,
+    links,
+    multi_instance,
+    prune,
+    spec_change,
+    timers,
+)
 from engine.scripts import SCRIPT_ENGINE
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -122,13 +138,51 @@ class UserTaskParser(CamundaUserTaskParser):
         return extensions
 
 
+class ProcessParser(SpiffProcessParser):
+    """Parses a process level (a process or a sub-process) with its event sub-processes (engine.event_subprocess)."""
+
+    def create_spec(self):
+        spec = super().create_spec()
+        if any(not compensation.is_compensation_event_subprocess(node)
+               for node in self.xpath("./bpmn:subProcess[@triggeredByEvent='true']")):
+            event_subprocess.use_scope_end(spec)
+        return spec
+
+    def add_tasks(self):
+        # SpiffWorkflow's own steps for the start events; event sub-processes and compensation are ours.
+        compensated = compensation.prepare(self)
+        starts = self.xpath("./bpmn:startEvent")
+        if not starts:
+            raise ValidationException("No start event found", node=self.node, file_name=self.filename)
+        for node in starts:
+            self.parse_node(node)
+        if len(starts) > 1:
+            split = StartEventSplit(self.spec, "StartEventSplit")
+            join = StartEventJoin(self.spec, "StartEventJoin", split_task="StartEventSplit", threshold=1, cancel=True)
+            for each in self.spec.start.outputs:
+                each.inputs = [split]
+                each.connect(join)
+            split.outputs = self.spec.start.outputs
+            self.spec.start.outputs = [split]
+            split.inputs = [self.spec.start]
+        for node in self.xpath("./bpmn:subProcess[@triggeredByEvent='true']"):
+            if compensation.is_compensation_event_subprocess(node):
+                compensation.add_event_subprocess(self, node)
+            else:
+                event_subprocess.add(self, node)
+        compensation.attach(self, compensated)
+
+
 class BpmnParser(SpiffBpmnParser):
     """The one parser Lanebridge uses for every uploaded file."""
+
+    PROCESS_PARSER_CLASS = ProcessParser
 
     OVERRIDE_PARSER_CLASSES = {
         **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
         full_tag("userTask"): (UserTaskParser, CamundaUserTask),
         full_tag("serviceTask"): (ServiceTaskParser, WaitingServiceTask),
+        **compensation.PARSER_CLASSES,
         full_tag("businessRuleTask"): (decisions.DecisionTaskParser, decisions.DecisionTask),
     }
 
@@ -170,6 +224,29 @@ class SpeclessWorkflowConverter(BpmnWorkflowConverter):
         workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
         return workflow
 
+    def subprocesses_from_dict(self, dct, workflow, top_workflow=None):
+        # SpiffWorkflow's own loop, which also gives a compensation throw back the handler it runs.
+        top_workflow = top_workflow or workflow
+        for task in list(workflow.tasks.values()):
+            if str(task.id) not in dct:
+                continue
+            if isinstance(task.task_spec, SubWorkflowTask):
+                sp = self.registry.restore(dct.pop(str(task.id)), task=task, top_workflow=top_workflow)
+                sp.completed_event.connect(task.task_spec._on_subworkflow_completed, task)
+            elif isinstance(task.task_spec, compensation.CompensationThrow):
+                # Its handler's spec is named in the stored sub-workflow, not on the throw's spec.
+                stored = dct.pop(str(task.id))
+                sp = BpmnSubWorkflow(top_workflow.subprocess_specs[stored["spec"]], task.id, top_workflow,
+                                     deserializing=True)
+                sp.tasks = self.mapping_from_dict(stored["tasks"], UUID, workflow=sp)
+                sp.task_tree = sp.tasks.get(UUID(stored["root"]))
+                self.set_default_attributes(sp, stored)
+                sp.completed_event.connect(task.task_spec._on_subworkflow_completed, task)
+            else:
+                continue
+            top_workflow.subprocesses[task.id] = sp
+            self.subprocesses_from_dict(dct, sp, top_workflow)
+
 
 def _serializer_config() -> dict:
     config = deepcopy(SPIFF_CONFIG)
@@ -177,6 +254,9 @@ def _serializer_config() -> dict:
     config[WaitingServiceTask] = ServiceTaskConverter
     config[decisions.DecisionTask] = decisions.DecisionTaskConverter
     config.update(multi_instance.CONVERTERS)
+    config[event_subprocess.EventSubprocessStart] = BoundaryEventConverter
+    config[event_subprocess.ScopeEndJoin] = BpmnTaskSpecConverter
+    config.update(compensation.CONVERTERS)
     return config
 
 
@@ -241,6 +321,11 @@ def elements(specs) -> dict[str, str]:
     return spec_change.element_ids(*specs)
 
 
+def element_specs(specs) -> list:
+    """The task specs of the BPMN elements of a version's process and sub-processes."""
+    return spec_change.element_specs(*specs)
+
+
 def find_task(workflow: BpmnWorkflow, task_id):
     """The task with this id, or None if it is not (or no longer) in the workflow."""
     try:
@@ -271,6 +356,13 @@ def is_user_task(task) -> bool:
 def is_call(task) -> bool:
     """A service task that waits for a job to call its connector."""
     return isinstance(task.task_spec, WaitingServiceTask)
+
+
+def result_variable(task_spec) -> str:
+    """The variable a service task's call result lands in ("" for any other element)."""
+    if not isinstance(task_spec, WaitingServiceTask):
+        return ""
+    return task_spec.result_variable or ""
 
 
 def timer_definition(task_spec):
@@ -365,7 +457,8 @@ def catch_error(workflow: BpmnWorkflow, task, code: str, payload: dict):
             continue
         workflow.catch(BpmnEvent(type(definition)(definition.name, code=code), payload))
         return boundary
-    return None
+    # No boundary on the task: an error event sub-process of its process level (or one around it) catches it.
+    return event_subprocess.catch_error(task, code, payload)
 
 
 def thrown_events(workflow: BpmnWorkflow) -> list[tuple[str, str, dict]]:
@@ -447,9 +540,11 @@ def due_from_text(value: str | None) -> datetime | None:
 
 def end_event_reached(workflow: BpmnWorkflow) -> tuple[str, str] | None:
     """(id, name) of the top-level end event the workflow completed at last, or None."""
-    # workflow.tasks holds the top-level process only: a subprocess's end is not the outcome.
-    ended = [t for t in workflow.tasks.values()
-             if isinstance(t.task_spec, EndEvent) and t.state == TaskState.COMPLETED]
+    # workflow.tasks holds the top-level process only: a subprocess's end is not the outcome,
+    # unless it is the end of an event sub-process that interrupted the process.
+    ended = event_subprocess.interrupting_ends(workflow) or [
+        t for t in workflow.tasks.values()
+        if isinstance(t.task_spec, (EndEvent, compensation.CompensationEnd)) and t.state == TaskState.COMPLETED]
     if not ended:
         return None
     spec = max(ended, key=lambda t: t.last_state_change).task_spec

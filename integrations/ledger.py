@@ -133,3 +133,9 @@ def instance_numbers(instance_ids: list[int], kind: str) -> list[tuple[int, str]
     """(instance id, number) of one kind for these instances, oldest first."""
     return list(ExternalId.objects.filter(instance_id__in=instance_ids, kind=kind).order_by("id").values_list(
         "instance_id", "value"))
+
+
+def instances_with_id(kind: str, value: object) -> list[int]:
+    """Ids of the instances that touched `value` as an id of `kind` (e.g. "erp.sale", "SO-12"), oldest first."""
+    return list(ExternalId.objects.filter(kind=kind, value_normalized=normalize(value)).order_by(
+        "instance_id").values_list("instance_id", flat=True).distinct())

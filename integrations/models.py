@@ -1,4 +1,4 @@
-"""What integrations persist: the cross-system id ledger and the inbound pollers' cursors."""
+"""What integrations persist: the cross-system id ledger, the event watcher's cursors and the changes it saw."""
 
 from __future__ import annotations
 
@@ -35,11 +35,47 @@ class ExternalId(models.Model):
 
 
 class PollCursor(models.Model):
-    """How far an inbound poller got: the highest record id it has handled."""
+    """How far one watch of the event watcher got: the last record handled (its id, and its change time)."""
 
     name = models.CharField(max_length=100, unique=True)
     position = models.BigIntegerField(null=True, blank=True)
+    # The change time ("write_date") of the last record handled, as the other system wrote it (ISO 8601);
+    # empty for watches that follow ids only.
+    changed_at = models.CharField(max_length=64, blank=True)
     updated_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
         return f"{self.name} at {self.position}"
+
+
+class ErpChange(models.Model):
+    """One change the event watcher saw in the ERP or CRM, and what became of it (the operators' record).
+
+    Written in the same transaction as the delivery, so a change is listed
+    exactly when it was delivered, started an instance or was buffered.
+    """
+
+    DELIVERED, STARTED, BUFFERED, SKIPPED, UNMATCHED = "delivered", "started", "buffered", "skipped", "unmatched"
+    OUTCOMES = [(DELIVERED, DELIVERED), (STARTED, STARTED), (BUFFERED, BUFFERED), (SKIPPED, SKIPPED),
+                (UNMATCHED, UNMATCHED)]
+
+    watch = models.CharField(max_length=100)
+    model = models.CharField(max_length=100)
+    record_id = models.BigIntegerField()
+    # The record's number in its system (SO-12, MO-3…), the one correlated through the ledger.
+    number = models.CharField(max_length=255, blank=True)
+    message = models.CharField(max_length=255, blank=True)
+    outcome = models.CharField(max_length=16, choices=OUTCOMES)
+    # The instances it reached or started, or the buffered message's id; why when unmatched.
+    instances = models.JSONField(default=list, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+    seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["watch", "record_id"], name="unique_erp_change")]
+        indexes = [models.Index(fields=["outcome", "seen_at"])]
+        ordering = ["-id"]
+        verbose_name = "ERP change"
+
+    def __str__(self) -> str:
+        return f"{self.watch} {self.number or self.record_id}: {self.outcome}"

@@ -8,9 +8,10 @@ from django.dispatch import receiver
 from engine import connectors
 from engine.deploy import DeployError
 from engine.models import Job, ProcessInstance
-from engine.signals import definition_deploying, service_result_applied
+from engine.signals import definition_deploying, instances_archiving, service_result_applied
 from integrations import ledger
 from integrations.mappings import MappingError, load_mapping
+from integrations.models import ExternalId
 
 
 @receiver(service_result_applied, sender=Job, dispatch_uid="integrations.ledger.service_result")
@@ -40,3 +41,13 @@ def validate_mappings(sender, process_ids: list, mappings: dict, **kwargs) -> No
         load_mapping(mappings)
     except MappingError as exc:
         raise DeployError(f"Field mappings: {exc}") from None
+
+
+@receiver(instances_archiving, dispatch_uid="integrations.ledger.archive")
+def ledger_numbers_for_archive(sender, instance_ids: list, **kwargs) -> dict:
+    """The ids of other systems each instance touched, for its archive line before it is purged."""
+    numbers: dict = {}
+    for instance_id, kind, value in ExternalId.objects.filter(instance_id__in=instance_ids).order_by("id").values_list(
+            "instance_id", "kind", "value"):
+        numbers.setdefault(instance_id, {"ledger": []})["ledger"].append({"kind": kind, "value": value})
+    return numbers

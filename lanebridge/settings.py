@@ -286,7 +286,15 @@ CELERY_BEAT_SCHEDULE = {
     "run-due-work": {"task": "engine.tasks.run_due_work", "schedule": 2.0},
     "send-task-notifications": {"task": "approvals.tasks.send_task_notifications", "schedule": 60.0},
     "run-alerts": {"task": "monitoring.tasks.run_alerts", "schedule": 60.0},
+    # Does nothing unless LANEBRIDGE_HISTORY_DAYS is set.
+    "purge-history": {"task": "engine.tasks.purge_history", "schedule": 24 * 3600.0},
 }
+
+# History retention: ended instances older than this many days are archived and deleted once a day
+# (0: kept for ever). The archive is one JSON line per instance, in a file per day (strftime pattern; empty: none).
+LANEBRIDGE_HISTORY_DAYS = int(os.environ.get("LANEBRIDGE_HISTORY_DAYS", "0") or 0)
+LANEBRIDGE_HISTORY_ARCHIVE = os.environ.get("LANEBRIDGE_HISTORY_ARCHIVE",
+                                            str(VAR_DIR / "history" / "purged-%Y-%m-%d.jsonl"))
 
 # Secret shared with systems that post to /hooks/messages/; the webhook answers 404 while it is empty.
 LANEBRIDGE_WEBHOOK_SECRET = os.environ.get("LANEBRIDGE_WEBHOOK_SECRET", "")
@@ -307,7 +315,17 @@ LANEBRIDGE = {
     # Extra connector modules to import, and REST connector JSON files to load, at start-up.
     "CONNECTOR_MODULES": [m for m in os.environ.get("LANEBRIDGE_CONNECTOR_MODULES", "").split(",") if m],
     "REST_CONNECTORS": [p for p in os.environ.get("LANEBRIDGE_REST_CONNECTORS", "").split(",") if p],
+    # The ERP/CRM event watcher: its watch files (default: integrations/watchers/*.json) and how often it
+    # passes, in seconds (0: never by itself; `manage.py watch_erp` still runs it).
+    "WATCHERS": [p for p in os.environ.get("LANEBRIDGE_WATCHERS", "").split(",") if p],
+    "WATCH_SECONDS": float(os.environ.get("LANEBRIDGE_WATCH_SECONDS", "10")),
+    # Operators may move the ERP along from an instance's page (finish a production, deliver, pay):
+    # for the demo and a local ERP only, never against a company's real one.
+    "ERP_ADVANCE": env_bool("LANEBRIDGE_ERP_ADVANCE", DEMO),
 }
+if LANEBRIDGE["WATCH_SECONDS"] > 0:
+    CELERY_BEAT_SCHEDULE["watch-erp"] = {"task": "integrations.tasks.watch_erp",
+                                         "schedule": LANEBRIDGE["WATCH_SECONDS"]}
 
 # Monitoring. The address pages are served at, for links in emails and alerts (no trailing slash).
 LANEBRIDGE_BASE_URL = os.environ.get("LANEBRIDGE_BASE_URL", "http://127.0.0.1:8000").rstrip("/")

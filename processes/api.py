@@ -1,17 +1,17 @@
 """REST API v1: thin views over engine.runtime, engine.jobs and approvals.services."""
 
-from django.db.models import Q
+from django.db.models import F, Q
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import generics, parsers, status
+from rest_framework import filters, generics, parsers, status
 from rest_framework.exceptions import NotFound, ParseError, PermissionDenied, ValidationError
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from approvals import services as approvals
-from approvals.permissions import can_start, can_view, tasks_for_user
-from engine import jobs, migration, repairs, rollout, runtime
+from approvals.permissions import can_start, can_view, stand_in_tasks, tasks_for_user
+from engine import jobs, migration, modify, repairs, rollout, runtime
 from engine.deploy import deploy_files, parse_bindings, parse_mappings, validate_files
 from engine.models import DecisionDefinition, HumanTask, ProcessDefinition
 from engine.process_tests import MAX_FILE_BYTES as MAX_TEST_FILE
@@ -281,81 +281,133 @@ class InstanceHistory(generics.ListAPIView):
         return instance.history.select_related("user").order_by("id")
 
 
-class CancelInstance(APIView):
-    required_scope = "instances:cancel"
+class InstanceAction(APIView):
+    """An operator's action on one instance: load it, check the permission, read the body, act, answer with it.
+
+    Subclasses name the body's serializer, say in `act(instance, request, data)` what to do,
+    and answer their HTTP method (with its schema) by calling `run`.
+    """
+
+    required_scope = "instances:operate"
     parser_classes = BODY_PARSERS
+    body_class = s.ReasonSerializer
+
+    def run(self, request, pk):
+        """Load, check, read the body, act and answer; the HTTP method handlers call this."""
+        instance = get_object_or_404(instances_for_user(request.user), pk=pk)
+        require_perm(request, "engine.change_processinstance")
+        body = self.body_class(data=request.data)
+        body.is_valid(raise_exception=True)
+        self.act(instance, request, body.validated_data)
+        # Read again: what the action ran when it committed (due calls and timers on a resume) shows too.
+        return Response(s.InstanceSerializer(instances_for_user(request.user).get(pk=pk)).data)
+
+    def act(self, instance, request, data: dict) -> None:
+        raise NotImplementedError
+
+
+class CancelInstance(InstanceAction):
+    required_scope = "instances:cancel"
+    body_class = s.CancelSerializer
 
     @extend_schema(request=s.CancelSerializer, responses={200: s.InstanceSerializer})
     def post(self, request, pk):
-        instance = get_object_or_404(instances_for_user(request.user), pk=pk)
-        require_perm(request, "engine.change_processinstance")
-        body = s.CancelSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        instance = runtime.cancel_instance(instance, request.user, body.validated_data["reason"])
-        return Response(s.InstanceSerializer(instance).data)
+        return self.run(request, pk)
+
+    def act(self, instance, request, data):
+        runtime.cancel_instance(instance, request.user, data["reason"])
 
 
-class SuspendInstance(APIView):
+class SuspendInstance(InstanceAction):
     """Hold an active instance: no task completes and no call or timer runs until it is resumed."""
 
-    required_scope = "instances:operate"
-    parser_classes = BODY_PARSERS
-
     @extend_schema(request=s.ReasonSerializer, responses={200: s.InstanceSerializer})
     def post(self, request, pk):
-        instance = get_object_or_404(instances_for_user(request.user), pk=pk)
-        require_perm(request, "engine.change_processinstance")
-        body = s.ReasonSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        instance = repairs.suspend_instance(instance, request.user, body.validated_data["reason"])
-        return Response(s.InstanceSerializer(instance).data)
+        return self.run(request, pk)
+
+    def act(self, instance, request, data):
+        repairs.suspend_instance(instance, request.user, data["reason"])
 
 
-class ResumeInstance(APIView):
+class ResumeInstance(InstanceAction):
     """Let a suspended instance go on; what fell due meanwhile runs now."""
 
-    required_scope = "instances:operate"
-    parser_classes = BODY_PARSERS
-
     @extend_schema(request=s.ReasonSerializer, responses={200: s.InstanceSerializer})
     def post(self, request, pk):
-        instance = get_object_or_404(instances_for_user(request.user), pk=pk)
-        require_perm(request, "engine.change_processinstance")
-        body = s.ReasonSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        repairs.resume_instance(instance, request.user, body.validated_data["reason"])
-        # Read again: the calls and timers that fell due ran when the resume committed.
-        return Response(s.InstanceSerializer(instances_for_user(request.user).get(pk=pk)).data)
+        return self.run(request, pk)
+
+    def act(self, instance, request, data):
+        repairs.resume_instance(instance, request.user, data["reason"])
 
 
-class InstanceVariables(APIView):
+# --- Moving tokens (instance modification) ---
+
+class ModifyInstance(InstanceAction):
+    """Cancel the tokens at `cancel` and start new ones before `start_before`, with a reason (and `variables`)."""
+
+    body_class = s.ModifySerializer
+
+    @extend_schema(request=s.ModifySerializer, responses={200: s.InstanceSerializer})
+    def post(self, request, pk):
+        return self.run(request, pk)
+
+    def act(self, instance, request, data):
+        modify.modify_instance(instance, request.user, data["cancel"], data["start_before"], data["reason"],
+                               data["variables"])
+
+
+class InstanceVariables(InstanceAction):
     """Set and remove variables of a running instance, with a reason; history keeps old and new values."""
 
-    required_scope = "instances:operate"
-    parser_classes = BODY_PARSERS
+    body_class = s.VariablesSerializer
 
     @extend_schema(request=s.VariablesSerializer, responses={200: s.InstanceSerializer})
     def patch(self, request, pk):
-        instance = get_object_or_404(instances_for_user(request.user), pk=pk)
-        require_perm(request, "engine.change_processinstance")
-        body = s.VariablesSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        data = body.validated_data
-        instance = repairs.edit_variables(instance, request.user, data["set"], data["unset"], data["reason"])
-        return Response(s.InstanceSerializer(instance).data)
+        return self.run(request, pk)
+
+    def act(self, instance, request, data):
+        repairs.edit_variables(instance, request.user, data["set"], data["unset"], data["reason"])
+
+
+class TaskOrdering(filters.OrderingFilter):
+    """`?ordering=-amount,customer`: by the named fields, "-" for descending; an unknown field gets a 400 naming it."""
+
+    ordering_fields = ["amount", "customer", "due_at", "created_at", "priority", "id"]
+    ordering_description = ("Comma-separated, \"-\" first for descending: amount, customer, due_at, created_at, "
+                            "priority, id. Tasks without an amount or a due date come last either way.")
+
+    def get_ordering(self, request, queryset, view):
+        text = request.query_params.get(self.ordering_param, "")
+        if not text.strip():
+            return None
+        ordering = []
+        for term in text.split(","):
+            term = term.strip()
+            if term.lstrip("-") not in self.ordering_fields:
+                raise ValidationError({self.ordering_param: f"cannot order by {term[:50]!r}; use one of "
+                                                            f"{', '.join(self.ordering_fields)}, with - to reverse"})
+            field = term.lstrip("-")
+            ordering.append(F(field).desc(nulls_last=True) if term.startswith("-") else F(field).asc(nulls_last=True))
+        return [*ordering, "id"]
+
+    def filter_queryset(self, request, queryset, view):
+        ordering = self.get_ordering(request, queryset, view)
+        return queryset.order_by(*ordering) if ordering else queryset
 
 
 class TaskList(generics.ListAPIView):
-    """Open tasks the caller may act on."""
+    """Open tasks the caller may act on: theirs, their roles' unclaimed ones, and those of absent colleagues."""
 
     serializer_class = s.TaskSerializer
     pagination_class = Pagination
+    filter_backends = [TaskOrdering]
 
     def get_queryset(self):
         user = self.request.user
         return (tasks_for_user(user).filter(state=HumanTask.OPEN)
-                .filter(Q(assignee__isnull=True) | Q(assignee=user))
-                .select_related("instance__definition", "assignee").order_by("due_at", "id"))
+                .filter(Q(assignee__isnull=True) | Q(assignee=user)
+                        | Q(pk__in=stand_in_tasks(user).values("pk")))
+                .select_related("instance__definition", "assignee").order_by(F("due_at").asc(nulls_last=True), "id"))
 
 
 def _task_for(request, pk) -> HumanTask:

@@ -8,6 +8,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from approvals.services import NotAllowed
 from engine.deploy import DeployError
 from engine.migration import MigrationRefused
+from engine.modify import ModifyError
 from engine.repairs import IncidentNotOpen
 from engine.runtime import Conflict, InstanceNotActive, InvalidVariables, ProcessNotFound, TaskNotOpen
 
@@ -16,6 +17,9 @@ def exception_handler(exc, context):
     """Turn the engine's and approvals' exceptions into clear 4xx answers."""
     if isinstance(exc, DeployError):
         return Response(exc.as_dict(), status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, ModifyError):
+        return Response({"error": str(exc), "field": exc.field, "elements": exc.elements},
+                        status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, MigrationRefused):
         # Names the field (to_version, mapping.<element>) or the waiting elements without a counterpart.
         fields = {p["field"]: p["message"] for p in exc.problems if p.get("field")}

@@ -18,6 +18,8 @@ urlpatterns = [
     path("instances/<int:pk>/suspend/", api.SuspendInstance.as_view(), name="api-instance-suspend"),
     path("instances/<int:pk>/resume/", api.ResumeInstance.as_view(), name="api-instance-resume"),
     path("instances/<int:pk>/variables/", api.InstanceVariables.as_view(), name="api-instance-variables"),
+    # Moving tokens
+    path("instances/<int:pk>/modify/", api.ModifyInstance.as_view(), name="api-instance-modify"),
     path("instances/<int:pk>/migrate/", api.MigrateInstance.as_view(), name="api-instance-migrate"),
     path("tasks/", api.TaskList.as_view(), name="api-tasks"),
     path("tasks/<int:pk>/claim/", api.ClaimTask.as_view(), name="api-task-claim"),

@@ -88,13 +88,69 @@ class VariableRowsForm(forms.Form):
 
 
 class ResolveForm(VariableRowsForm):
-    """Skip the failed step with the variables it should have set, or cancel the instance."""
+    """Skip the failed step with the fields its result variable should have held, or cancel the instance.
+
+    The rows are the fields of the call's result variable (`posting`), the known ones
+    named already; a step with no result variable takes the rows as variables.
+    """
 
     ROWS = 3
 
     action = forms.ChoiceField(label=_("Action"), choices=[("skip", _("Skip the step")),
                                                           ("cancel", _("Cancel the instance"))])
     comment = forms.CharField(label=_("Reason"), max_length=2000)
+
+    def __init__(self, *args, result_variable: str = "", fields: list[str] | None = None, **kwargs):
+        fields = fields or []
+        self.ROWS = len(fields) + 2 if fields else type(self).ROWS
+        super().__init__(*args, **kwargs)
+        self.result_variable = result_variable
+        for i, name in enumerate(fields):
+            self.fields[f"name_{i}"].initial = name
+        if result_variable:
+            for i in range(self.ROWS):
+                self.fields[f"name_{i}"].label = _("Field")
+
+    def values(self) -> dict:
+        """The output to skip with: the rows as the result variable's fields, else as variables."""
+        rows = super().values()
+        return {self.result_variable: rows} if self.result_variable else rows
+
+
+class IncidentsActionForm(ResolveForm):
+    """Retry, skip or cancel the incidents ticked on the incidents page; one reason for all."""
+
+    action = forms.ChoiceField(choices=[("retry", _("Retry")), ("skip", _("Skip the step")),
+                                        ("cancel", _("Cancel the instance"))], required=False)
+    comment = None
+    reason = forms.CharField(label=_("Reason"), max_length=2000, required=False)
+
+    def clean(self):
+        data = super().clean()
+        data["action"] = data.get("action") or "retry"
+        if data["action"] in ("skip", "cancel") and not (data.get("reason") or "").strip():
+            self.add_error("reason", _("Give a reason to skip or cancel."))
+        return data
+
+
+class MoveTokenForm(forms.Form):
+    """Where the tokens are taken away, where a new one starts, and why; picked on the diagram or in lists."""
+
+    cancel = forms.MultipleChoiceField(label=_("Take the token away from"), required=False,
+                                       widget=forms.CheckboxSelectMultiple)
+    start_before = forms.ChoiceField(label=_("Start a token before"), required=False)
+    reason = forms.CharField(label=_("Reason"), max_length=2000)
+
+    def __init__(self, *args, tokens: list[tuple[str, str]], elements: list[tuple[str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["cancel"].choices = tokens
+        self.fields["start_before"].choices = [("", _("— nowhere —"))] + elements
+
+    def clean(self):
+        data = super().clean()
+        if not data.get("cancel") and not data.get("start_before"):
+            raise forms.ValidationError(_("Pick a token to take away, an element to start before, or both."))
+        return data
 
 
 class EditVariablesForm(VariableRowsForm):

@@ -3,23 +3,30 @@
 import json
 from datetime import date
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import OuterRef, Subquery
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from engine import jobs, migration, repairs, rollout, runtime, waits
+from engine import jobs, migration, modify, repairs, rollout, runtime, waits
 from engine.deploy import DeployError, deploy_files, lane_warnings, parse_bindings, parse_mappings
 from engine.models import DecisionDefinition, HistoryEvent, HumanTask, Incident, Job, ProcessDefinition, ProcessInstance
+from integrations import erp_advance
 from processes.forms import (
     CancelForm,
     EditVariablesForm,
+    IncidentsActionForm,
     LaneRolesForm,
+    MoveTokenForm,
     ReasonForm,
     ResolveForm,
     RetryForm,
@@ -205,11 +212,12 @@ def instance(request, pk: int):
     """Everything about one instance: its diagram, variables, open tasks, incidents and its history."""
     instance: ProcessInstance = get_object_or_404(instances_for_user(request.user), pk=pk)
     # Lists, not querysets: the tables and the diagram markers read the same rows.
-    tasks = list(instance.human_tasks.order_by("id"))
+    tasks = list(instance.human_tasks.select_related("assignee", "completed_by", "on_behalf_of").order_by("id"))
     incidents = list(instance.incidents.order_by("-id"))
     history = list(instance.history.select_related("user").order_by("id"))
     jobs = list(instance.jobs.order_by("id"))
     can_operate = request.user.has_perm("engine.change_processinstance")
+    erp_steps = erp_advance.available_steps(instance) if can_operate and settings.LANEBRIDGE["ERP_ADVANCE"] else []
     for event in history:
         event.label = HISTORY_LABELS.get(event.kind, event.kind)
     return render(request, "processes/instance.html", {
@@ -228,6 +236,8 @@ def instance(request, pk: int):
         "can_retry": request.user.has_perm("engine.change_incident"),
         "cancel_form": CancelForm(),
         "retry_form": RetryForm(),
+        "erp_steps": erp_steps,
+        **_move_token_context(instance, can_operate),
     })
 
 
@@ -247,6 +257,7 @@ HISTORY_LABELS = {
     HistoryEvent.SUSPENDED: gettext_lazy("Suspended"),
     HistoryEvent.RESUMED: gettext_lazy("Resumed"),
     HistoryEvent.VARIABLES_CHANGED: gettext_lazy("Variables changed"),
+    HistoryEvent.TOKENS_MOVED: gettext_lazy("Token moved"),
     HistoryEvent.MIGRATED: gettext_lazy("Migrated"),
     HistoryEvent.TIMER_FIRED: gettext_lazy("Timer fired"),
     HistoryEvent.MESSAGE: gettext_lazy("Message received"),
@@ -296,6 +307,26 @@ def resume(request, pk: int):
     return _hold_or_go_on(request, pk, repairs.resume_instance, _("Instance resumed"))
 
 
+@login_required
+@require_POST
+@permission_required("engine.change_processinstance", raise_exception=True)
+def move_erp_along(request, pk: int):
+    """Do one step in the local ERP for this instance (demo): the ERP watcher then moves the instance."""
+    if not settings.LANEBRIDGE["ERP_ADVANCE"]:
+        raise Http404("Moving the ERP along is off here")
+    instance = get_object_or_404(instances_for_user(request.user), pk=pk)
+    step = request.POST.get("step", "")
+    try:
+        result = erp_advance.advance(instance, step)
+    except erp_advance.AdvanceError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, erp_advance.done_text(step, result) + " " + _(
+            "The ERP watcher's next pass (every %(seconds)s s) moves this instance on: refresh this page.") % {
+            "seconds": f"{settings.LANEBRIDGE['WATCH_SECONDS']:g}"})
+    return redirect("processes:instance", pk)
+
+
 def _hold_or_go_on(request, pk: int, action, done: str):
     instance = get_object_or_404(instances_for_user(request.user), pk=pk)
     form = ReasonForm(request.POST)
@@ -335,6 +366,50 @@ def edit_variables(request, pk: int):
                   status=400 if form.errors else 200)
 
 
+# --- Moving tokens ---
+
+def _element_label(element_id: str, name: str) -> str:
+    return element_id if name == element_id else f"{name} ({element_id})"
+
+
+def _move_token_form(instance: ProcessInstance, data=None) -> MoveTokenForm:
+    elements = modify.element_choices(instance.definition)
+    names = dict(elements)
+    return MoveTokenForm(
+        data, auto_id="move-%s", elements=[(i, _element_label(i, name)) for i, name in elements],
+        tokens=[(i, _element_label(i, names.get(i, i))) for i in modify.token_elements(instance)])
+
+
+def _move_token_context(instance: ProcessInstance, can_operate: bool) -> dict:
+    """The instance page's "Move token" form, for operators of an active instance."""
+    if not can_operate or instance.state != ProcessInstance.ACTIVE:
+        return {"move_form": None}
+    return {"move_form": _move_token_form(instance)}
+
+
+@login_required
+@require_POST
+@permission_required("engine.change_processinstance", raise_exception=True)
+def move_token(request, pk: int):
+    """Cancel the tokens picked on the diagram (or in the list) and start one before the element picked."""
+    instance = get_object_or_404(instances_for_user(request.user), pk=pk)
+    form = _move_token_form(instance, request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect("processes:instance", pk)
+    data = form.cleaned_data
+    start = [data["start_before"]] if data["start_before"] else []
+    try:
+        modify.modify_instance(instance, request.user, data["cancel"], start, data["reason"])
+    except (modify.ModifyError, runtime.InstanceNotActive, runtime.Conflict) as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, _("Token moved"))
+    return redirect("processes:instance", pk)
+
+
 @login_required
 def incidents(request):
     """Open incidents first, filtered by process and element: retry many at once, or open one to skip or cancel."""
@@ -347,9 +422,20 @@ def incidents(request):
         rows = rows.filter(element_id=element)
     page = Paginator(rows.order_by("state", "-id"), 50).get_page(request.GET.get("page"))
     processes = ProcessDefinition.objects.values_list("process_id", flat=True).distinct().order_by("process_id")
+    elements = incidents_for_user(request.user).filter(state=Incident.OPEN).exclude(element_id="").values_list(
+        "element_id", flat=True).distinct().order_by("element_id")
     return render(request, "processes/incidents.html", {
         "page": page, "can_retry": request.user.has_perm("engine.change_incident"), "process": process,
-        "element": element, "processes": processes, "retry_form": RetryForm()})
+        "element": element, "processes": processes, "elements": elements,
+        "action_form": _incidents_action_form(process, element)})
+
+
+def _incidents_action_form(process: str, element: str, data=None) -> IncidentsActionForm:
+    """The batch form; filtered to one process and element, its rows are that call's result variable fields."""
+    definition = ProcessDefinition.objects.filter(process_id=process).order_by("-version").first() if (
+        process and element) else None
+    variable, fields = repairs.skip_output(definition, element) if definition else ("", [])
+    return IncidentsActionForm(data, result_variable=variable, fields=fields)
 
 
 @login_required
@@ -358,7 +444,7 @@ def incident(request, pk: int):
     incident = get_object_or_404(incidents_for_user(request.user).select_related("job", "resolved_by"), pk=pk)
     return render(request, "processes/incident.html", {
         "incident": incident, "can_retry": request.user.has_perm("engine.change_incident"),
-        "retry_form": RetryForm(), "resolve_form": ResolveForm(),
+        "retry_form": RetryForm(), "resolve_form": _resolve_form(incident),
         "history": incident.instance.history.filter(data__incident=incident.pk).select_related("user").order_by("id"),
     })
 
@@ -393,19 +479,32 @@ def retry_incident(request, pk: int):
 @require_POST
 @permission_required("engine.change_incident", raise_exception=True)
 def retry_incidents(request):
-    """Retry the incidents ticked on the incidents page."""
-    form = RetryForm(request.POST)
-    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    """Retry, skip or cancel the incidents ticked on the incidents page, and say what came of each."""
+    process, element = request.POST.get("process", "").strip(), request.POST.get("element", "").strip()
+    form = _incidents_action_form(process, element, request.POST)
+    back = redirect(f"{reverse('processes:incidents')}?{urlencode({'process': process, 'element': element})}")
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return back
     ids = [int(i) for i in request.POST.getlist("ids") if i.isascii() and i.isdigit() and len(i) < 18]
     if not ids:
         messages.error(request, _("Tick the incidents to retry."))
     chosen = filter_incidents(incidents_for_user(request.user), ids=ids).order_by("id")[:500] if ids else []
+    action, reason = form.cleaned_data["action"], form.cleaned_data["reason"]
     for incident in chosen:
         try:
-            _say_retry_outcome(request, jobs.retry_incident(incident, request.user, reason))
-        except ValueError as exc:
-            messages.error(request, str(exc))
-    return redirect("processes:incidents")
+            if action == "retry":
+                _say_retry_outcome(request, jobs.retry_incident(incident, request.user, reason))
+            else:
+                repairs.resolve_incident(incident, action, request.user, reason, form.values())
+                messages.success(request, (_("Incident %(id)s: step skipped; the instance goes on.") if action == "skip"
+                                           else _("Incident %(id)s: instance cancelled; the incident is closed."))
+                                 % {"id": incident.pk})
+        except (ValueError, runtime.Conflict) as exc:
+            messages.error(request, _("Incident %(id)s: %(error)s") % {"id": incident.pk, "error": exc})
+    return back
 
 
 @login_required
@@ -414,7 +513,7 @@ def retry_incidents(request):
 def resolve_incident(request, pk: int):
     """Skip the failed step with the variables typed in the form, or cancel the instance."""
     incident = get_object_or_404(incidents_for_user(request.user), pk=pk)
-    form = ResolveForm(request.POST)
+    form = _resolve_form(incident, request.POST)
     if not form.is_valid():
         return render(request, "processes/incident.html", {
             "incident": incident, "can_retry": True, "retry_form": RetryForm(), "resolve_form": form,
@@ -430,6 +529,12 @@ def resolve_incident(request, pk: int):
     else:
         messages.success(request, _("Instance cancelled; the incident is closed."))
     return redirect("processes:instance", incident.instance_id)
+
+
+def _resolve_form(incident: Incident, data=None) -> ResolveForm:
+    """The skip-or-cancel form; its rows are the fields of the failed call's result variable."""
+    variable, fields = repairs.skip_output(incident.instance.definition, incident.element_id)
+    return ResolveForm(data, result_variable=variable, fields=fields)
 
 
 def _back(request, incident: Incident):

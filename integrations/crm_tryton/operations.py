@@ -13,6 +13,7 @@ from typing import Any
 from django.conf import settings
 
 from engine.connectors import BusinessError, Call, register
+from integrations.tryton import changes
 from integrations.tryton.rpc import TrytonClient, get_client
 
 OPPORTUNITY_FIELDS = [
@@ -198,6 +199,11 @@ def list_won_opportunities(call: Call) -> dict:
     }
 
 
+def list_changes(call: Call) -> dict:
+    """Records of a CRM model that changed past the watcher's cursor (see integrations.tryton.changes)."""
+    return changes.list_changes(client(), call)
+
+
 def list_customers(call: Call) -> dict:
     """CRM customers for a form's picker, each with the customer record the quote process expects."""
     crm = client()
@@ -233,4 +239,5 @@ register("crm.mark_won", mark_won, required=("opportunity_id",), ledger={"opport
 register("crm.mark_lost", mark_lost, required=("opportunity_id",), ledger={"opportunity_id": "crm.opportunity"})
 register("crm.record_follow_up", record_follow_up, required=("opportunity_id", "note"))
 register("crm.list_won_opportunities", list_won_opportunities)
+register("crm.list_changes", list_changes, required=("model",))
 register("crm.list_customers", list_customers, read_only=True)

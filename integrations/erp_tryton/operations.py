@@ -14,9 +14,14 @@ from django.conf import settings
 
 from engine.connectors import BusinessError, Call, register
 from integrations.mappings import MappingError, map_value, mapping_for
+from integrations.tryton import changes
 from integrations.tryton.rpc import TrytonClient, get_client
 
 DONE_SALE_STATES = {"confirmed", "processing", "done"}
+# The payment method invoices are paid with when a newcomer pays one from Lanebridge (demo, local ERP).
+PAYMENT_METHOD_NAME = "Lanebridge demo payment"
+CASH_ACCOUNT_CODE = "1.1.1"
+CASH_JOURNAL_CODE = "CASH"
 
 
 def client() -> TrytonClient:
@@ -358,25 +363,89 @@ def shipment_state(call: Call) -> dict:
     return {"shipment_id": shipment["id"], "shipment_number": shipment["number"], "state": shipment["state"]}
 
 
-def read_invoice(call: Call) -> dict:
-    """Return the sale's customer invoice: id, number (once posted), total and state."""
-    erp = client()
-    sale_id = int(call.input["sale_id"])
+def _invoice(erp: TrytonClient, sale_id: int) -> dict:
     sale = _one(erp, "sale.sale", sale_id, ["invoices", "state"], "Sale")
     if not sale["invoices"]:
         raise BusinessError(f"sale {sale_id} has no invoice (state {sale['state']})", code="ERP_NO_INVOICE")
-    invoice = erp.search_read(
+    return erp.search_read(
         "account.invoice",
         [("id", "in", sale["invoices"])],
-        ["id", "number", "total_amount", "state"],
+        ["id", "number", "total_amount", "amount_to_pay", "state"],
         order=[("id", "ASC")],
     )[0]
+
+
+def _invoice_result(invoice: dict) -> dict:
     return {
         "invoice_id": invoice["id"],
         "invoice_number": invoice["number"],
         "total": str(invoice["total_amount"]),
         "state": invoice["state"],
     }
+
+
+def read_invoice(call: Call) -> dict:
+    """Return the sale's customer invoice: id, number (once posted), total and state."""
+    return _invoice_result(_invoice(client(), int(call.input["sale_id"])))
+
+
+def post_invoice(call: Call) -> dict:
+    """Post the sale's customer invoice (it gets its number and is due); a posted or paid one is left as is."""
+    erp = client()
+    invoice = _invoice(erp, int(call.input["sale_id"]))
+    if invoice["state"] == "cancelled":
+        raise BusinessError(f"invoice {invoice['id']} is cancelled", code="ERP_INVOICE_CANCELLED")
+    if invoice["state"] in ("draft", "validated"):
+        erp.model("account.invoice", "post", [invoice["id"]])
+        invoice = _invoice(erp, int(call.input["sale_id"]))
+    return _invoice_result(invoice)
+
+
+def _payment_method(erp: TrytonClient) -> int:
+    found = erp.search_read("account.invoice.payment.method", [("name", "=", PAYMENT_METHOD_NAME)], ["id"], limit=1)
+    if found:
+        return found[0]["id"]
+    cash = erp.search_read("account.account", [("code", "=", CASH_ACCOUNT_CODE)], ["id"], limit=1)
+    journal = erp.search_read("account.journal", [("code", "=", CASH_JOURNAL_CODE)], ["id"], limit=1)
+    if not cash or not journal:
+        raise BusinessError("the ERP has no cash account or cash journal to pay invoices with",
+                            code="ERP_NO_PAYMENT_METHOD")
+    (method_id,) = erp.model("account.invoice.payment.method", "create", [{
+        "name": PAYMENT_METHOD_NAME, "company": erp.context.get("company"), "journal": journal[0]["id"],
+        "credit_account": cash[0]["id"], "debit_account": cash[0]["id"]}])
+    return method_id
+
+
+def pay_invoice(call: Call) -> dict:
+    """Post the sale's invoice if needed and pay what is left of it in cash, as Tryton's pay wizard does."""
+    erp = client()
+    sale_id = int(call.input["sale_id"])
+    invoice = post_invoice(call)
+    if invoice["state"] == "paid":
+        return invoice
+    method = _payment_method(erp)
+    context = {**erp.context, "active_model": "account.invoice", "active_id": invoice["invoice_id"],
+               "active_ids": [invoice["invoice_id"]]}
+    session, _start, _end = erp.call("wizard.account.invoice.pay.create", erp.context)
+    try:
+        defaults = erp.call("wizard.account.invoice.pay.execute", session, {}, "start", context)["view"]["defaults"]
+        # The wizard's defaults carry display names under "field." keys, which it does not take back.
+        start = {key: value for key, value in defaults.items() if not key.endswith(".")}
+        start.update(payment_method=method, date=dt.date.today(),
+                     description=f"Paid from Lanebridge ({call.idempotency_key})"[:100])
+        erp.call("wizard.account.invoice.pay.execute", session, {"start": start}, "choice", context)
+    finally:
+        erp.call("wizard.account.invoice.pay.delete", session, erp.context)
+    invoice = _invoice_result(_invoice(erp, sale_id))
+    if invoice["state"] != "paid":
+        raise BusinessError(f"invoice {invoice['invoice_number']} is still {invoice['state']} after the payment",
+                            code="ERP_INVOICE_NOT_PAID", details={"state": invoice["state"]})
+    return invoice
+
+
+def list_changes(call: Call) -> dict:
+    """Records of an ERP model that changed past the watcher's cursor (see integrations.tryton.changes)."""
+    return changes.list_changes(client(), call)
 
 
 def list_products(call: Call) -> dict:
@@ -419,4 +488,17 @@ register(
     required=("sale_id",),
     ledger={"invoice_id": "erp.invoice", "invoice_number": "erp.invoice"},
 )
+register(
+    "erp.post_invoice",
+    post_invoice,
+    required=("sale_id",),
+    ledger={"invoice_id": "erp.invoice", "invoice_number": "erp.invoice"},
+)
+register(
+    "erp.pay_invoice",
+    pay_invoice,
+    required=("sale_id",),
+    ledger={"invoice_id": "erp.invoice", "invoice_number": "erp.invoice"},
+)
+register("erp.list_changes", list_changes, required=("model",))
 register("erp.list_products", list_products, read_only=True)

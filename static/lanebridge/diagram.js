@@ -45,6 +45,9 @@
       }
     }
     section.dataset.drawn = "true";
+    // Other scripts of the page (move_token.js) work on the same drawing.
+    section.lanebridgeViewer = viewer;
+    section.dispatchEvent(new CustomEvent("lanebridge:drawn", {detail: {viewer: viewer}}));
   }
 
   const section = document.getElementById("diagram");

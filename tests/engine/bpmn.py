@@ -217,3 +217,24 @@ def error_boundary_process(operation: str, code: str, params: dict[str, str] | N
         + flow("f4", "fix", "end_fixed")
     )
     return definitions(process_id, body, extra=error("the_error", code))
+
+
+def parallel_process(process_id: str = "parallel") -> bytes:
+    """start → fork → user tasks `credit` and `stock` at once → join → user task `ship` → end."""
+    body = (
+        start_event()
+        + '    <bpmn:parallelGateway id="fork" />\n'
+        + user_task("credit", name="Check credit")
+        + user_task("stock", name="Check stock")
+        + '    <bpmn:parallelGateway id="join" />\n'
+        + user_task("ship", name="Ship")
+        + end_event()
+        + flow("f1", "start", "fork")
+        + flow("f2", "fork", "credit")
+        + flow("f3", "fork", "stock")
+        + flow("f4", "credit", "join")
+        + flow("f5", "stock", "join")
+        + flow("f6", "join", "ship")
+        + flow("f7", "ship", "end")
+    )
+    return definitions(process_id, body)

@@ -1,4 +1,4 @@
-"""The CRM poller starts one instance per won opportunity, exactly once, and moves its cursor."""
+"""The CRM poller (the watcher's won-opportunities watch) starts one instance per won opportunity, once."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from django.core.management import call_command
 from engine import connectors
 from engine.deploy import deploy
 from engine.models import ProcessInstance
-from integrations import poller
+from integrations import poller, watcher
 from integrations.models import ExternalId, PollCursor
 from tests.engine import bpmn
 
@@ -28,9 +28,12 @@ class FakeCrm:
         }
 
     def list_won(self, call: connectors.Call) -> dict:
-        since = call.input["since_id"]
+        # The watch asks for won opportunities by id, past its cursor.
+        assert call.input["model"] == "sale.opportunity" and call.input["domain"] == [["state", "=", "won"]]
+        since = call.input["after_id"]
         self.listed_since.append(since)
-        return {"opportunities": [{"opportunity_id": i} for i in sorted(self.won) if since is None or i > since]}
+        return {"changes": [{"id": i, "ledger_number": self.won[i]["number"]} for i in sorted(self.won)
+                            if since is None or i > since]}
 
     def read(self, call: connectors.Call) -> dict:
         return self.won[call.input["opportunity_id"]]
@@ -88,11 +91,11 @@ def test_an_instance_starts_with_the_opportunity_as_its_variables(crm, process):
 def test_a_crash_before_the_cursor_moved_does_not_start_a_second_instance(crm, process, monkeypatch):
     crm.win(1)
 
-    def crash(cursor, position):
+    def crash(cursor, position, changed_at=""):
         raise RuntimeError("killed after the start, before the cursor moved")
 
     with monkeypatch.context() as patched:
-        patched.setattr(poller, "advance_cursor", crash)
+        patched.setattr(watcher, "advance_cursor", crash)
         with pytest.raises(RuntimeError):
             poller.poll_won_opportunities(process)
     assert PollCursor.objects.get(name=poller.CURSOR_NAME).position is None
@@ -117,7 +120,7 @@ def test_the_cursor_advances_so_the_next_poll_asks_only_for_newer_opportunities(
 def test_the_cursor_never_moves_backwards(db):
     cursor = PollCursor.objects.create(name=poller.CURSOR_NAME, position=9)
 
-    poller.advance_cursor(cursor, 4)
+    watcher.advance_cursor(cursor, 4)
 
     assert PollCursor.objects.get(pk=cursor.pk).position == 9
 

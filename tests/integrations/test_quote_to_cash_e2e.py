@@ -1,4 +1,10 @@
-"""The demo process moves a real order through the real Tryton ERP and CRM."""
+"""The demo process moves a real order through the real Tryton ERP and CRM.
+
+The ERP's own news (production done, shipment delivered, invoice paid) reaches the
+instance the way it does under `make run`: someone does the step in Tryton (the
+instance page's button, `manage.py erp_advance`, or its function) and the ERP
+watcher's next pass sends it as a message.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +13,15 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings as django_settings
+from django.core.management import call_command
 
 from engine import connectors, runtime
 from engine.deploy import deploy
 from engine.jobs import run_due_work
 from engine.models import HistoryEvent, HumanTask, Incident, Job, ProcessInstance
+from integrations import erp_advance, watcher
 from integrations.crm_tryton import operations as crm_operations
+from integrations.models import ErpChange
 from integrations.tryton import server
 from integrations.tryton.rpc import TrytonClient, reset_clients
 from tests.integrations.conftest import free_port
@@ -51,8 +60,18 @@ def sales_for(erp, reference: str) -> list[dict]:
     return erp.search_read("sale.sale", [("reference", "=", reference)], ["id", "state", "shipments"])
 
 
-def test_a_large_quote_from_a_crm_opportunity_ends_as_one_shipped_sale_and_a_won_opportunity(
-        tryton_server, erp, crm, quote_to_cash, people):
+def waits_for(instance) -> list[str]:
+    return list(instance.subscriptions.order_by("id").values_list("name", flat=True))
+
+
+def erp_watcher_pass() -> int:
+    """One pass of the ERP's watches (the CRM's would also start instances for other tests' won opportunities)."""
+    return watcher.run_watchers([w for w in watcher.load_watches() if w.system == "erp"])
+
+
+def test_a_large_quote_from_a_crm_opportunity_runs_as_the_business_does(
+        tryton_server, erp, crm, quote_to_cash, people, make_user, client, settings):
+    settings.LANEBRIDGE = {**settings.LANEBRIDGE, "ERP_ADVANCE": True}
     opportunity_id = new_opportunity(crm)
     quote = crm_operations.read_opportunity(connectors.Call("crm.read_opportunity",
                                                             {"opportunity_id": opportunity_id}, "read", 0))
@@ -66,23 +85,57 @@ def test_a_large_quote_from_a_crm_opportunity_ends_as_one_shipped_sale_and_a_won
     assert approval.lane == "Manager"
     runtime.complete_human_task(approval, people["manager"], {"decision": "approve", "comment": "Good customer"})
 
+    # The order is in the ERP; the instance waits for the factory, and a watcher pass changes nothing.
+    (sale,) = sales_for(erp, reference)
+    assert sale["state"] == "processing"
+    assert waits_for(instance) == ["production_done"]
+    erp_watcher_pass()
+    assert waits_for(instance) == ["production_done"]
+
+    # An operator finishes the production from the instance page; the next watcher pass moves the instance.
+    client.force_login(make_user("operator", "Operator"))
+    page = client.get(f"/processes/instances/{instance.pk}/")
+    assert b"Finish the production" in page.content
+    answer = client.post(f"/processes/instances/{instance.pk}/erp/", {"step": "production"}, follow=True)
+    assert b"is done in the ERP" in answer.content and b"next pass" in answer.content
+    instance.refresh_from_db()
+    production_id = instance.variables["production"]["production_id"]
+    assert erp.search_read("production", [("id", "=", production_id)], ["state"])[0]["state"] == "done"
+    erp_watcher_pass()
+    assert waits_for(instance) == ["shipment_delivered"]
+    assert "Message received" in client.get(f"/processes/instances/{instance.pk}/").content.decode()
+
+    # The warehouse delivers; Finance posts the invoice and Sales follows up after the real delivery.
+    erp_advance.advance(instance, "shipment")
+    erp_watcher_pass()
     follow_up = open_task(instance, "Follow up with customer")
     assert follow_up.lane == "Sales"
+    shipments = erp.search_read("stock.shipment.out", [("id", "in", sale["shipments"])], ["state", "number"])
+    assert [s["state"] for s in shipments] == ["done"]
+    instance.refresh_from_db()
+    assert instance.variables["shipment_number"] == shipments[0]["number"]
+    assert instance.variables["invoice"]["state"] == "posted"
     runtime.complete_human_task(follow_up, people["sales"], {"follow_up_note": "Delivered, customer happy",
                                                              "satisfied": True})
     instance.refresh_from_db()
+    assert instance.state == ProcessInstance.ACTIVE and waits_for(instance) == ["invoice_paid"]
+
+    # The customer pays (from the command line this time): the instance ends.
+    call_command("erp_advance", reference, "invoice")
+    erp_watcher_pass()
+    erp_watcher_pass()
+    instance.refresh_from_db()
     assert instance.state == ProcessInstance.COMPLETED, instance.error
 
-    (sale,) = sales_for(erp, reference)
-    assert sale["state"] in ("processing", "done")
-    productions = erp.search_read("production", [("origin", "=", f"sale.sale,{sale['id']}")], ["id", "state"])
-    if not productions:
-        productions = erp.search_read("production", [("id", "=", instance.variables["production"]["production_id"])],
-                                      ["id", "state"])
-    assert len(productions) == 1 and productions[0]["state"] == "done"
-    shipments = erp.search_read("stock.shipment.out", [("id", "in", sale["shipments"])], ["state"])
-    assert [s["state"] for s in shipments] == ["done"]
-
+    invoice = erp.search_read("account.invoice", [("id", "=", instance.variables["invoice"]["invoice_id"])],
+                              ["state"])[0]
+    assert invoice["state"] == "paid"
+    received = [(e.element_id, e.data["message"]) for e in instance.history.filter(kind=HistoryEvent.MESSAGE)]
+    assert received == [("Task_ProductionDone", "production_done"), ("Task_ShipmentDelivered", "shipment_delivered"),
+                        ("Task_InvoicePaid", "invoice_paid")]
+    assert set(ErpChange.objects.filter(instances=[instance.pk]).values_list("watch", "outcome")) == {
+        ("erp.production_done", "delivered"), ("erp.shipment_delivered", "delivered"),
+        ("erp.invoice_paid", "delivered")}
     (opportunity,) = crm.search_read("sale.opportunity", [("id", "=", opportunity_id)], ["state"])
     assert opportunity["state"] == "won"
     notes = crm.search_read("ir.note", [("resource", "=", f"sale.opportunity,{opportunity_id}")], ["message"])
@@ -122,10 +175,9 @@ def test_a_stopped_erp_means_retries_then_an_incident_and_a_retry_completes_with
         response = operator.post(f"/api/v1/incidents/{incident.pk}/retry/")
         assert response.status_code == 200, response.content
         instance.refresh_from_db()
-        follow_up = open_task(instance, "Follow up with customer")
-        runtime.complete_human_task(follow_up, people["sales"], {"follow_up_note": "ok", "satisfied": True})
-        instance.refresh_from_db()
-        assert instance.state == ProcessInstance.COMPLETED, instance.error
+        # The order is placed: the instance now waits for the ERP to finish the production.
+        assert instance.state == ProcessInstance.ACTIVE, instance.error
+        assert waits_for(instance) == ["production_done"]
         erp = TrytonClient(settings.ERP_URL, "erp", "admin", server.ADMIN_PASSWORD)
         assert len(sales_for(erp, reference)) == 1
     finally:
@@ -160,7 +212,7 @@ def test_a_worker_dying_after_the_erp_created_the_order_does_not_double_it(
     # Another worker takes the job back once the dead worker's lease has passed.
     run_due_work(now=job.locked_until + timedelta(seconds=1))
     instance = ProcessInstance.objects.get(business_key=reference)
-    assert open_task(instance, "Follow up with customer")
+    assert waits_for(instance) == ["production_done"]
     assert len(sales_for(erp, reference)) == 1
     job.refresh_from_db()
     assert job.state == Job.DONE and job.attempts == 2

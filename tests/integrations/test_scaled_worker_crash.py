@@ -46,7 +46,8 @@ def test_a_worker_killed_after_the_erp_created_the_order_leaves_one_order(tryton
     try:
         # The scheduler takes the job back once the dead worker's lease has run out.
         run_due_work(now=job.locked_until + timedelta(seconds=1))
-        assert wait_for(lambda: HumanTask.objects.filter(instance=instance, state=HumanTask.OPEN).exists(), 120)
+        # The order placed, the instance waits for the ERP to finish the production.
+        assert wait_for(lambda: instance.subscriptions.filter(name="production_done").exists(), 120)
     finally:
         stop_workers(survivors)
 
@@ -56,7 +57,8 @@ def test_a_worker_killed_after_the_erp_created_the_order_leaves_one_order(tryton
     assert len(sales) == 1
     instance.refresh_from_db()
     assert instance.variables["sale"]["sale_id"] == sales[0]["id"]
-    assert open_task_names(instance) == ["Follow up with customer"]
+    assert open_task_names(instance) == []
+    assert list(instance.subscriptions.values_list("name", flat=True)) == ["production_done"]
 
 
 def open_task_names(instance) -> list[str]:

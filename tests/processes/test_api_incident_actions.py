@@ -168,12 +168,13 @@ def test_the_incident_pages_skip_with_typed_values_and_show_the_outcome_in_chine
     assert "再次失败" in retried.content.decode()
     page = client.get(f"/processes/incidents/{inc.pk}/").content.decode()
     assert "ERP unreachable (call 2)" in page and "Skip or cancel" in page
+    assert "<code>posting</code>" in page  # the rows are the fields of the call's result variable
     response = client.post(f"/processes/incidents/{inc.pk}/resolve/", {
-        "action": "skip", "name_0": "approved", "value_0": "true", "name_1": "amount", "value_1": "12.5",
+        "action": "skip", "name_0": "manual", "value_0": "true", "name_1": "amount", "value_1": "12.5",
         "comment": "by hand"})
     assert response.status_code == 302
     variables = ProcessInstance.objects.get(pk=inc.instance_id).variables
-    assert variables["approved"] is True and variables["amount"] == 12.5
+    assert variables["posting"] == {"manual": True, "amount": 12.5}
     listing = client.get("/processes/incidents/?process=servicing").content.decode()
     assert "skipped" in listing
 

@@ -1,10 +1,12 @@
 """The demo process processes/bpmn/quote_to_cash.bpmn: it deploys, it draws, and it runs.
 
 The ERP and CRM operations are replaced by in-process fakes registered in the
-connector registry for the duration of a test (the real Tryton-backed
-operations are exercised by the integration and end-to-end suites). Jobs run
-in-process: Celery is eager without a broker and jobs are handed over after
-commit, so the tests use transactional database access.
+connector registry for the duration of a test, and the ERP's own news
+(production done, shipment delivered, invoice paid) is sent as the messages
+the ERP watcher sends (the real Tryton-backed operations and the watcher are
+exercised by the integration and end-to-end suites). Jobs run in-process:
+Celery is eager without a broker and jobs are handed over after commit, so
+the tests use transactional database access.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from engine import connectors
 from engine import deploy as deploy_module
 from engine.deploy import deploy, parse_processes
 from engine.jobs import run_due_work
+from engine.messages import Message, send_message
 from engine.models import HistoryEvent, HumanTask, Job, ProcessInstance
 from engine.runtime import complete_human_task, start_instance
 
@@ -50,15 +53,12 @@ CUSTOMER = {
 LARGE_LINES = [{"product": "WIDGET-XL", "quantity": 30, "unit_price": "450.00"}]  # 13 500
 SMALL_LINES = [{"product": "WIDGET", "quantity": 4, "unit_price": 125.5}]  # 502
 
-# Service elements of the happy path, in the order the diagram calls them.
+# Service elements of the happy path up to the ERP order, in the order the diagram calls them.
 ERP_PATH = [
     ("Task_EnsureCustomer", "erp.ensure_customer"),
     ("Task_CreateSalesOrder", "erp.create_sales_order"),
     ("Task_ConfirmSalesOrder", "erp.confirm_sales_order"),
     ("Task_CreateProduction", "erp.create_production"),
-    ("Task_CompleteProduction", "erp.complete_production"),
-    ("Task_ShipOrder", "erp.ship_order"),
-    ("Task_ReadInvoice", "erp.read_invoice"),
 ]
 
 
@@ -78,7 +78,7 @@ class FakeSystems:
 
     OPERATIONS = [
         "erp.ensure_customer", "erp.create_sales_order", "erp.confirm_sales_order", "erp.create_production",
-        "erp.complete_production", "erp.ship_order", "erp.read_invoice", "crm.mark_won", "crm.record_follow_up",
+        "erp.post_invoice", "crm.mark_won", "crm.record_follow_up",
     ]
 
     def __init__(self):
@@ -116,15 +116,7 @@ class FakeSystems:
         self._record(call)
         return {"production_id": 301, "production_number": "MO-7", "state": "waiting"}
 
-    def erp_complete_production(self, call):
-        self._record(call)
-        return {"production_id": call.input["production_id"], "production_number": "MO-7", "state": "done"}
-
-    def erp_ship_order(self, call):
-        self._record(call)
-        return {"shipment_id": 71, "shipment_number": "CS-3", "state": "done"}
-
-    def erp_read_invoice(self, call):
+    def erp_post_invoice(self, call):
         self._record(call)
         return {"invoice_id": 81, "invoice_number": "INV-55", "total": "13500.00", "state": "posted"}
 
@@ -192,6 +184,19 @@ def start(variables: dict, business_key: str = "Q-1001") -> ProcessInstance:
     return instance
 
 
+def erp_says(name: str, number_variable: str, number: str, **variables) -> list[int]:
+    """Send the message the ERP watcher sends for a change in the ERP; the instances it reached."""
+    answer = send_message(Message(name=name, correlation={number_variable: number}, variables=variables))
+    assert answer.status == 200, answer.body
+    return answer.body["instances"]
+
+
+def erp_delivers(instance) -> None:
+    """The ERP finishes the production, then delivers the shipment, as the watcher reports them."""
+    assert erp_says("production_done", "production_number", "MO-7", production_state="done") == [instance.pk]
+    assert erp_says("shipment_delivered", "sale_number", "SO-1042", shipment_number="SH-3") == [instance.pk]
+
+
 def open_tasks(instance) -> list[HumanTask]:
     return list(HumanTask.objects.filter(instance=instance, state=HumanTask.OPEN).order_by("pk"))
 
@@ -208,7 +213,8 @@ def refreshed(instance) -> ProcessInstance:
 
 def timeline(instance, kinds=(HistoryEvent.STARTED, HistoryEvent.TASK_READY, HistoryEvent.TASK_COMPLETED,
                               HistoryEvent.SERVICE_RESULT, HistoryEvent.SERVICE_ERROR, HistoryEvent.TIMER_FIRED,
-                              HistoryEvent.COMPLETED, HistoryEvent.FAILED, HistoryEvent.INCIDENT)):
+                              HistoryEvent.MESSAGE, HistoryEvent.COMPLETED, HistoryEvent.FAILED,
+                              HistoryEvent.INCIDENT)):
     return [(e.kind, e.element_id) for e in instance.history.order_by("pk") if e.kind in kinds]
 
 
@@ -246,7 +252,7 @@ def test_demo_file_passes_deploy_with_the_four_lanes():
 def test_demo_file_service_tasks_name_operations_and_results():
     tree = etree.fromstring(bpmn_bytes())
     service_tasks = tree.findall(".//bpmn:serviceTask", NS)
-    assert len(service_tasks) == 9
+    assert len(service_tasks) == 7
     operations = {}
     for task in service_tasks:
         operator = task.find("bpmn:extensionElements/spiffworkflow:serviceTaskOperator", NS)
@@ -256,9 +262,15 @@ def test_demo_file_service_tasks_name_operations_and_results():
     assert operations == {
         "erp.ensure_customer": "erp_customer", "erp.create_sales_order": "sale",
         "erp.confirm_sales_order": "confirmation", "erp.create_production": "production",
-        "erp.complete_production": "production_done", "erp.ship_order": "shipment", "erp.read_invoice": "invoice",
-        "crm.mark_won": "crm_opportunity", "crm.record_follow_up": "crm_note",
+        "erp.post_invoice": "invoice", "crm.mark_won": "crm_opportunity", "crm.record_follow_up": "crm_note",
     }
+    # The ERP's own news comes as messages, each waited for by a receive task of its lane.
+    receive = {task.get("id"): task.get("messageRef") for task in tree.findall(".//bpmn:receiveTask", NS)}
+    assert receive == {"Task_ProductionDone": "Message_ProductionDone",
+                       "Task_ShipmentDelivered": "Message_ShipmentDelivered", "Task_InvoicePaid": "Message_InvoicePaid"}
+    assert {m.get("id"): m.get("name") for m in tree.findall("bpmn:message", NS)} == {
+        "Message_ProductionDone": "production_done", "Message_ShipmentDelivered": "shipment_delivered",
+        "Message_InvoicePaid": "invoice_paid"}
     # The lane decides who approves: no user task pins candidate groups or an assignee.
     for task in tree.iter(f"{{{NS['bpmn']}}}userTask"):
         assert task.get(f"{{{NS['camunda']}}}candidateGroups") is None
@@ -273,7 +285,7 @@ def test_demo_file_has_complete_non_overlapping_diagram():
     flows = {el.get("id"): el for el in process.iterfind("bpmn:sequenceFlow", NS)}
     lanes = {el.get("id"): el for el in process.iterfind(".//bpmn:lane", NS)}
     participant = tree.find(".//bpmn:participant", NS)
-    assert len(flow_nodes) == 29 and len(flows) == 29
+    assert len(flow_nodes) == 39 and len(flows) == 38
 
     diagrams = tree.findall("bpmndi:BPMNDiagram", NS)
     assert len(diagrams) == 1
@@ -385,22 +397,41 @@ def test_large_quote_is_approved_then_runs_through_erp_crm_and_follow_up(definit
     assert timer.element_id == "Boundary_ApprovalOverdue" and timer.state == Job.PENDING
     assert before + timedelta(hours=24) - timedelta(seconds=5) <= timer.due_at <= timezone.now() + timedelta(hours=24)
 
-    # Approving runs every ERP step and the CRM update in-process, then waits for Sales' follow-up.
+    # Approving places the ERP order and its production, then waits for the ERP to finish the production.
     complete_human_task(approval, users["Manager"], {"decision": "approve", "comment": "ok"})
     assert_no_incident(instance)
-    assert fakes.called() == [op for _, op in ERP_PATH] + ["crm.mark_won"]
+    assert fakes.called() == [op for _, op in ERP_PATH]
     assert fakes.input_of("erp.ensure_customer") == {"customer": CUSTOMER}
     assert fakes.input_of("erp.create_sales_order") == {
         "customer_id": 501, "lines": LARGE_LINES, "reference": "Q-1001"}
     assert fakes.input_of("erp.confirm_sales_order") == {"sale_id": 9001}
     assert fakes.input_of("erp.create_production") == {"sale_id": 9001}
-    assert fakes.input_of("erp.complete_production") == {"production_id": 301}
-    assert fakes.input_of("erp.ship_order") == {"sale_id": 9001}
-    assert fakes.input_of("erp.read_invoice") == {"sale_id": 9001}
+    assert refreshed(instance).jobs.get(kind=Job.TIMER).state == Job.CANCELLED
+    assert not open_tasks(instance)
+    assert list(instance.subscriptions.values_list("element_id", "name")) == [
+        ("Task_ProductionDone", "production_done")]
+    assert refreshed(instance).variables["production_number"] == "MO-7"
+    assert refreshed(instance).variables["sale_number"] == "SO-1042"
+
+    # The ERP's production and then its delivery reach the instance; only then Finance and Sales act.
+    assert erp_says("production_done", "production_number", "MO-7", production_state="done") == [instance.pk]
+    assert list(instance.subscriptions.values_list("element_id", "name")) == [
+        ("Task_ShipmentDelivered", "shipment_delivered")]
+    assert fakes.called()[-1] == "erp.create_production"
+    delivery_late = instance.jobs.get(kind=Job.TIMER, state=Job.PENDING)
+    assert delivery_late.element_id == "Boundary_DeliveryLate"
+    assert erp_says("shipment_delivered", "sale_number", "SO-1042", shipment_number="SH-3") == [instance.pk]
+    assert_no_incident(instance)
+    # Delivered: Sales (opportunity won, follow-up) and Finance (post the invoice) go on side by side.
+    assert fakes.called()[:4] == [op for _, op in ERP_PATH]
+    assert sorted(fakes.called()[4:]) == ["crm.mark_won", "erp.post_invoice"]
+    assert fakes.input_of("erp.post_invoice") == {"sale_id": 9001}
     assert fakes.input_of("crm.mark_won") == {"opportunity_id": 77}
     assert all(call.business_key == "Q-1001" and call.instance_id == instance.pk for call in fakes.calls)
     assert len({call.idempotency_key for call in fakes.calls}) == len(fakes.calls)
-    assert refreshed(instance).jobs.get(kind=Job.TIMER).state == Job.CANCELLED
+    delivery_late.refresh_from_db()
+    assert delivery_late.state == Job.CANCELLED
+    assert list(instance.subscriptions.values_list("element_id", "name")) == [("Task_InvoicePaid", "invoice_paid")]
 
     follow_up = open_task(instance, "Task_FollowUp")
     assert [t.element_id for t in open_tasks(instance)] == ["Task_FollowUp"]
@@ -409,20 +440,23 @@ def test_large_quote_is_approved_then_runs_through_erp_crm_and_follow_up(definit
     assert {f["id"]: f["type"] for f in follow_up.form["fields"]} == {
         "follow_up_note": "string", "satisfied": "boolean"}
     assert follow_up.data["sale"]["sale_number"] == "SO-1042"
-    assert follow_up.data["invoice"]["invoice_number"] == "INV-55"
+    assert follow_up.data["shipment_number"] == "SH-3"
     assert refreshed(instance).state == ProcessInstance.ACTIVE
 
     complete_human_task(follow_up, users["Sales"], {"follow_up_note": "Happy customer", "satisfied": True})
-    instance = refreshed(instance)
-    assert_no_incident(instance)
     assert fakes.called()[-1] == "crm.record_follow_up"
     assert fakes.input_of("crm.record_follow_up") == {"opportunity_id": 77, "note": "Happy customer"}
+    # Followed up, not yet paid: the instance waits for Finance's news from the ERP.
+    assert refreshed(instance).state == ProcessInstance.ACTIVE
+    assert erp_says("invoice_paid", "sale_number", "SO-1042", invoice_number="INV-55") == [instance.pk]
+    instance = refreshed(instance)
+    assert_no_incident(instance)
     assert instance.state == ProcessInstance.COMPLETED
     assert instance.ended_at is not None
     assert not open_tasks(instance)
     assert not instance.jobs.filter(state__in=[Job.PENDING, Job.RUNNING]).exists()
     assert instance.variables["crm_note"] == {"note_id": 44}
-    assert instance.variables["shipment"]["shipment_number"] == "CS-3"
+    assert instance.variables["invoice"]["invoice_number"] == "INV-55"
 
     results = [(kind, element) for kind, element in timeline(instance)]
     assert results == [
@@ -430,10 +464,14 @@ def test_large_quote_is_approved_then_runs_through_erp_crm_and_follow_up(definit
         ("task_ready", "Task_ApproveQuote"),
         ("task_completed", "Task_ApproveQuote"),
         *[("service_result", element) for element, _ in ERP_PATH],
+        ("message", "Task_ProductionDone"),
+        ("message", "Task_ShipmentDelivered"),
         ("service_result", "Task_MarkOpportunityWon"),
         ("task_ready", "Task_FollowUp"),
+        ("service_result", "Task_PostInvoice"),
         ("task_completed", "Task_FollowUp"),
         ("service_result", "Task_RecordFollowUp"),
+        ("message", "Task_InvoicePaid"),
         ("completed", "EndEvent_OrderDelivered"),
     ]
     approved = instance.history.get(kind=HistoryEvent.TASK_COMPLETED, element_id="Task_ApproveQuote")
@@ -449,12 +487,15 @@ def test_small_quote_without_opportunity_skips_approval_and_crm(definition, user
     assert fakes.called() == [op for _, op in ERP_PATH]
     assert fakes.input_of("erp.create_sales_order")["reference"] == ""
     assert not Job.objects.filter(instance=instance, kind=Job.TIMER).exists()
+    erp_delivers(instance)
+    assert fakes.called() == [op for _, op in ERP_PATH] + ["erp.post_invoice"]
     follow_up = open_task(instance, "Task_FollowUp")
     assert [t.element_id for t in open_tasks(instance)] == ["Task_FollowUp"]
     assert follow_up.data["total"] == pytest.approx(502.0)
     assert follow_up.data["opportunity_id"] is None
 
     complete_human_task(follow_up, users["Sales"], {"follow_up_note": "Called", "satisfied": False})
+    erp_says("invoice_paid", "sale_number", "SO-1042")
     instance = refreshed(instance)
     assert_no_incident(instance)
     assert instance.state == ProcessInstance.COMPLETED
@@ -545,15 +586,64 @@ def test_overdue_approval_escalates_and_stays_open(definition, users, fakes):
     assert [t.element_id for t in open_tasks(instance)] == ["Task_ApproveQuote"]
     complete_human_task(approval, users["Manager"], {"decision": "approve", "comment": "late but ok"})
     assert_no_incident(instance)
-    assert fakes.called() == [op for _, op in ERP_PATH] + ["crm.mark_won"]
+    erp_delivers(instance)
+    assert sorted(fakes.called()[4:]) == ["crm.mark_won", "erp.post_invoice"]
     complete_human_task(open_task(instance, "Task_FollowUp"), users["Sales"],
                         {"follow_up_note": "Delivered", "satisfied": True})
+    erp_says("invoice_paid", "sale_number", "SO-1042")
     instance = refreshed(instance)
     assert_no_incident(instance)
     assert instance.state == ProcessInstance.COMPLETED
     assert not open_tasks(instance)
     assert not instance.jobs.filter(state__in=[Job.PENDING, Job.RUNNING]).exists()
     assert [e.kind for e in instance.history.filter(kind=HistoryEvent.TIMER_FIRED)] == ["timer_fired"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_late_delivery_gives_the_warehouse_a_chase_task_and_the_delivery_still_counts(definition, users, fakes):
+    instance = start({"customer": CUSTOMER, "lines": SMALL_LINES}, business_key="Q-3003")
+    erp_says("production_done", "production_number", "MO-7")
+
+    # Three days after the production nothing was delivered: the Warehouse is asked to chase it.
+    assert run_due_work(now=timezone.now() + timedelta(days=2)) == 0
+    assert run_due_work(now=timezone.now() + timedelta(days=3, minutes=1)) == 1
+    chase = open_task(instance, "Task_ChaseDelivery")
+    assert chase.lane == "Warehouse" and chase.candidate_groups == ["Warehouse"]
+    assert [f["id"] for f in chase.form["fields"]] == ["chase_note"]
+    # Non-interrupting: the instance still waits for the delivery itself.
+    assert instance.subscriptions.filter(name="shipment_delivered").exists()
+    complete_human_task(chase, users["Warehouse"], {"chase_note": "Carrier called, ships tomorrow"})
+
+    erp_says("shipment_delivered", "sale_number", "SO-1042")
+    complete_human_task(open_task(instance, "Task_FollowUp"), users["Sales"], {"follow_up_note": "ok"})
+    erp_says("invoice_paid", "sale_number", "SO-1042")
+    instance = refreshed(instance)
+    assert_no_incident(instance)
+    assert instance.state == ProcessInstance.COMPLETED
+    assert timeline(instance)[-1] == ("completed", "EndEvent_OrderDelivered")
+    assert instance.history.filter(kind=HistoryEvent.TASK_COMPLETED, element_id="Task_ChaseDelivery").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_overdue_invoice_gives_finance_a_reminder_until_it_is_paid(definition, users, fakes):
+    instance = start({"customer": CUSTOMER, "lines": SMALL_LINES}, business_key="Q-4004")
+    erp_delivers(instance)
+    complete_human_task(open_task(instance, "Task_FollowUp"), users["Sales"], {"follow_up_note": "ok"})
+    overdue = instance.jobs.get(kind=Job.TIMER, state=Job.PENDING)
+    assert overdue.element_id == "Boundary_PaymentOverdue"
+
+    assert run_due_work(now=timezone.now() + timedelta(days=29)) == 0
+    assert run_due_work(now=timezone.now() + timedelta(days=30, minutes=1)) == 1
+    reminder = open_task(instance, "Task_RemindPayment")
+    assert reminder.lane == "Finance" and reminder.candidate_groups == ["Finance"]
+    assert reminder.data["invoice"]["invoice_number"] == "INV-55"
+    complete_human_task(reminder, users["Finance"], {"reminder_note": "Emailed the customer"})
+    assert refreshed(instance).state == ProcessInstance.ACTIVE
+
+    erp_says("invoice_paid", "sale_number", "SO-1042")
+    instance = refreshed(instance)
+    assert_no_incident(instance)
+    assert instance.state == ProcessInstance.COMPLETED
 
 
 def test_parse_processes_accepts_the_file_without_database():
