@@ -332,6 +332,23 @@ def test_an_entry_outside_the_subset_is_refused_naming_decision_rule_and_column(
     assert not DecisionDefinition.objects.exists()
 
 
+@pytest.mark.parametrize("entry", ['__import__("os")', "some x in y satisfies x > 1", "> 1000 >", "[1..]"])
+def test_entries_reaching_past_the_subset_are_refused_at_deploy(db, entry):
+    with pytest.raises(DeployError) as caught:
+        deploy(dmn.table("discount", [(['"gold"', entry], ["0.1"])]), "rules.dmn")
+
+    assert "'discount'" in caught.value.message and "'Rule_1'" in caught.value.message
+    assert "'Amount'" in caught.value.message
+
+
+def test_an_output_computed_from_the_variables_is_decided_in_the_sandbox(db):
+    table = dmn.table("discount", [(["-", "> 1000"], ["amount * 0.1"])], hit_policy="FIRST")
+
+    instance = run(table, discount_task(), "discount > 100", {"status": "gold", "amount": 1500})
+
+    assert instance.variables["discount"] == 150.0 and waiting_at(instance) == ["special"]
+
+
 def test_a_missing_input_variable_is_an_incident_naming_the_decision_and_input(db):
     instance = run(dmn.table("discount", OVERLAPPING, hit_policy="FIRST"), discount_task(), "True",
                    {"status": "gold"})
