@@ -26,7 +26,7 @@ COPY . .
 # Assets, translations, then hashed and compressed static files (served by WhiteNoise from the image).
 # The build's own var folder (and the key made in it) is thrown away: no secret stays in the image.
 RUN export LANEBRIDGE_VAR=/tmp/build-var \
-    && python manage.py install_assets \
+    && npm run build --silent && python manage.py install_assets \
     && python manage.py compilemessages -v0 --ignore=node_modules \
     && python manage.py collectstatic --noinput -v0 \
     && rm -rf node_modules /tmp/build-var

@@ -23,7 +23,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 venv: $(VENV)/.installed
 
 assets: venv
-	@if [ -f package.json ]; then npm ci --no-audit --no-fund --silent && $(PY) manage.py install_assets; fi
+	@if [ -f package.json ]; then npm ci --no-audit --no-fund --silent && npm run build --silent && $(PY) manage.py install_assets; fi
 	@if [ -d locale ]; then $(PY) manage.py compilemessages -v0 --ignore=.venv --ignore=node_modules; fi
 
 setup: venv assets

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from processes import migration_views, views
+from processes import migration_views, modeler, views
 
 app_name = "processes"
 
@@ -8,6 +8,10 @@ urlpatterns = [
     path("", views.definitions, name="definitions"),
     path("definitions/<int:pk>/", views.definition, name="definition"),
     path("definitions/<int:pk>/bpmn/", views.definition_bpmn, name="definition-bpmn"),
+    path("definitions/<int:pk>/edit/", modeler.edit, name="modeler-edit"),
+    path("modeler/", modeler.new, name="modeler"),
+    path("modeler/blank.bpmn", modeler.blank, name="modeler-blank"),
+    path("modeler/save/", modeler.save, name="modeler-save"),
     path("definitions/<int:pk>/rollout/", views.set_rollout, name="rollout"),
     path("instances/", views.instances, name="instances"),
     path("instances/<int:pk>/", views.instance, name="instance"),

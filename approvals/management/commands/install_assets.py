@@ -14,7 +14,17 @@ ASSETS = {
     "bpmn-js/dist/assets/bpmn-js.css": "bpmn-js/bpmn-js.css",
     # The monitor's charts.
     "echarts/dist/echarts.min.js": "echarts/echarts.min.js",
+    # The modeler (its script is bundled by `npm run build`): palette icons and the properties panel.
+    "bpmn-js/dist/assets/bpmn-font/css/bpmn.css": "bpmn-js/bpmn-font/css/bpmn.css",
+    "bpmn-js/dist/assets/bpmn-font/font/bpmn.woff2": "bpmn-js/bpmn-font/font/bpmn.woff2",
+    "bpmn-js/dist/assets/bpmn-font/font/bpmn.woff": "bpmn-js/bpmn-font/font/bpmn.woff",
+    "bpmn-js/dist/assets/bpmn-font/font/bpmn.ttf": "bpmn-js/bpmn-font/font/bpmn.ttf",
+    "bpmn-js/dist/assets/bpmn-font/font/bpmn.eot": "bpmn-js/bpmn-font/font/bpmn.eot",
+    "bpmn-js/dist/assets/bpmn-font/font/bpmn.svg": "bpmn-js/bpmn-font/font/bpmn.svg",
+    "@bpmn-io/properties-panel/dist/assets/properties-panel.css": "modeler/properties-panel.css",
 }
+# Built, not copied: install_assets checks it is there, so a missing `npm run build` is said at once.
+BUILT = ["modeler/modeler.js"]
 
 
 class Command(BaseCommand):
@@ -31,3 +41,6 @@ class Command(BaseCommand):
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, target)
             self.stdout.write(f"{path.relative_to(settings.BASE_DIR)} → static/vendor/{name}")
+        for name in BUILT:
+            if not (target_dir / name).exists():
+                raise CommandError(f"static/vendor/{name} is missing: run `npm run build` first")

@@ -1,0 +1,141 @@
+"""An analyst edits a deployed version in the browser modeler, sees a problem, fixes it and saves a new version."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import Group, User
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import Select, WebDriverWait
+
+from engine import connectors
+from engine.deploy import _spec_cache, deploy
+from engine.models import ProcessDefinition
+from tests.e2e.test_browser_diagram import log_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+# start → user task "Review" → end, with the layout a modeler writes.
+REVIEW = b"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+  xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" xmlns:dc="http://www.omg.org/spec/DD/20100524/DC"
+  xmlns:di="http://www.omg.org/spec/DD/20100524/DI" id="Definitions_review" targetNamespace="http://example.org">
+  <bpmn:process id="review" name="Review" isExecutable="true">
+    <bpmn:startEvent id="start" />
+    <bpmn:userTask id="check" name="Review" />
+    <bpmn:endEvent id="end" />
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="check" />
+    <bpmn:sequenceFlow id="f2" sourceRef="check" targetRef="end" />
+  </bpmn:process>
+  <bpmndi:BPMNDiagram id="d"><bpmndi:BPMNPlane id="p" bpmnElement="review">
+    <bpmndi:BPMNShape id="start_di" bpmnElement="start">
+      <dc:Bounds x="150" y="100" width="36" height="36" /></bpmndi:BPMNShape>
+    <bpmndi:BPMNShape id="check_di" bpmnElement="check">
+      <dc:Bounds x="250" y="78" width="100" height="80" /></bpmndi:BPMNShape>
+    <bpmndi:BPMNShape id="end_di" bpmnElement="end">
+      <dc:Bounds x="420" y="100" width="36" height="36" /></bpmndi:BPMNShape>
+    <bpmndi:BPMNEdge id="f1_di" bpmnElement="f1">
+      <di:waypoint x="186" y="118" /><di:waypoint x="250" y="118" /></bpmndi:BPMNEdge>
+    <bpmndi:BPMNEdge id="f2_di" bpmnElement="f2">
+      <di:waypoint x="350" y="118" /><di:waypoint x="420" y="118" /></bpmndi:BPMNEdge>
+  </bpmndi:BPMNPlane></bpmndi:BPMNDiagram>
+</bpmn:definitions>
+"""
+
+
+@pytest.fixture
+def deployed_review(transactional_db, roles, settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    _spec_cache.clear()
+    analyst = User.objects.create_user("analyst", "analyst@example.com", "demo")
+    analyst.groups.add(Group.objects.get(name="Analyst"))
+    User.objects.create_user("seller", "seller@example.com", "demo").groups.add(Group.objects.get(name="Sales"))
+    connectors.register("crm.archive_quote", lambda call: {}, description="Archive the quote in the CRM")
+    yield deploy(REVIEW, "review.bpmn").definitions[0]
+    connectors.unregister("crm.archive_quote")
+    _spec_cache.clear()
+
+
+def status(browser) -> str:
+    return browser.find_element(By.CSS_SELECTOR, ".modeler-status").text
+
+
+def wait_for_status(browser, words: str):
+    WebDriverWait(browser, 20).until(lambda b: words in status(b), f"status never said {words!r}")
+
+
+def shape(browser, element_id: str):
+    return browser.find_element(By.CSS_SELECTOR, f'.modeler-canvas .djs-element[data-element-id="{element_id}"]')
+
+
+def test_an_analyst_fixes_a_problem_and_saves_a_new_version(browser, live_server, deployed_review, screenshot):
+    log_in(browser, live_server, "analyst")
+    browser.get(f"{live_server.url}/processes/definitions/{deployed_review.pk}/")
+    browser.find_element(By.LINK_TEXT, "Edit in the modeler").click()
+    WebDriverWait(browser, 20).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#modeler[data-ready=true]")))
+    wait_for_status(browser, "No problems")
+
+    # Rename the task on the canvas, as a modeler does: double-click, type, click away.
+    ActionChains(browser).double_click(shape(browser, "check")).perform()
+    WebDriverWait(browser, 10).until(EC.visibility_of_element_located((By.CSS_SELECTOR, ".djs-direct-editing-parent")))
+    keys = ActionChains(browser).key_down(Keys.CONTROL).send_keys("a").key_up(Keys.CONTROL)
+    keys.send_keys("Archive quote").perform()
+    ActionChains(browser).move_to_element_with_offset(shape(browser, "end"), 0, 150).click().perform()
+    WebDriverWait(browser, 10).until(lambda b: "Archive quote" in shape(b, "check").text)
+
+    # Make it a service task through the replace menu: it calls nothing yet, which the server refuses.
+    shape(browser, "check").click()
+    browser.find_element(By.CSS_SELECTOR, ".djs-context-pad .entry.bpmn-icon-screw-wrench").click()
+    browser.find_element(By.CSS_SELECTOR, '.djs-popup [data-id="replace-with-service-task"]').click()
+    wait_for_status(browser, "1 problem(s)")
+    problem = browser.find_element(By.CSS_SELECTOR, ".modeler-problems .modeler-error")
+    assert "name no connector operation" in problem.text
+    assert problem.get_attribute("data-element") == "check"
+    assert browser.find_elements(By.CSS_SELECTOR, ".lb-problem-badge")
+    assert not browser.find_element(By.CSS_SELECTOR, ".modeler-save").is_enabled()
+    screenshot("40-modeler-problem")
+
+    # Fix it with the operation picker of the properties panel (the replaced task is still selected).
+    picker = WebDriverWait(browser, 10).until(EC.element_to_be_clickable(
+        (By.CSS_SELECTOR, "select[name='lanebridge-operation']")))
+    # Typed as a keyboard user picks from a list (type-ahead), which fires the input events a mouse pick does.
+    picker.send_keys("crm.ar")
+    assert Select(picker).first_selected_option.get_attribute("value") == "crm.archive_quote"
+    wait_for_status(browser, "No problems")
+    assert not browser.find_elements(By.CSS_SELECTOR, ".lb-problem-badge")
+    screenshot("41-modeler-fixed")
+
+    browser.find_element(By.CSS_SELECTOR, ".modeler-save").click()
+    WebDriverWait(browser, 20).until(EC.url_contains("/processes/definitions/"))
+    WebDriverWait(browser, 20).until(lambda b: f"/definitions/{deployed_review.pk}/" not in b.current_url)
+    saved = ProcessDefinition.objects.get(process_id="review", version=2)
+    assert browser.current_url.endswith(f"/processes/definitions/{saved.pk}/")
+    assert 'name="Archive quote"' in saved.bpmn_xml
+    assert 'camunda:topic="crm.archive_quote"' in saved.bpmn_xml
+    assert "<bpmn:serviceTask" in saved.bpmn_xml
+
+
+def test_people_who_do_not_model_get_403(client, deployed_review):
+    client.login(username="seller", password="demo")
+
+    assert client.get("/processes/modeler/").status_code == 403
+    assert client.get(f"/processes/definitions/{deployed_review.pk}/edit/").status_code == 403
+    assert client.post("/processes/modeler/save/").status_code == 403
+
+
+def test_a_new_process_opens_in_chinese_on_a_phone_without_scrolling_sideways(
+        browser, live_server, deployed_review, screenshot):
+    browser.set_window_size(390, 844)
+    log_in(browser, live_server, "analyst")
+    browser.find_element(By.CSS_SELECTOR, 'button[name="language"][value="zh-hans"]').click()
+    WebDriverWait(browser, 10).until(lambda b: b.find_element(By.TAG_NAME, "html").get_attribute("lang") == "zh-hans")
+    browser.get(f"{live_server.url}/processes/modeler/")
+    WebDriverWait(browser, 20).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#modeler[data-ready=true]")))
+
+    wait_for_status(browser, "没有问题")
+    assert shape(browser, "start").is_displayed()
+    assert browser.find_element(By.CSS_SELECTOR, ".modeler-save").text == "保存为新版本"
+    assert browser.execute_script("return document.documentElement.scrollWidth") <= 390
+    screenshot("42-modeler-390-zh-hans")
