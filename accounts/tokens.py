@@ -25,7 +25,7 @@ SCOPES: dict[str, str] = {
     "tasks:complete": _("Complete tasks"),
     "incidents:retry": _("Retry incidents"),
     "incidents:resolve": _("Close incidents by skipping the failed step or cancelling the instance"),
-    "instances:operate": _("Suspend and resume instances, edit their variables"),
+    "instances:operate": _("Suspend, resume and migrate instances, edit their variables"),
     "definitions:deploy": _("Deploy BPMN files"),
     "messages:send": _("Send messages to waiting instances"),
     "signals:send": _("Send signals"),

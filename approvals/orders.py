@@ -8,7 +8,8 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from approvals.models import OrderNotice
-from engine.models import HistoryEvent, HumanTask, Incident, Job, ProcessInstance
+from engine import waits
+from engine.models import HistoryEvent, Incident, Job, ProcessInstance
 from monitoring.elements import elements_of, names
 
 # An end event whose id or name says so is a rejection ("Quote rejected", "EndEvent_Rejected", "报价被拒绝").
@@ -38,16 +39,16 @@ def _step_name(instance: ProcessInstance, element_id: str) -> str:
 
 
 def current_steps(instance: ProcessInstance) -> list[str]:
-    """Names of the steps the order waits at now: open tasks and calls not yet answered."""
+    """Names of the steps the order waits at now: tasks, calls, messages, timers, and where it is stuck."""
     if instance.state not in ProcessInstance.RUNNING:
         return []
-    names = list(instance.human_tasks.filter(state=HumanTask.OPEN).order_by("id").values_list("name", flat=True))
-    for element_id in (instance.jobs.filter(kind=Job.SERVICE, state__in=(Job.PENDING, Job.RUNNING))
-                       .order_by("id").values_list("element_id", flat=True)):
-        names.append(_step_name(instance, element_id))
-    for incident in instance.incidents.filter(state=Incident.OPEN).order_by("id"):
-        names.append(_step_name(instance, incident.element_id))
-    return list(dict.fromkeys(names))
+    elements = elements_of(instance.definition)
+    # A timer or message on a task's border is no step of its own: the task is.
+    borders = {e.element_id for e in elements if e.type == "boundaryEvent"}
+    ids = [w.element_id for w in waits.pending(instance) if w.element_id not in borders]
+    ids += list(instance.incidents.filter(state=Incident.OPEN).order_by("id").values_list("element_id", flat=True))
+    named = names(elements)
+    return list(dict.fromkeys(named.get(i) or i for i in ids if i))
 
 
 def start_report(instance: ProcessInstance) -> tuple[str, str]:

@@ -11,6 +11,8 @@ mapping to an element that does not exist, refuses the whole migration.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from django.db.models import QuerySet
 from django.utils import timezone
 
@@ -134,6 +136,16 @@ def running_counts(process_id: str) -> dict[int, int]:
 def elements(definition: ProcessDefinition) -> dict[str, str]:
     """The elements of a version an operator can map from or to: id → name."""
     return spiff.elements(specs_for(definition))
+
+
+def waiting_elements(definition: ProcessDefinition) -> dict[str, str]:
+    """The elements of a version an instance can wait at (tasks, calls, catch events): id → name."""
+    found = {}
+    for task_spec in spiff.element_specs(specs_for(definition)):
+        # The kinds of wait judge an element by its task's spec.
+        if waits.kinds_of(SimpleNamespace(task_spec=task_spec)):
+            found[task_spec.bpmn_id] = getattr(task_spec, "bpmn_name", None) or task_spec.bpmn_id
+    return found
 
 
 def _target(source: ProcessDefinition, to_version, mapping) -> tuple[ProcessDefinition, dict]:

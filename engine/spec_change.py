@@ -50,13 +50,14 @@ class Move:
 
 def element_ids(spec, subprocess_specs: dict) -> dict[str, str]:
     """Every BPMN element of a process and its sub-processes: id → name."""
-    found = {}
-    for each in [spec, *subprocess_specs.values()]:
-        for task_spec in each.task_specs.values():
-            bpmn_id = getattr(task_spec, "bpmn_id", None)
-            if bpmn_id:
-                found[bpmn_id] = getattr(task_spec, "bpmn_name", None) or bpmn_id
-    return found
+    return {task_spec.bpmn_id: getattr(task_spec, "bpmn_name", None) or task_spec.bpmn_id
+            for task_spec in element_specs(spec, subprocess_specs)}
+
+
+def element_specs(spec, subprocess_specs: dict) -> list:
+    """The task specs of every BPMN element of a process and its sub-processes."""
+    return [task_spec for each in [spec, *subprocess_specs.values()] for task_spec in each.task_specs.values()
+            if getattr(task_spec, "bpmn_id", None)]
 
 
 def change_spec(registry, workflow, spec, subprocess_specs: dict, mapping: dict[str, str]) -> list[Move]:

@@ -34,7 +34,7 @@ def _chosen(request, choices: list[ProcessDefinition]) -> ProcessDefinition | No
 
 def _form(request, source: ProcessDefinition, target: ProcessDefinition | None, versions, element_ids) -> MigrateForm:
     names = migration.elements(source)
-    targets = sorted(migration.elements(target).items()) if target else []
+    targets = sorted(migration.waiting_elements(target).items()) if target else []
     elements = [(i, names.get(i, i)) for i in sorted(element_ids)]
     data = request.POST if request.method == "POST" else None
     return MigrateForm(data, versions=[v.version for v in versions], elements=elements, targets=targets,

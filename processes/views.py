@@ -212,7 +212,7 @@ def instance(request, pk: int):
     """Everything about one instance: its diagram, variables, open tasks, incidents and its history."""
     instance: ProcessInstance = get_object_or_404(instances_for_user(request.user), pk=pk)
     # Lists, not querysets: the tables and the diagram markers read the same rows.
-    tasks = list(instance.human_tasks.order_by("id"))
+    tasks = list(instance.human_tasks.select_related("assignee", "completed_by", "on_behalf_of").order_by("id"))
     incidents = list(instance.incidents.order_by("-id"))
     history = list(instance.history.select_related("user").order_by("id"))
     jobs = list(instance.jobs.order_by("id"))
@@ -376,7 +376,7 @@ def _move_token_form(instance: ProcessInstance, data=None) -> MoveTokenForm:
     elements = modify.element_choices(instance.definition)
     names = dict(elements)
     return MoveTokenForm(
-        data, elements=[(i, _element_label(i, name)) for i, name in elements],
+        data, auto_id="move-%s", elements=[(i, _element_label(i, name)) for i, name in elements],
         tokens=[(i, _element_label(i, names.get(i, i))) for i in modify.token_elements(instance)])
 
 

@@ -218,16 +218,25 @@ async function save() {
   setStatus(text.saving, "busy");
   const data = await formData();
   data.append("lane_roles", JSON.stringify(currentLaneRoles()));
-  const response = await fetch(text.saveUrl, {
-    method: "POST", body: data, credentials: "same-origin", headers: { "X-CSRFToken": csrfToken() },
-  });
-  const body = await response.json();
+  let response, body;
+  try {
+    response = await fetch(text.saveUrl, {
+      method: "POST", body: data, credentials: "same-origin", headers: { "X-CSRFToken": csrfToken() },
+    });
+    body = await response.json();
+  } catch (error) {
+    // A lost connection or a page that is not ours (a login page after the session ended).
+    setStatus(text.notSaved + " " + (response ? response.status : error.message), "error");
+    saveButton.disabled = false;
+    return;
+  }
   if (response.ok) {
     window.location.assign(body.url);
     return;
   }
   showProblems(body.problems || [], []);
   setStatus(body.error || text.notSaved, "error");
+  saveButton.disabled = Boolean(body.problems && body.problems.length);  // a change is checked again
 }
 
 /* Every lane in the diagram with its role, so the saved version's lanes are mapped as shown. */

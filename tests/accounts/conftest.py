@@ -239,3 +239,16 @@ def oidc_provider(live_server, tmp_path_factory) -> Provider:
             yield provider
         finally:
             stop(process)
+
+
+OIDC_GROUP_ROLES = "lanebridge-sales:Sales; lanebridge-finance:Finance; lanebridge-ops:Operator"
+
+
+@pytest.fixture
+def oidc_on(settings, oidc_provider: Provider) -> Provider:
+    """Lanebridge configured for the provider as an operator would set it up."""
+    for name, value in oidc_provider.lanebridge_settings().items():
+        setattr(settings, name, value)
+    settings.AUTHENTICATION_BACKENDS = [*settings.AUTHENTICATION_BACKENDS, "accounts.sso.OIDCBackend"]
+    settings.LANEBRIDGE_SSO_GROUP_ROLES = OIDC_GROUP_ROLES
+    return oidc_provider

@@ -2,24 +2,10 @@
 
 import re
 
-import pytest
 import requests
 from django.contrib.auth.models import Group, User
 
-from tests.accounts.conftest import Provider
-
 LOGIN = "/accounts/login/"
-MAPPING = "lanebridge-sales:Sales; lanebridge-finance:Finance; lanebridge-ops:Operator"
-
-
-@pytest.fixture
-def oidc_on(settings, oidc_provider: Provider) -> Provider:
-    """Lanebridge configured for the provider as an operator would set it up."""
-    for name, value in oidc_provider.lanebridge_settings().items():
-        setattr(settings, name, value)
-    settings.AUTHENTICATION_BACKENDS = [*settings.AUTHENTICATION_BACKENDS, "accounts.sso.OIDCBackend"]
-    settings.LANEBRIDGE_SSO_GROUP_ROLES = MAPPING
-    return oidc_provider
 
 
 def sign_in_with_sso(base_url: str, username: str, password: str) -> requests.Response:

@@ -2,24 +2,13 @@
 
 import re
 
-import pytest
 from django.contrib.auth.models import User
 from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
 
-from tests.accounts.conftest import Provider
-from tests.accounts.test_sso_oidc import MAPPING, sign_in_with_sso
+from tests.accounts.test_sso_oidc import sign_in_with_sso
 
 PAGE = "/processes/"
-
-
-@pytest.fixture
-def oidc_on(settings, oidc_provider: Provider) -> Provider:
-    for name, value in oidc_provider.lanebridge_settings().items():
-        setattr(settings, name, value)
-    settings.AUTHENTICATION_BACKENDS = [*settings.AUTHENTICATION_BACKENDS, "accounts.sso.OIDCBackend"]
-    settings.LANEBRIDGE_SSO_GROUP_ROLES = MAPPING
-    return oidc_provider
 
 
 def expire_id_token(username: str) -> None:

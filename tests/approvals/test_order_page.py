@@ -87,3 +87,23 @@ def test_the_order_page_is_in_chinese(client, order, demo_users):
     client.cookies["django_language"] = "zh-hans"
     body = client.get(f"/orders/{order.pk}/").content.decode()
     assert "进行中" in body and "历史" in body
+
+
+def test_an_order_waiting_for_a_message_says_it_waits_there(db, roles, demo_users):
+    from approvals.orders import current_steps
+    from engine.deploy import deploy
+    from tests.engine.bpmn_events import waits_for_message
+
+    deploy(waits_for_message(), "pay.bpmn")
+    instance, _ = runtime.start_instance("awaiting_payment", {}, user=demo_users["sales"])
+    assert current_steps(instance) == ["wait"]
+
+
+def test_a_message_on_a_tasks_border_is_not_a_step_of_its_own(db, roles, demo_users):
+    from approvals.orders import current_steps
+    from engine.deploy import deploy
+    from tests.engine.bpmn_events import message_boundary_process
+
+    deploy(message_boundary_process(), "cancellable.bpmn")
+    instance, _ = runtime.start_instance("cancellable_order", {}, user=demo_users["sales"])
+    assert current_steps(instance) == ["review"]

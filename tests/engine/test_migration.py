@@ -14,7 +14,14 @@ from engine.messages import Message, send_message
 from engine.migration import MigrationRefused, migrate_instance, migrate_instances, plan_migration
 from engine.models import HistoryEvent, HumanTask, Job, ProcessInstance, Subscription
 from engine.repairs import suspend_instance
-from engine.runtime import Conflict, InstanceNotActive, TaskNotOpen, complete_human_task, start_instance
+from engine.runtime import (
+    Conflict,
+    InstanceNotActive,
+    TaskMigrated,
+    TaskNotOpen,
+    complete_human_task,
+    start_instance,
+)
 from tests.engine import bpmn
 from tests.engine.bpmn_events import message, message_catch, timer
 from tests.engine.test_concurrent_completion import run_together
@@ -153,6 +160,21 @@ def test_a_timer_boundary_beside_a_task_follows_with_the_task(deployed, user):
     run_due_work(now=timer_job.due_at + timedelta(minutes=1))
     instance.refresh_from_db()
     assert instance.human_tasks.get(state=HumanTask.OPEN).element_id == "escalate"
+
+
+def test_a_task_read_before_a_migration_is_completed_only_once_read_again(deployed, user):
+    two_versions(deployed, bpmn.user_task_process(tasks=("review",)),
+                 bpmn.user_task_process(tasks=("review", "sign_off")))
+    instance, _ = start_instance("reviewing", {}, version=1)
+    shown = HumanTask.objects.select_related("instance").get(instance=instance)
+
+    migrate_instance(instance, 2, user=user, reason="sign-off")
+
+    # Its form was checked against version 1's task: the approver opens it again.
+    with pytest.raises(TaskMigrated):
+        complete_human_task(shown, user, {"approved": True})
+    complete_human_task(HumanTask.objects.get(pk=shown.pk), user, {"approved": True})
+    assert HumanTask.objects.get(instance=instance, state=HumanTask.OPEN).element_id == "sign_off"
 
 
 def test_a_dry_run_changes_nothing(deployed, user):
