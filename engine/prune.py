@@ -23,6 +23,8 @@ from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
+from engine import compensation
+
 T = TypeVar("T")
 
 # A task completing deeper than this in its tree makes the tree be pruned; well
@@ -142,7 +144,7 @@ _looked_up_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _looked_up(spec) -> frozenset:
-    """Names of the elements some gateway or join looks for among a task's ancestors."""
+    """Names of the elements some gateway, join or compensation throw looks for among a task's ancestors."""
     names = _looked_up_cache.get(spec)
     if names is None:
         found = set()
@@ -151,6 +153,9 @@ def _looked_up(spec) -> frozenset:
                 found.update(i.name for i in task_spec.inputs)
             if getattr(task_spec, "split_task", None):
                 found.add(task_spec.split_task)
+            if compensation.HANDLER in (getattr(task_spec, "extensions", None) or {}):
+                # A compensation throw looks for the activities that completed, to undo them.
+                found.add(task_spec.name)
         names = _looked_up_cache[spec] = frozenset(found)
     return names
 
