@@ -115,12 +115,12 @@ def migrate_instances(process_id: str, from_version: int, to_version: int, mappi
             done = (_plan(instance, target, mapping) if dry_run
                     else _migrate(instance, target, mapping, user, reason, None))
         except (MigrationRefused, InstanceNotActive, Conflict) as exc:
-            results.append({"instance": instance.pk, "ok": False, "detail": str(exc),
-                            "elements": getattr(exc, "problems", [])})
+            results.append({"instance": instance.pk, "ok": False, "detail": str(exc), "elements": [],
+                            "problems": getattr(exc, "problems", [])})
             continue
         results.append({"instance": instance.pk, "ok": True, "detail": _summary(done), "elements": done["elements"]})
     for missing in sorted(set(instance_ids or []) - {r["instance"] for r in results}):
-        results.append({"instance": missing, "ok": False, "elements": [],
+        results.append({"instance": missing, "ok": False, "elements": [], "problems": [],
                         "detail": f"Instance {missing} is not an instance of {process_id} v{from_version}"})
     return results
 
