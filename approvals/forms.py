@@ -113,6 +113,8 @@ class LinesField(forms.Field):
 
     widget = LinesWidget
     MAX_LINES = 200
+    # Beyond any real order; keeps 1e400 out of the process variables.
+    MAX_AMOUNT = Decimal("1e12")
 
     def to_python(self, value):
         if value in (None, ""):
@@ -127,9 +129,9 @@ class LinesField(forms.Field):
             quantity, price = _decimal(row.get("quantity")), _decimal(row.get("unit_price"))
             if not product:
                 errors.append(_("Line %(n)d: choose a product.") % {"n": number})
-            if quantity is None or quantity <= 0:
+            if quantity is None or not 0 < quantity <= self.MAX_AMOUNT:
                 errors.append(_("Line %(n)d: the quantity must be a number above 0.") % {"n": number})
-            if price is None or price < 0:
+            if price is None or not 0 <= price <= self.MAX_AMOUNT:
                 errors.append(_("Line %(n)d: the unit price must be a number, 0 or more.") % {"n": number})
             if not errors:
                 lines.append({"product": product,
@@ -351,3 +353,25 @@ def start_form_fields(definition) -> list[dict]:
             break
     _start_fields_cache[key] = fields
     return fields
+
+
+class DateInput(forms.DateInput):
+    """The browser's own date picker."""
+
+    input_type = "date"
+
+
+class AbsenceForm(forms.Form):
+    """Going away: the first and last day, and the colleague who stands in meanwhile."""
+
+    starts_on = forms.DateField(label=_("First day away"), widget=DateInput)
+    ends_on = forms.DateField(label=_("Last day away"), widget=DateInput)
+    substitute = forms.ModelChoiceField(queryset=None, label=_("Who stands in for you"),
+                                        empty_label=_("Choose a colleague…"),
+                                        help_text=_("Only colleagues who work in one of your lanes."))
+
+    def __init__(self, choices, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["substitute"].queryset = choices
+        self.fields["substitute"].label_from_instance = lambda user: (
+            f"{user.get_full_name()} ({user.get_username()})" if user.get_full_name() else user.get_username())

@@ -43,6 +43,27 @@ class UserPreference(models.Model):
         return f"{self.user}: {self.language}"
 
 
+class Absence(models.Model):
+    """A user away for some days, and the colleague who stands in for them meanwhile.
+
+    From `starts_on` to `ends_on` (both included, the site's dates) the substitute may see,
+    claim and complete the absent user's tasks (approvals.permissions.stand_in_tasks).
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="absences")
+    substitute = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="stand_ins")
+    starts_on = models.DateField()
+    ends_on = models.DateField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["substitute", "ends_on"]), models.Index(fields=["user", "ends_on"])]
+        ordering = ["starts_on", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.user} away {self.starts_on}–{self.ends_on}, {self.substitute} stands in"
+
+
 class OrderNotice(models.Model):
     """Tells an initiator that their order ended badly: in their inbox, and by one email each."""
 

@@ -9,24 +9,30 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.mail import send_mail
-from django.db.models import Q, QuerySet
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import ngettext
 
+from approvals import permissions
 from approvals.models import OrderNotice, TaskNotification, UserPreference
 from engine.models import HumanTask
 
 log = logging.getLogger(__name__)
 
 
-def recipients(task: HumanTask, groups: list[Group]) -> QuerySet:
-    """Ids of who hears about a task: its assignee if it has one, else the members of `groups`, its candidates."""
+def recipients(task: HumanTask, groups: list[Group]) -> list[int]:
+    """Ids of who hears about a task: its assignee if it has one, else the members of `groups`, its candidates;
+    and the substitutes of those who are away."""
     users = get_user_model().objects.filter(is_active=True).exclude(email="")
     if task.assignee_id:
-        return users.filter(pk=task.assignee_id).values_list("pk", flat=True)
-    return users.filter(groups__in=groups).values_list("pk", flat=True).distinct()
+        found = users.filter(pk=task.assignee_id)
+    else:
+        found = users.filter(groups__in=groups)
+    ids = list(found.values_list("pk", flat=True).distinct())
+    substitutes = users.filter(pk__in=permissions.substitutes_for(task)).values_list("pk", flat=True)
+    return ids + [pk for pk in substitutes if pk not in ids]
 
 
 def queue_notifications(task: HumanTask, groups: list[Group]) -> int:
@@ -59,7 +65,8 @@ def send_pending_notifications(now: datetime) -> int:
         tasks = list(
             HumanTask.objects.filter(state=HumanTask.OPEN, pk__in=TaskNotification.objects.filter(
                 pk__in=ids, sent_at=now).values("task_id"))
-            .filter(Q(assignee__isnull=True) | Q(assignee=user))
+            .filter(Q(assignee__isnull=True) | Q(assignee=user)
+                    | Q(pk__in=permissions.stand_in_tasks(user, timezone.localdate(now)).values("pk")))
             .select_related("instance__definition").order_by("due_at", "created_at")
         )
         if not tasks or not user.email:

@@ -20,19 +20,30 @@ def _check(user, task: HumanTask) -> None:
         raise NotAllowed(f"You may not act on task {task.pk}")
 
 
+def _on_behalf(absent) -> dict:
+    return {"on_behalf_of": absent.get_username()} if absent is not None else {}
+
+
 def claim_task(task: HumanTask, user) -> HumanTask:
-    """Assign an open task to `user`; fails if someone else claimed it first."""
+    """Assign an open task to `user`; fails if someone else claimed it first.
+
+    A substitute claims for the absent colleague: the task is theirs, so it stays
+    with them when the absence ends, and the history says who claimed it for whom.
+    """
     _check(user, task)
+    absent = permissions.acting_for(user, task)
+    assignee = absent or user
     with transaction.atomic():
         taken = HumanTask.objects.filter(pk=task.pk, state=HumanTask.OPEN).filter(
-            assignee__isnull=True).update(assignee=user)
+            assignee__isnull=True).update(assignee=assignee)
         if not taken:
             current = HumanTask.objects.get(pk=task.pk)
             if current.state != HumanTask.OPEN:
                 raise runtime.TaskNotOpen(f"Task {task.pk} is already {current.state}")
-            if current.assignee_id != user.pk:
+            if current.assignee_id != assignee.pk:
                 raise runtime.Conflict(f"Task {task.pk} is already claimed by {current.assignee}")
-        runtime.record_event(task.instance, HistoryEvent.TASK_CLAIMED, task.element_id, task.name, user=user)
+        runtime.record_event(task.instance, HistoryEvent.TASK_CLAIMED, task.element_id, task.name, user=user,
+                             data=_on_behalf(absent))
     task.refresh_from_db()
     return task
 
@@ -50,11 +61,12 @@ def delegate_task(task: HumanTask, user, to_user: User) -> HumanTask:
     _check(user, task)
     if not to_user.groups.filter(name__in=task.candidate_groups).exists() and not to_user.is_superuser:
         raise NotAllowed(f"{to_user.username} is not a member of {', '.join(task.candidate_groups) or 'the role'}")
+    absent = permissions.acting_for(user, task)
     with transaction.atomic():
         HumanTask.objects.filter(pk=task.pk, state=HumanTask.OPEN).update(assignee=to_user)
         permissions.grant_user(task, to_user)
         runtime.record_event(task.instance, HistoryEvent.TASK_CLAIMED, task.element_id, task.name, user=user,
-                             data={"delegated_to": to_user.username})
+                             data={"delegated_to": to_user.username, **_on_behalf(absent)})
     task.refresh_from_db()
     return task
 
@@ -69,4 +81,4 @@ def complete_task(task: HumanTask, user, data: dict) -> ProcessInstance:
     if task.state != HumanTask.OPEN:
         raise runtime.TaskNotOpen(f"Task {task.pk} is already {task.state}")
     cleaned = validate_submission(task, data)
-    return runtime.complete_human_task(task, user, cleaned)
+    return runtime.complete_human_task(task, user, cleaned, on_behalf_of=permissions.acting_for(user, task))

@@ -18,4 +18,7 @@ urlpatterns = [
     path("orders/<int:pk>/", views.order, name="order"),
     path("notices/<int:pk>/dismiss/", views.dismiss_notice, name="dismiss_notice"),
     path("language/", views.set_language, name="set_language"),
+    # Under the account's pages, beside the API tokens.
+    path("accounts/away/", views.away, name="away"),
+    path("accounts/away/<int:pk>/end/", views.away_end, name="away_end"),
 ]

@@ -12,7 +12,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import F
+from django.db.models import BooleanField, Count, ExpressionWrapper, F, Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -22,9 +22,9 @@ from django.utils.translation import gettext_lazy
 from django.views import i18n
 from django.views.decorators.http import require_POST
 
-from approvals import orders, permissions, services
-from approvals.forms import DelegateForm, StartForm, start_form_fields, task_form
-from approvals.models import OrderNotice, UserPreference
+from approvals import absences, orders, permissions, services
+from approvals.forms import AbsenceForm, DelegateForm, StartForm, start_form_fields, task_form
+from approvals.models import Absence, OrderNotice, UserPreference
 from approvals.options import OptionsUnavailable, load_options, options_operation
 from engine import runtime
 from engine.models import HistoryEvent, HumanTask, Incident, ProcessDefinition, ProcessInstance
@@ -36,6 +36,10 @@ SORTS = {
     "due": [F("due_at").asc(nulls_last=True), "created_at"],
     "priority": ["-priority", F("due_at").asc(nulls_last=True), "created_at"],
     "age": ["created_at"],
+    # Largest first: the orders that matter most; tasks without an amount last.
+    "amount": [F("amount").desc(nulls_last=True), "created_at"],
+    # A to Z, tasks without a customer last.
+    "customer": [ExpressionWrapper(Q(customer=""), output_field=BooleanField()).asc(), "customer", "created_at"],
 }
 
 
@@ -51,34 +55,55 @@ def conflict(request: HttpRequest, task: HumanTask, message: str) -> HttpRespons
 
 @login_required
 def inbox(request: HttpRequest) -> HttpResponse:
-    """Open tasks assigned to me, or waiting unclaimed in my roles' queue."""
+    """Open tasks assigned to me, waiting unclaimed in my roles' queue, or of colleagues I stand in for."""
     sort = request.GET.get("sort") if request.GET.get("sort") in SORTS else "due"
     process = request.GET.get("process", "")
 
-    mine = HumanTask.objects.filter(state=HumanTask.OPEN, assignee=request.user)
-    queue = permissions.tasks_for_user(request.user).filter(state=HumanTask.OPEN, assignee__isnull=True)
+    user = request.user
+    open_tasks = HumanTask.objects.filter(state=HumanTask.OPEN)
     if process:
-        mine = mine.filter(instance__definition__process_id=process)
-        queue = queue.filter(instance__definition__process_id=process)
-    counts = {"mine": mine.count(), "queue": queue.count()}
+        open_tasks = open_tasks.filter(instance__definition__process_id=process)
+    tabs = {
+        "mine": Q(assignee=user),
+        "queue": Q(assignee__isnull=True, pk__in=permissions.own_tasks(user).values("pk")),
+    }
+    standing_in = list(permissions.standing_in_for(user))
+    if standing_in:
+        tabs["standin"] = Q(pk__in=permissions.covered_tasks(standing_in).values("pk"))
+    # One query counts every tab.
+    counts = open_tasks.aggregate(**{name: Count("pk", filter=where) for name, where in tabs.items()})
     tab = request.GET.get("tab")
     if tab not in counts:
-        # Land where the work is: my own tasks first, else the queue.
-        tab = "mine" if counts["mine"] or not counts["queue"] else "queue"
-    tasks = (mine if tab == "mine" else queue).select_related("instance__definition", "assignee")
+        # Land where the work is: my own tasks first, then the queue, then my absent colleagues'.
+        tab = next((name for name, count in counts.items() if count), "mine")
+    tasks = open_tasks.filter(tabs[tab]).select_related("instance__definition", "assignee")
     page = Paginator(tasks.order_by(*SORTS[sort]), PAGE_SIZE).get_page(request.GET.get("page"))
+    if tab == "standin":
+        _mark_absent_colleagues(page.object_list, standing_in)
     context = {
         "tab": tab,
         "sort": sort,
         "process": process,
         "processes": ProcessDefinition.objects.order_by("process_id").values_list("process_id", flat=True).distinct(),
         "counts": counts,
+        "standing_in": standing_in,
         "page": page,
         "now": timezone.now(),
         "notices": OrderNotice.objects.filter(user=request.user, dismissed_at=None)
         .select_related("instance__definition")[:20],
     }
     return render(request, "approvals/inbox.html", context)
+
+
+def _mark_absent_colleagues(tasks, absent_users: list) -> None:
+    """Set each task's `absent_colleague`: whose task the substitute works on."""
+    ids = [task.pk for task in tasks]
+    whose = {}
+    for absent in absent_users:
+        for pk in permissions.covered_tasks([absent]).filter(pk__in=ids).values_list("pk", flat=True):
+            whose.setdefault(pk, absent)
+    for task in tasks:
+        task.absent_colleague = whose.get(task.pk)
 
 
 @login_required
@@ -133,7 +158,7 @@ def _history(instance: ProcessInstance) -> list[dict]:
             details = str(event.data.get("error", ""))
         rows.append({"at": event.at, "label": HISTORY_LABELS.get(event.kind, event.kind),
                      "element": event.element_name or element_names.get(event.element_id, event.element_id),
-                     "user": event.user, "details": details})
+                     "user": event.user, "details": details, "on_behalf_of": event.data.get("on_behalf_of", "")})
     return rows
 
 
@@ -172,6 +197,8 @@ def _task_context(request: HttpRequest, task: HumanTask, form=None, delegate_for
         "task": task,
         "instance": task.instance,
         "may_act": task.state == HumanTask.OPEN and permissions.can_act(request.user, task),
+        # Whose substitute the user is here, if they act for an absent colleague.
+        "acting_for": permissions.acting_for(request.user, task) if task.state == HumanTask.OPEN else None,
         **_quote(task.data or {}),
         "history": _history(task.instance),
         "form": form if form is not None else task_form(task),
@@ -402,3 +429,40 @@ def set_language(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated and language in dict(settings.LANGUAGES):
         UserPreference.objects.update_or_create(user=request.user, defaults={"language": language})
     return response
+
+
+@login_required
+def away(request: HttpRequest) -> HttpResponse:
+    """My absences and who stands in for me; a form to add one; whom I stand in for."""
+    choices = absences.substitute_choices(request.user)
+    form = AbsenceForm(choices, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            absence = absences.add_absence(request.user, data["substitute"], data["starts_on"], data["ends_on"])
+        except ValidationError as exc:
+            for field, errors in exc.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(request, _("%(user)s stands in for you from %(first)s to %(last)s.") % {
+                "user": absence.substitute, "first": absence.starts_on, "last": absence.ends_on})
+            return redirect("approvals:away")
+    return render(request, "approvals/away.html", {
+        "form": form,
+        "has_choices": choices.exists(),
+        "mine": absences.current_and_coming(Absence.objects.filter(user=request.user)),
+        "standing_in": absences.current_and_coming(Absence.objects.filter(substitute=request.user)),
+        "today": permissions.today(),
+    }, status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def away_end(request: HttpRequest, pk: int) -> HttpResponse:
+    """End one of my absences now: my substitute stops acting for me."""
+    absence = Absence.objects.filter(pk=pk, user=request.user).first()
+    if absence is None:
+        return forbidden(request)
+    absences.end_absence(absence)
+    messages.success(request, _("You are back: %(user)s no longer stands in for you.") % {"user": absence.substitute})
+    return redirect("approvals:away")

@@ -15,7 +15,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnValidator
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 
-from engine import decisions, modeler, prune, signals, spiff, timers
+from engine import decisions, modeler, prune, signals, spiff, task_columns, timers
 from engine.models import DecisionDefinition, ProcessDefinition, StartTrigger
 from engine.scripts import check_script
 
@@ -115,6 +115,8 @@ class Parsed:
     content: bytes
     encoding: str
     warnings: list[str] = field(default_factory=list)
+    # process id → the variables its tasks show as amount and customer.
+    task_columns: dict[str, dict] = field(default_factory=dict)
 
 
 def _model_error(exc: modeler.ModelError) -> DeployError:
@@ -162,6 +164,7 @@ def parse_file(content: bytes, file_name: str = "upload.bpmn", bindings: dict[st
     encoding = tree.docinfo.encoding or "utf-8"
     try:
         processes = modeler.runnable_processes(tree)
+        columns = {process.get("id"): task_columns.declared(process) for process in processes}
         if bindings:
             modeler.apply_bindings(tree, processes, bindings)
             # Store the bound file, so downloading and redeploying it needs no bindings.
@@ -188,7 +191,7 @@ def parse_file(content: bytes, file_name: str = "upload.bpmn", bindings: dict[st
     for spec, _subprocess_specs in specs.values():
         _check_start_events(spec, tree)
     warnings += modeler.unknown_operation_warnings(processes)
-    return Parsed(tree, specs, content, encoding, warnings)
+    return Parsed(tree, specs, content, encoding, warnings, columns)
 
 
 def _tolerate(tree, processes) -> list[str]:
@@ -387,7 +390,11 @@ def deploy_files(files: list[tuple[str, bytes]], user=None, bindings: dict[str, 
     with transaction.atomic():
         stored, created = [], False
         for (name, content), (encoding, found) in zip(dmn, decided, strict=True):
-            rows, any_new = decisions.store(found, content, content.decode(encoding, errors="replace"), name, user)
+            try:
+                rows, any_new = decisions.store(found, content, content.decode(encoding, errors="replace"), name,
+                                                user)
+            except modeler.ModelError as exc:
+                raise _model_error(exc) from None
             stored += rows
             created = created or any_new
         deployment = _deploy_processes(parsed, bpmn[0], user, mappings) if parsed else Deployment([], False)
@@ -420,6 +427,9 @@ _dmn_validators: dict[str, BpmnValidator] = {}
 def _parse_dmn(content: bytes, file_name: str) -> tuple[str, list[decisions.Decision]]:
     """Validate a DMN file and translate its decision tables; (the file's encoding, its decisions)."""
     tree = read_xml(content)
+    if decisions.unread_version(tree):
+        raise DeployError(f"{file_name}: DMN of the namespace {decisions.unread_version(tree)!r} is not read; save "
+                          "it as DMN 1.3, 1.2 or 1.1 (Camunda Modeler writes DMN 1.3)")
     schema = decisions.schema_file(tree)
     if schema not in _dmn_validators:
         _dmn_validators[schema] = BpmnValidator(schema)
@@ -482,6 +492,7 @@ def _deploy_processes(parsed: Parsed, file_name: str, user, mappings: dict | Non
                         lane_roles=lane_roles,
                         warnings=these_warnings,
                         mappings=mappings,
+                        task_columns=parsed.task_columns.get(process_id, {}),
                         deployed_by=user if user is not None and user.is_authenticated else None,
                     )
                     _replace_start_triggers(definition, spec)

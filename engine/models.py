@@ -22,6 +22,8 @@ class ProcessDefinition(models.Model):
     warnings = models.JSONField(default=list, blank=True)
     # Field mappings deployed with this version (customer codes, units...), for the connectors.
     mappings = models.JSONField(default=dict, blank=True)
+    # Which variables its tasks show as amount and customer (engine.task_columns), from the process's properties.
+    task_columns = models.JSONField(default=dict, blank=True)
     deployed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     deployed_at = models.DateTimeField(auto_now_add=True)
 
@@ -91,8 +93,17 @@ class ProcessInstance(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["started_by", "idempotency_key"], name="unique_idempotency_key"),
         ]
-        # Reports, trends and the instance list filter by the day an instance started.
-        indexes = [models.Index(fields=["started_at"], name="engine_instance_started_at")]
+        indexes = [
+            # Reports, trends and the instance list filter by the day an instance started; the
+            # dashboard's lead times read ended_at beside it.
+            models.Index(fields=["started_at", "ended_at"], name="engine_instance_started_ended"),
+            # The monitor counts instances per process and state, and those completed since a time,
+            # from these indexes alone rather than from every row.
+            models.Index(fields=["definition", "state"], name="engine_instance_def_state"),
+            # Maps the monitor's open tasks, jobs and incidents to their process without reading the rows.
+            models.Index(fields=["id", "definition"], name="engine_instance_id_def"),
+            models.Index(fields=["state", "ended_at", "started_at"], name="engine_instance_state_ended"),
+        ]
         ordering = ["-id"]
 
     def __str__(self) -> str:
@@ -119,16 +130,25 @@ class HumanTask(models.Model):
     documentation = models.TextField(blank=True)
     priority = models.IntegerField(default=50)
     due_at = models.DateTimeField(null=True, blank=True)
+    # Copied from the variables the process names (engine.task_columns) when the task opens.
+    amount = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True)
+    customer = models.CharField(max_length=255, blank=True)
     state = models.CharField(max_length=16, choices=STATES, default=OPEN)
     created_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     completed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Set when a substitute completed it for an absent colleague: the colleague.
+    on_behalf_of = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     submitted_data = models.JSONField(default=dict, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["state", "due_at"]), models.Index(fields=["state", "created_at"])]
+        indexes = [models.Index(fields=["state", "due_at"]), models.Index(fields=["state", "created_at"]),
+                   # The monitor counts open tasks per element and instance from this index alone.
+                   models.Index(fields=["state", "instance", "element_id", "due_at"], name="engine_task_state_element")]
         ordering = ["-created_at"]
         permissions = [("act_on_humantask", "Can claim and complete this task")]
 
@@ -166,7 +186,9 @@ class Job(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        indexes = [models.Index(fields=["state", "due_at"])]
+        indexes = [models.Index(fields=["state", "due_at"]),
+                   # The monitor counts waiting jobs per element and instance from this index alone.
+                   models.Index(fields=["state", "instance", "element_id"], name="engine_job_state_element")]
         ordering = ["id"]
 
     def __str__(self) -> str:

@@ -375,6 +375,14 @@ def _call_inputs(instance: ProcessInstance, now: dict, before: frozenset) -> dic
         return {}
 
 
+def complete_task(instance: ProcessInstance, task, complete: Callable[[], None]) -> None:
+    """`complete()` finishes `task`; if what follows is too deep to set up, the instance fails naming that element."""
+    try:
+        prune.setting_up(complete, [task])
+    except prune.TooDeep as exc:
+        _fail(instance, exc)
+
+
 def _fail(instance: ProcessInstance, exc: WorkflowException) -> None:
     task_spec = getattr(exc, "task_spec", None) or getattr(getattr(exc, "task", None), "task_spec", None)
     element_id = getattr(task_spec, "bpmn_id", None) or getattr(task_spec, "name", "") or ""
@@ -433,10 +441,11 @@ def _sync_rows(instance: ProcessInstance, workflow, before: frozenset, now: dict
     waits.open_new(instance, [task for task_id, task in now.items() if task_id not in before], claim_jobs, inputs)
 
 
-def complete_human_task(task: HumanTask, user, data: dict) -> ProcessInstance:
+def complete_human_task(task: HumanTask, user, data: dict, on_behalf_of=None) -> ProcessInstance:
     """Apply submitted `data` to a human task and advance its instance.
 
-    Raises TaskNotOpen if it was completed or cancelled meanwhile.
+    `on_behalf_of` is the absent user a substitute completes it for; the task row and
+    the history record both. Raises TaskNotOpen if it was completed or cancelled meanwhile.
     """
     data = check_variables(data, "data")
     # The version whose form `data` was checked against: a migration since then makes this completion stale.
@@ -451,7 +460,8 @@ def complete_human_task(task: HumanTask, user, data: dict) -> ProcessInstance:
         # Closing the row only if it is still open is also the check that it is.
         if not rows.update(HumanTask, {"pk": task.pk, "state": HumanTask.OPEN}, {
                 "state": HumanTask.COMPLETED, "completed_at": timezone.now(),
-                "completed_by": getattr(user, "pk", None), "submitted_data": to_json(data)}):
+                "completed_by": getattr(user, "pk", None), "on_behalf_of": getattr(on_behalf_of, "pk", None),
+                "submitted_data": to_json(data)}):
             state = HumanTask.objects.filter(pk=task.pk).values_list("state", flat=True).first()
             raise TaskNotOpen(f"Task {task.pk} is already {state}")
         # task_id, element_id and name never change after the row is created.
@@ -460,9 +470,11 @@ def complete_human_task(task: HumanTask, user, data: dict) -> ProcessInstance:
             raise TaskNotOpen(f"Task {task.pk} is no longer waiting")
         check_total_size({**spiff_task.data, **data}, "data")
         spiff_task.set_data(**data)
-        spiff_task.run()
-        record_event(instance, HistoryEvent.TASK_COMPLETED, task.element_id, task.name, user=user,
-                     data={"task": task.pk, "data": data})
+        complete_task(instance, spiff_task, spiff_task.run)
+        done = {"task": task.pk, "data": data}
+        if on_behalf_of is not None:
+            done["on_behalf_of"] = on_behalf_of.get_username()
+        record_event(instance, HistoryEvent.TASK_COMPLETED, task.element_id, task.name, user=user, data=done)
 
     write_instance(task.instance_id, change, user=user)
     return _latest(task.instance_id)

@@ -1,16 +1,16 @@
 """REST API v1: thin views over engine.runtime, engine.jobs and approvals.services."""
 
-from django.db.models import Q
+from django.db.models import F, Q
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import generics, parsers, status
+from rest_framework import filters, generics, parsers, status
 from rest_framework.exceptions import NotFound, ParseError, PermissionDenied, ValidationError
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from approvals import services as approvals
-from approvals.permissions import can_start, can_view, tasks_for_user
+from approvals.permissions import can_start, can_view, stand_in_tasks, tasks_for_user
 from engine import jobs, migration, modify, repairs, rollout, runtime
 from engine.deploy import deploy_files, parse_bindings, parse_mappings, validate_files
 from engine.models import DecisionDefinition, HumanTask, ProcessDefinition
@@ -369,17 +369,45 @@ class InstanceVariables(InstanceAction):
         repairs.edit_variables(instance, request.user, data["set"], data["unset"], data["reason"])
 
 
+class TaskOrdering(filters.OrderingFilter):
+    """`?ordering=-amount,customer`: by the named fields, "-" for descending; an unknown field gets a 400 naming it."""
+
+    ordering_fields = ["amount", "customer", "due_at", "created_at", "priority", "id"]
+    ordering_description = ("Comma-separated, \"-\" first for descending: amount, customer, due_at, created_at, "
+                            "priority, id. Tasks without an amount or a due date come last either way.")
+
+    def get_ordering(self, request, queryset, view):
+        text = request.query_params.get(self.ordering_param, "")
+        if not text.strip():
+            return None
+        ordering = []
+        for term in text.split(","):
+            term = term.strip()
+            if term.lstrip("-") not in self.ordering_fields:
+                raise ValidationError({self.ordering_param: f"cannot order by {term[:50]!r}; use one of "
+                                                            f"{', '.join(self.ordering_fields)}, with - to reverse"})
+            field = term.lstrip("-")
+            ordering.append(F(field).desc(nulls_last=True) if term.startswith("-") else F(field).asc(nulls_last=True))
+        return [*ordering, "id"]
+
+    def filter_queryset(self, request, queryset, view):
+        ordering = self.get_ordering(request, queryset, view)
+        return queryset.order_by(*ordering) if ordering else queryset
+
+
 class TaskList(generics.ListAPIView):
-    """Open tasks the caller may act on."""
+    """Open tasks the caller may act on: theirs, their roles' unclaimed ones, and those of absent colleagues."""
 
     serializer_class = s.TaskSerializer
     pagination_class = Pagination
+    filter_backends = [TaskOrdering]
 
     def get_queryset(self):
         user = self.request.user
         return (tasks_for_user(user).filter(state=HumanTask.OPEN)
-                .filter(Q(assignee__isnull=True) | Q(assignee=user))
-                .select_related("instance__definition", "assignee").order_by("due_at", "id"))
+                .filter(Q(assignee__isnull=True) | Q(assignee=user)
+                        | Q(pk__in=stand_in_tasks(user).values("pk")))
+                .select_related("instance__definition", "assignee").order_by(F("due_at").asc(nulls_last=True), "id"))
 
 
 def _task_for(request, pk) -> HumanTask:

@@ -49,13 +49,17 @@ class ValidationSerializer(serializers.Serializer):
 
 class TaskSerializer(serializers.ModelSerializer):
     assignee = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    completed_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    # The absent colleague a substitute completed it for.
+    on_behalf_of = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     process_id = serializers.CharField(source="instance.definition.process_id", read_only=True)
     business_key = serializers.CharField(source="instance.business_key", read_only=True)
 
     class Meta:
         model = HumanTask
         fields = ["id", "instance", "process_id", "business_key", "element_id", "name", "lane", "candidate_groups",
-                  "assignee", "state", "form", "data", "priority", "due_at", "created_at", "completed_at"]
+                  "assignee", "state", "form", "data", "amount", "customer", "priority", "due_at", "created_at",
+                  "completed_at", "completed_by", "on_behalf_of"]
 
 
 class IncidentSerializer(serializers.ModelSerializer):

@@ -212,7 +212,7 @@ def instance(request, pk: int):
     """Everything about one instance: its diagram, variables, open tasks, incidents and its history."""
     instance: ProcessInstance = get_object_or_404(instances_for_user(request.user), pk=pk)
     # Lists, not querysets: the tables and the diagram markers read the same rows.
-    tasks = list(instance.human_tasks.order_by("id"))
+    tasks = list(instance.human_tasks.select_related("assignee", "completed_by", "on_behalf_of").order_by("id"))
     incidents = list(instance.incidents.order_by("-id"))
     history = list(instance.history.select_related("user").order_by("id"))
     jobs = list(instance.jobs.order_by("id"))

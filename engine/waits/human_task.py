@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from engine import rows, signals, spiff
+from engine import rows, signals, spiff, task_columns
 from engine.history import record_event, to_json
 from engine.models import HistoryEvent, HumanTask, ProcessDefinition, ProcessInstance
 from engine.waits.base import Pending
@@ -90,6 +90,9 @@ def _new_row(instance: ProcessInstance, task) -> HumanTask:
     if settings["due"] and due_at is None:
         log.warning("ignoring unparseable due date %r", settings["due"])
     priority = settings["priority"]
+    data = to_json(task.data)
+    # Columns do not change after deploy, so the definition loaded with the instance is current.
+    columns = task_columns.values(instance.definition.task_columns, data)
     human_task = HumanTask(
         instance=instance,
         task_id=task.id,
@@ -99,10 +102,12 @@ def _new_row(instance: ProcessInstance, task) -> HumanTask:
         candidate_groups=candidate_groups,
         assignee=assignee,
         form=settings["form"],
-        data=to_json(task.data),
+        data=data,
         documentation=settings["documentation"],
         priority=int(priority) if str(priority).lstrip("-").isdigit() else 50,
         due_at=due_at,
+        amount=columns["amount"],
+        customer=columns["customer"],
     )
     rows.insert([human_task], return_pk=True)
     return human_task
