@@ -113,6 +113,8 @@ class LinesField(forms.Field):
 
     widget = LinesWidget
     MAX_LINES = 200
+    # Beyond any real order; keeps 1e400 out of the process variables.
+    MAX_AMOUNT = Decimal("1e12")
 
     def to_python(self, value):
         if value in (None, ""):
@@ -127,9 +129,9 @@ class LinesField(forms.Field):
             quantity, price = _decimal(row.get("quantity")), _decimal(row.get("unit_price"))
             if not product:
                 errors.append(_("Line %(n)d: choose a product.") % {"n": number})
-            if quantity is None or quantity <= 0:
+            if quantity is None or not 0 < quantity <= self.MAX_AMOUNT:
                 errors.append(_("Line %(n)d: the quantity must be a number above 0.") % {"n": number})
-            if price is None or price < 0:
+            if price is None or not 0 <= price <= self.MAX_AMOUNT:
                 errors.append(_("Line %(n)d: the unit price must be a number, 0 or more.") % {"n": number})
             if not errors:
                 lines.append({"product": product,

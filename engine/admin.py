@@ -1,6 +1,14 @@
 from django.contrib import admin
 
-from engine.models import HistoryEvent, HumanTask, Incident, Job, ProcessDefinition, ProcessInstance
+from engine.models import (
+    BufferedMessage,
+    HistoryEvent,
+    HumanTask,
+    Incident,
+    Job,
+    ProcessDefinition,
+    ProcessInstance,
+)
 
 
 @admin.register(ProcessDefinition)
@@ -19,3 +27,12 @@ class ProcessInstanceAdmin(admin.ModelAdmin):
 
 
 admin.site.register([HumanTask, Job, Incident, HistoryEvent])
+
+
+@admin.register(BufferedMessage)
+class BufferedMessageAdmin(admin.ModelAdmin):
+    """Messages waiting for an instance, and the record of those delivered or expired undelivered."""
+
+    list_display = ["id", "name", "business_key", "state", "created_at", "expires_at", "ended_at", "instance"]
+    list_filter = ["state"]
+    search_fields = ["name", "business_key"]

@@ -2,9 +2,8 @@
 
 Camunda Modeler, Signavio, Bizagi… write valid BPMN that SpiffWorkflow either
 rejects with a message naming no element, or worse, parses and then runs
-wrongly (compensation). Every
-check here works on the XML, so its error names the element and its line, and
-runs before SpiffWorkflow sees the file.
+wrongly. Every check here works on the XML, so its error names the element
+and its line, and runs before SpiffWorkflow sees the file.
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ from collections.abc import Iterator
 
 from lxml import etree
 
-from engine import connectors, expressions, links
+from engine import compensation, connectors, expressions, links
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
@@ -132,12 +131,7 @@ def check_unsupported(processes: list[etree._Element]) -> Iterator[ModelError]:
             if not isinstance(element.tag, str) or etree.QName(element).namespace != BPMN_NS:
                 continue
             tag = local(element)
-            if tag == "compensateEventDefinition" or element.get("isForCompensation") == "true":
-                owner = element.getparent() if tag == "compensateEventDefinition" else element
-                yield ModelError(f"{describe(owner, capital=True)} uses compensation, which Lanebridge cannot run "
-                                 "(compensation throws would do nothing): model the undo steps as a normal "
-                                 "path, e.g. after an error boundary event", owner)
-            elif tag == "complexGateway":
+            if tag == "complexGateway":
                 yield ModelError(f"{describe(element, capital=True)}: Lanebridge cannot run complex gateways; "
                                  "use an exclusive, inclusive or parallel gateway", element)
             elif FLOW_NODE.search(tag) and tag not in RUNNABLE_NODES:
@@ -148,6 +142,12 @@ def check_unsupported(processes: list[etree._Element]) -> Iterator[ModelError]:
 def check_links(processes: list[etree._Element]) -> Iterator[ModelError]:
     """Every link throw event has a link catch event of its name at its level (see engine.links)."""
     for message, element in links.problems(processes):
+        yield ModelError(f"{describe(element, capital=True)} {message}", element)
+
+
+def check_compensation(processes: list[etree._Element]) -> Iterator[ModelError]:
+    """Compensation boundaries have handlers, handlers have boundaries, throws name activities of their level."""
+    for message, element in compensation.problems(processes):
         yield ModelError(f"{describe(element, capital=True)} {message}", element)
 
 
@@ -193,7 +193,12 @@ def _check_event_subprocess(sub: etree._Element, starts: list[etree._Element]) -
         return
     start = starts[0]
     kinds = [local(e) for e in start if isinstance(e.tag, str) and local(e).endswith("EventDefinition")]
-    if len(kinds) != 1 or kinds[0] not in EVENT_SUBPROCESS_STARTS:
+    if kinds == ["compensateEventDefinition"]:
+        if local(sub.getparent()) == "process":
+            yield ModelError(f"{describe(start, capital=True)} starts a compensation event sub-process "
+                             f"({sub.get('id')!r}) of the whole process, which only a caller compensating the "
+                             "process could start: draw it inside the sub-process whose work it undoes", start)
+    elif len(kinds) != 1 or kinds[0] not in EVENT_SUBPROCESS_STARTS:
         what = "no event" if not kinds else " and ".join(_words(k.replace("EventDefinition", "")) for k in kinds)
         yield ModelError(f"{describe(start, capital=True)} starts event sub-process {sub.get('id')!r} with {what}: "
                          "Lanebridge starts event sub-processes by one message, timer, signal or error", start)
@@ -322,7 +327,8 @@ def problems(tree: etree._ElementTree, processes: list[etree._Element]) -> list[
 
     Call after drop_data_stores, whose ignored associations are not problems.
     """
-    return [*check_unsupported(processes), *check_links(processes), *check_structure(processes),
+    return [*check_unsupported(processes), *check_links(processes), *check_compensation(processes),
+            *check_structure(processes),
             *check_events(tree, processes),
             *check_data_associations(tree, processes), *check_service_tasks(processes)]
 

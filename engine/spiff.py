@@ -6,6 +6,7 @@
 * timers written as plain ISO 8601 (see ``engine.timers``);
 * link events followed to their catch (see ``engine.links``);
 * event sub-processes that interrupt, and wait where the outside sees them (see ``engine.event_subprocess``);
+* compensation handlers run by compensation throws (see ``engine.compensation``);
 * multi-instance user tasks, Camunda's and BPMN's (see ``engine.multi_instance``);
 * business rule tasks deciding deployed DMN tables (see ``engine.decisions``);
 * a serializer that stores instance state without the process spec, which is
@@ -43,7 +44,9 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 )
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
+from SpiffWorkflow.bpmn.util.subworkflow import BpmnSubWorkflow
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.parser.task_spec import UserTaskParser as CamundaUserTaskParser
 from SpiffWorkflow.camunda.serializer.task_spec import UserTaskConverter as CamundaUserTaskConverter
@@ -57,7 +60,17 @@ from SpiffWorkflow.spiff.serializer.task_spec import ServiceTaskConverter
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask as SpiffServiceTask
 from SpiffWorkflow.util.task import TaskState
 
-from engine import decisions, event_subprocess, expressions, links, multi_instance, prune, spec_change, timers
+from engine import (
+    compensation,
+    decisions,
+    event_subprocess,
+    expressions,
+    links,
+    multi_instance,
+    prune,
+    spec_change,
+    timers,
+)
 from engine.scripts import SCRIPT_ENGINE
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -130,12 +143,14 @@ class ProcessParser(SpiffProcessParser):
 
     def create_spec(self):
         spec = super().create_spec()
-        if self.xpath("./bpmn:subProcess[@triggeredByEvent='true']"):
+        if any(not compensation.is_compensation_event_subprocess(node)
+               for node in self.xpath("./bpmn:subProcess[@triggeredByEvent='true']")):
             event_subprocess.use_scope_end(spec)
         return spec
 
     def add_tasks(self):
-        # SpiffWorkflow's own steps for the start events; event sub-processes are wired our way.
+        # SpiffWorkflow's own steps for the start events; event sub-processes and compensation are ours.
+        compensated = compensation.prepare(self)
         starts = self.xpath("./bpmn:startEvent")
         if not starts:
             raise ValidationException("No start event found", node=self.node, file_name=self.filename)
@@ -151,7 +166,11 @@ class ProcessParser(SpiffProcessParser):
             self.spec.start.outputs = [split]
             split.inputs = [self.spec.start]
         for node in self.xpath("./bpmn:subProcess[@triggeredByEvent='true']"):
-            event_subprocess.add(self, node)
+            if compensation.is_compensation_event_subprocess(node):
+                compensation.add_event_subprocess(self, node)
+            else:
+                event_subprocess.add(self, node)
+        compensation.attach(self, compensated)
 
 
 class BpmnParser(SpiffBpmnParser):
@@ -163,6 +182,7 @@ class BpmnParser(SpiffBpmnParser):
         **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
         full_tag("userTask"): (UserTaskParser, CamundaUserTask),
         full_tag("serviceTask"): (ServiceTaskParser, WaitingServiceTask),
+        **compensation.PARSER_CLASSES,
         full_tag("businessRuleTask"): (decisions.DecisionTaskParser, decisions.DecisionTask),
     }
 
@@ -204,6 +224,29 @@ class SpeclessWorkflowConverter(BpmnWorkflowConverter):
         workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
         return workflow
 
+    def subprocesses_from_dict(self, dct, workflow, top_workflow=None):
+        # SpiffWorkflow's own loop, which also gives a compensation throw back the handler it runs.
+        top_workflow = top_workflow or workflow
+        for task in list(workflow.tasks.values()):
+            if str(task.id) not in dct:
+                continue
+            if isinstance(task.task_spec, SubWorkflowTask):
+                sp = self.registry.restore(dct.pop(str(task.id)), task=task, top_workflow=top_workflow)
+                sp.completed_event.connect(task.task_spec._on_subworkflow_completed, task)
+            elif isinstance(task.task_spec, compensation.CompensationThrow):
+                # Its handler's spec is named in the stored sub-workflow, not on the throw's spec.
+                stored = dct.pop(str(task.id))
+                sp = BpmnSubWorkflow(top_workflow.subprocess_specs[stored["spec"]], task.id, top_workflow,
+                                     deserializing=True)
+                sp.tasks = self.mapping_from_dict(stored["tasks"], UUID, workflow=sp)
+                sp.task_tree = sp.tasks.get(UUID(stored["root"]))
+                self.set_default_attributes(sp, stored)
+                sp.completed_event.connect(task.task_spec._on_subworkflow_completed, task)
+            else:
+                continue
+            top_workflow.subprocesses[task.id] = sp
+            self.subprocesses_from_dict(dct, sp, top_workflow)
+
 
 def _serializer_config() -> dict:
     config = deepcopy(SPIFF_CONFIG)
@@ -213,6 +256,7 @@ def _serializer_config() -> dict:
     config.update(multi_instance.CONVERTERS)
     config[event_subprocess.EventSubprocessStart] = BoundaryEventConverter
     config[event_subprocess.ScopeEndJoin] = BpmnTaskSpecConverter
+    config.update(compensation.CONVERTERS)
     return config
 
 
@@ -499,7 +543,8 @@ def end_event_reached(workflow: BpmnWorkflow) -> tuple[str, str] | None:
     # workflow.tasks holds the top-level process only: a subprocess's end is not the outcome,
     # unless it is the end of an event sub-process that interrupted the process.
     ended = event_subprocess.interrupting_ends(workflow) or [
-        t for t in workflow.tasks.values() if isinstance(t.task_spec, EndEvent) and t.state == TaskState.COMPLETED]
+        t for t in workflow.tasks.values()
+        if isinstance(t.task_spec, (EndEvent, compensation.CompensationEnd)) and t.state == TaskState.COMPLETED]
     if not ended:
         return None
     spec = max(ended, key=lambda t: t.last_state_change).task_spec

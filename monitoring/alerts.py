@@ -3,7 +3,8 @@
 `run_alerts(now)` runs every minute (the embedded scheduler, or Celery beat), read top to bottom:
 
 1. Each rule finds the problems that appeared since its last run: incidents opened, tasks that
-   became overdue, instances that stopped moving, elements whose calls fail too often. A rule's
+   became overdue, instances that stopped moving, elements whose calls fail too often, buffered
+   messages that expired before any instance took them. A rule's
    cursor moves with a conditional UPDATE in the same transaction as what it found, so two runs
    at once never count a problem twice.
 2. Problems are added to the Alert row of their kind, process, element and window: a storm of
@@ -12,6 +13,8 @@
    webhook.
 4. An alert whose window has closed with more problems than its message said goes out once more,
    with the rest of the count. So a window gives at most two messages per kind and element.
+
+The same minute's run also folds the new history into the pass counts (monitoring.passes).
 """
 
 from __future__ import annotations
@@ -30,8 +33,8 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from engine.models import HistoryEvent, HumanTask, Incident, Job, ProcessInstance
-from monitoring import channels
+from engine.models import BufferedMessage, HistoryEvent, HumanTask, Incident, Job, ProcessInstance
+from monitoring import channels, passes
 from monitoring.elements import latest_elements, names
 from monitoring.models import Alert, AlertCursor, CallCount
 
@@ -184,12 +187,31 @@ def error_rates(now: datetime) -> list[Problem]:
     return problems
 
 
+def messages_expired(now: datetime) -> list[Problem]:
+    """Buffered messages that expired undelivered since the last run, one problem each, under the message's name."""
+    cursor = _cursor("expired", now)
+    found = BufferedMessage.objects.filter(
+        state=BufferedMessage.EXPIRED, ended_at__gt=cursor.at, ended_at__lte=now).order_by("id").values_list(
+        "name", "business_key", "created_at")
+    problems = [Problem(Alert.MESSAGE_EXPIRED, "", name, None, _expired_detail(key, created))
+                for name, key, created in found]
+    _move(cursor, cursor.position, now)
+    return problems
+
+
+def _expired_detail(business_key: str, created: datetime) -> str:
+    with translation.override(settings.LANGUAGE_CODE):
+        return _("Business key %(key)s, received %(at)s, no instance took it") % {
+            "key": business_key or "—", "at": timezone.localtime(created).strftime("%Y-%m-%d %H:%M")}
+
+
 RULES = {"INCIDENTS": incidents_opened, "OVERDUE_TASKS": tasks_overdue}
 
 
 def find_problems(now: datetime) -> list[Problem]:
     """Run every rule that is on; each in its own transaction with its cursor."""
-    rules = [rule for setting, rule in RULES.items() if _config()[setting]] + [instances_stuck, error_rates]
+    rules = [rule for setting, rule in RULES.items() if _config()[setting]] + [
+        instances_stuck, error_rates, messages_expired]
     problems: list[Problem] = []
     for rule in rules:
         try:
@@ -266,6 +288,9 @@ def compose(alert: Alert, more: int = 0) -> channels.Message:
         elif alert.kind == Alert.STUCK:
             title = ngettext("%(count)s instance without progress at %(element)s in %(process)s",
                              "%(count)s instances without progress at %(element)s in %(process)s", count) % where
+        elif alert.kind == Alert.MESSAGE_EXPIRED:
+            title = ngettext("%(count)s message %(element)s expired before any instance took it",
+                             "%(count)s messages %(element)s expired before any instance took them", count) % where
         else:
             title = _("Calls failing at %(element)s in %(process)s") % where
         lines = [alert.detail] if alert.detail else []
@@ -285,6 +310,8 @@ def compose(alert: Alert, more: int = 0) -> channels.Message:
 def alert_url(alert: Alert) -> str:
     """Where the alert's link goes, as an absolute URL: the one instance, else the instances concerned."""
     base = settings.LANEBRIDGE_BASE_URL
+    if alert.kind == Alert.MESSAGE_EXPIRED:
+        return base + reverse("monitoring:alerts")
     if len(alert.instance_ids) == 1:
         return base + reverse("processes:instance", args=[alert.instance_ids[0]])
     if alert.kind == Alert.ERROR_RATE or not alert.element_id:
@@ -297,4 +324,6 @@ def run_alerts(now: datetime | None = None) -> int:
     """Find new problems, record them and send what is due; returns how many messages went out."""
     now = now or timezone.now()
     find_problems(now)
+    # Kept current here, so the monitor pages never fold a long backlog of history themselves.
+    passes.fold(now)
     return send_due(now)

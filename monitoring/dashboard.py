@@ -9,10 +9,10 @@ from django.db import connection
 from django.db.models import Count, F
 from django.utils import timezone
 
-from engine.models import HumanTask, Incident, Job, ProcessDefinition, ProcessInstance, Subscription
+from engine.models import HumanTask, Incident, ProcessDefinition, ProcessInstance
 from monitoring.elements import latest_elements
 from monitoring.passes import seconds_between
-from monitoring.reports import ACTIVE_JOBS, LISTENERS, open_by_definition, pass_times
+from monitoring.reports import LISTENERS, open_by_definition, pass_times
 
 TREND_DAYS = 14
 TOP = 8
@@ -42,15 +42,15 @@ def processes(now: datetime) -> list[dict]:
             n=Count("id")).order_by():
         by_state[process_of[definition_id]][state] += n
     waiting: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for model, states in ((HumanTask, [HumanTask.OPEN]), (Job, ACTIVE_JOBS), (Subscription, None)):
-        for (definition_id, element_id), n in open_by_definition(model, states).items():
-            waiting[process_of[definition_id]][element_id] += n
     incidents: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for (definition_id, element_id), n in open_by_definition(Incident, [Incident.OPEN]).items():
-        incidents[process_of[definition_id]][element_id] += n
     overdue: dict[str, int] = defaultdict(int)
-    for (definition_id, _element), n in open_by_definition(HumanTask, [HumanTask.OPEN], due_before=now).items():
-        overdue[process_of[definition_id]] += n
+    for (definition_id, element_id), counts in open_by_definition(now).items():
+        process_id = process_of[definition_id]
+        if counts["waiting"]:
+            waiting[process_id][element_id] += counts["waiting"]
+        if counts["incidents"]:
+            incidents[process_id][element_id] += counts["incidents"]
+        overdue[process_id] += counts["overdue"]
     found = []
     for process_id in ProcessDefinition.objects.values_list("process_id", flat=True).distinct().order_by(
             "process_id"):

@@ -13,8 +13,11 @@ class Alert(models.Model):
     """
 
     INCIDENT, OVERDUE, STUCK, ERROR_RATE = "incident", "overdue", "stuck", "error_rate"
+    # A buffered message no instance took before its time to live ran out: a hand-off lost. Its
+    # element_id is the message name and its process_id is empty (no process ever had it).
+    MESSAGE_EXPIRED = "message_expired"
     KINDS = [(INCIDENT, "incident opened"), (OVERDUE, "task overdue"), (STUCK, "instance without progress"),
-             (ERROR_RATE, "error rate above threshold")]
+             (ERROR_RATE, "error rate above threshold"), (MESSAGE_EXPIRED, "message expired undelivered")]
 
     kind = models.CharField(max_length=16, choices=KINDS)
     process_id = models.CharField(max_length=255)

@@ -78,45 +78,41 @@ def _round(value) -> float | None:
     return None if value is None else round(float(value), 3)
 
 
-def open_by_definition(model, states, due_before: datetime | None = None) -> dict[tuple[int, str], int]:
-    """(definition, element) → rows of `model` in `states`: open tasks, pending jobs, open incidents.
+def open_by_definition(now: datetime | None = None) -> dict[tuple[int, str], dict[str, int]]:
+    """(definition, element) → {"waiting", "incidents", "overdue"}: what sits at each element now.
 
-    `states` None: every row (message subscriptions exist only while they wait). With
-    `due_before`, only rows due before it (overdue tasks).
+    Waiting: open human tasks, pending or running jobs (calls, timers), message and signal
+    subscriptions (rows that exist only while they wait). Overdue: open tasks due before `now`.
     """
-    table, inst = model._meta.db_table, ProcessInstance._meta.db_table
-    states = list(states or [])
-    marks = ", ".join(["%s"] * len(states))
-    where = f" AND r.state IN ({marks})" if states else ""
-    due = " AND r.due_at < %s" if due_before else ""
-    # CROSS JOIN makes SQLite start from the few rows in these states (its state index) instead of
-    # walking every instance; PostgreSQL plans it as any join.
-    sql = (f"SELECT i.definition_id, r.element_id, COUNT(*) FROM {table} r CROSS JOIN {inst} i"
-           f" WHERE i.id = r.instance_id{where}{due} GROUP BY 1, 2")
-    params = states + ([connection.ops.adapt_datetimefield_value(due_before)] if due_before else [])
+    now = now or timezone.now()
+    inst = ProcessInstance._meta.db_table
+    # One pass over the instances for every kind of row: each row needs its instance's definition.
+    rows = (f"SELECT instance_id, element_id, 1 AS waiting, 0 AS incident,"
+            f" CASE WHEN due_at < %s THEN 1 ELSE 0 END AS overdue FROM {HumanTask._meta.db_table} WHERE state = %s"
+            f" UNION ALL SELECT instance_id, element_id, 1, 0, 0 FROM {Job._meta.db_table} WHERE state IN (%s, %s)"
+            f" UNION ALL SELECT instance_id, element_id, 1, 0, 0 FROM {Subscription._meta.db_table}"
+            f" UNION ALL SELECT instance_id, element_id, 0, 1, 0 FROM {Incident._meta.db_table} WHERE state = %s")
+    # CROSS JOIN makes SQLite start from the few open rows (their state indexes) instead of walking
+    # every instance; PostgreSQL plans it as any join.
+    sql = (f"SELECT i.definition_id, r.element_id, SUM(r.waiting), SUM(r.incident), SUM(r.overdue)"
+           f" FROM ({rows}) r CROSS JOIN {inst} i WHERE i.id = r.instance_id GROUP BY 1, 2")
+    params = [connection.ops.adapt_datetimefield_value(now), HumanTask.OPEN, *ACTIVE_JOBS, Incident.OPEN]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return {(definition_id, element_id): n for definition_id, element_id, n in cursor.fetchall()}
+        return {(definition_id, element_id): {"waiting": int(waiting), "incidents": int(incidents),
+                                              "overdue": int(overdue)}
+                for definition_id, element_id, waiting, incidents, overdue in cursor.fetchall()}
 
 
-def open_counts(model, states, definition_ids: list[int]) -> dict[str, int]:
-    """Per element: rows of `model` in `states` of the definitions' instances."""
+def open_counts(definition_ids: list[int]) -> dict[str, dict[str, int]]:
+    """Per element: waiting rows, open incidents and overdue tasks of the definitions' instances."""
     wanted = set(definition_ids)
-    counts: dict[str, int] = defaultdict(int)
-    for (definition_id, element_id), n in open_by_definition(model, states).items():
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: {"waiting": 0, "incidents": 0, "overdue": 0})
+    for (definition_id, element_id), found in open_by_definition().items():
         if definition_id in wanted:
-            counts[element_id] += n
+            for name, n in found.items():
+                counts[element_id][name] += n
     return counts
-
-
-def waiting_counts(definition_ids: list[int]) -> dict[str, int]:
-    """Per element: tokens waiting there now (open human tasks, pending calls and timers, messages and signals)."""
-    waiting: dict[str, int] = defaultdict(int)
-    for counts in (open_counts(HumanTask, [HumanTask.OPEN], definition_ids),
-                   open_counts(Job, ACTIVE_JOBS, definition_ids), open_counts(Subscription, None, definition_ids)):
-        for element_id, n in counts.items():
-            waiting[element_id] += n
-    return waiting
 
 
 def statistics(process_id: str, version: int | None = None) -> dict:
@@ -127,8 +123,9 @@ def statistics(process_id: str, version: int | None = None) -> dict:
     """
     definitions = definitions_of(process_id, version)
     ids = [d.pk for d in definitions]
-    active = waiting_counts(ids)
-    incidents = open_counts(Incident, [Incident.OPEN], ids)
+    counts = open_counts(ids)
+    active = {element_id: n["waiting"] for element_id, n in counts.items() if n["waiting"]}
+    incidents = {element_id: n["incidents"] for element_id, n in counts.items() if n["incidents"]}
     passes = pass_times(ids)
     elements = list(elements_of(definitions[0]))
     known = {e.element_id for e in elements}
@@ -167,18 +164,9 @@ def _day_start(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min), timezone.get_current_timezone())
 
 
-def stage_rows(process_id: str, date_from: date | None = None, date_to: date | None = None,
-               state: str = "") -> tuple[list[dict], list[Element], list[str]]:
-    """One row per instance of a process started in [date_from, date_to], oldest first.
-
-    Returns the rows, the step elements (user and service tasks, diagram order) and the
-    ledger kinds found, which the CSV and XLSX exports turn into columns.
-    """
+def _stage_instances(process_id: str, date_from: date | None, date_to: date | None, state: str):
+    """The definitions of a process and its instances started in [date_from, date_to] (in `state` if given)."""
     definitions = definitions_of(process_id)
-    element_names: dict[str, str] = {}
-    for definition in reversed(definitions):  # newer names win
-        element_names.update(names(elements_of(definition)))
-    steps = [e for e in elements_of(definitions[0]) if e.type in STEP_TYPES]
     instances = ProcessInstance.objects.filter(definition_id__in=[d.pk for d in definitions])
     if date_from:
         instances = instances.filter(started_at__gte=_day_start(date_from))
@@ -186,7 +174,42 @@ def stage_rows(process_id: str, date_from: date | None = None, date_to: date | N
         instances = instances.filter(started_at__lt=_day_start(date_to + timedelta(days=1)))
     if state:
         instances = instances.filter(state=state)
-    found = list(instances.order_by("id").values("id", "business_key", "state", "outcome", "started_at", "ended_at"))
+    return definitions, instances
+
+
+STAGE_FIELDS = ("id", "business_key", "state", "outcome", "started_at", "ended_at")
+
+
+def stage_rows(process_id: str, date_from: date | None = None, date_to: date | None = None,
+               state: str = "") -> tuple[list[dict], list[Element], list[str]]:
+    """One row per instance of a process started in [date_from, date_to], oldest first.
+
+    Returns the rows, the step elements (user and service tasks, diagram order) and the
+    ledger kinds found, which the CSV and XLSX exports turn into columns.
+    """
+    definitions, instances = _stage_instances(process_id, date_from, date_to, state)
+    return _stage_details(definitions, list(instances.order_by("id").values(*STAGE_FIELDS)))
+
+
+def stage_page(process_id: str, date_from: date | None = None, date_to: date | None = None, state: str = "",
+               newest: int = 200) -> tuple[list[dict], list[Element], list[str], int]:
+    """Like stage_rows for the `newest` instances only (oldest of them first), and how many there are in all.
+
+    The reports page shows these; filling every row of a large process is left to the downloads.
+    """
+    definitions, instances = _stage_instances(process_id, date_from, date_to, state)
+    found = list(instances.order_by("-id").values(*STAGE_FIELDS)[:newest])[::-1]
+    total = len(found) if len(found) < newest else instances.count()
+    return (*_stage_details(definitions, found), total)
+
+
+def _stage_details(definitions: list[ProcessDefinition], found: list[dict]
+                   ) -> tuple[list[dict], list[Element], list[str]]:
+    """Add each row's current steps, steps done and ledger numbers; returns the rows, step elements and kinds."""
+    element_names: dict[str, str] = {}
+    for definition in reversed(definitions):  # newer names win
+        element_names.update(names(elements_of(definition)))
+    steps = [e for e in elements_of(definitions[0]) if e.type in STEP_TYPES]
     kinds: set[str] = set()
     for chunk in _chunks(found):
         by_id = {row["id"]: row for row in chunk}

@@ -99,11 +99,12 @@ def reports_page(request: HttpRequest) -> HttpResponse:
         elif process:
             date_from, date_to = _date(request.GET.get("from")), _date(request.GET.get("to"))
             state = request.GET.get("state", "")
-            rows, steps, kinds = reports.stage_rows(process, date_from, date_to,
-                                                    state if state in dict(ProcessInstance.STATES) else "")
-            headers, table = tables.stage_table(rows[-STAGE_ROWS_SHOWN:], steps, kinds)
+            rows, steps, kinds, total = reports.stage_page(
+                process, date_from, date_to, state if state in dict(ProcessInstance.STATES) else "",
+                newest=STAGE_ROWS_SHOWN)
+            headers, table = tables.stage_table(rows, steps, kinds)
             table = [[row[0], *(_shown(value) for value in row[1:])] for row in table]
-            context.update(headers=headers, table=table, total=len(rows), shown=min(len(rows), STAGE_ROWS_SHOWN),
+            context.update(headers=headers, table=table, total=total, shown=len(rows),
                            date_from=request.GET.get("from", ""), date_to=request.GET.get("to", ""), state=state)
     except (ValueError, reports.UnknownProcess) as exc:
         context["error"] = str(exc)

@@ -24,6 +24,8 @@ GARBAGE_FORM = {
     "lane_1": "\x00", "reason": "r" * 1000, "business_key": "\x00", "next": "https://evil.example/",
     "language": "xx\x00", "approved": "maybe", "amount": "1e400", "limit": HUGE, "rating": "zzz",
     "insured": "\x00", "review_on": "2024-13-45", "customer": "[" * 500, "lines": "{",
+    "lines-0-product": "\x00", "lines-0-quantity": "1e400", "lines-0-unit_price": "NaN",
+    "lines-99999999999-product": "x",
 }
 PAGES = [
     "/", "/tasks/{task}/", "/tasks/{typed_task}/", "/tasks/{task}/complete/", "/tasks/{typed_task}/complete/",
@@ -37,6 +39,8 @@ PAGES = [
     "/processes/incidents/" + HUGE + "/", "/processes/instances/{instance}/suspend/",
     "/processes/instances/{instance}/resume/", "/processes/instances/{instance}/variables/",
     "/processes/definitions/{definition}/rollout/",
+    "/orders/", "/orders/{instance}/", "/orders/" + HUGE + "/", "/notices/" + HUGE + "/dismiss/",
+    "/start/quote_approval/options/customer/", "/start/typed_form/options/x%00/", "/start/no%00such/options/lines/",
 ]
 ROLES = [*DEMO_USERS, "operator"]
 

@@ -114,6 +114,21 @@ def test_bad_quantities_and_prices_are_refused_per_line_and_kept_on_the_page(sal
     assert not ProcessInstance.objects.exists()
 
 
+def test_garbage_lines_get_400_naming_the_lines(sales, quote_to_cash):
+    response = sales.post("/start/quote_to_cash/", {
+        "customer": "[" * 500, "lines-0-product": "\x00", "lines-0-quantity": "1e400", "lines-0-unit_price": "NaN",
+        "lines-99999999999-quantity": "-0", "lines-x-product": "WIDGET"})
+    assert response.status_code == 400
+    assert response.context["form"].errors["lines"] == [
+        "Line 1: the quantity must be a number above 0.",
+        "Line 1: the unit price must be a number, 0 or more.",
+        "Line 2: choose a product.",
+        "Line 2: the quantity must be a number above 0.",
+        "Line 2: the unit price must be a number, 0 or more.",
+    ]
+    assert not ProcessInstance.objects.exists()
+
+
 def test_a_quote_needs_a_customer_and_a_line(sales, quote_to_cash):
     response = sales.post("/start/quote_to_cash/", {"business_key": "Q-1"})
     assert response.status_code == 400

@@ -106,3 +106,31 @@ def test_sales_fills_the_quote_form_removes_a_line_and_lands_on_the_order(browse
     WebDriverWait(browser, 15).until(lambda b: b.find_elements(By.CSS_SELECTOR, "#diagram svg .djs-element"))
     assert browser.execute_script("return document.documentElement.scrollWidth") <= width
     shoot(browser, f"lanes-order-{width}-{language}", width)
+
+
+@pytest.mark.parametrize("width, language", [(1280, "en"), (390, "zh-hans")])
+def test_the_initiator_finds_the_rejection_in_the_inbox_and_opens_the_order(browser, live_server, sales, width,
+                                                                             language):
+    from approvals.models import UserPreference
+    from engine import runtime
+    from tests.e2e.test_browser_diagram import CUSTOMER, LARGE_LINES
+
+    manager = User.objects.create_user("mia", "mia@example.com", "demo")
+    manager.groups.add(Group.objects.get(name="Manager"))
+    UserPreference.objects.create(user=sales, language=language)
+    instance, _ = runtime.start_instance("quote_to_cash", {"customer": CUSTOMER, "lines": LARGE_LINES},
+                                         business_key="Q-LOST", user=sales)
+    runtime.complete_human_task(instance.human_tasks.get(state="open"), manager,
+                                {"decision": "reject", "comment": "Margin too thin"})
+
+    browser.set_window_size(width, 900)
+    log_in(browser, live_server, "sam")
+    notice = browser.find_element(By.CSS_SELECTOR, "#notices li.rejected")
+    assert "Q-LOST" in notice.text and "Margin too thin" in notice.text
+    assert ("Quote rejected" if language == "en" else "被拒绝") in notice.text
+    assert browser.execute_script("return document.documentElement.scrollWidth") <= width
+    shoot(browser, f"lanes-inbox-notice-{width}-{language}", width)
+    notice.find_element(By.TAG_NAME, "a").click()
+    WebDriverWait(browser, 15).until(lambda b: b.current_url == f"{live_server.url}/orders/{instance.pk}/")
+    WebDriverWait(browser, 15).until(lambda b: b.find_elements(By.ID, "order-outcome"))
+    assert browser.find_element(By.ID, "order-outcome").text == "Quote rejected"

@@ -66,16 +66,6 @@ def event_subprocess_process(process_id: str = "cancellable", interrupting: bool
     return bpmn.definitions(process_id, body, extra='  <bpmn:message id="cancel" name="cancel" />\n')
 
 
-def compensation_process(process_id: str = "compensating") -> bytes:
-    """start → user task `book` (compensation boundary `undo_booking`) → compensation throw `undo` → end."""
-    throw = (
-        '    <bpmn:intermediateThrowEvent id="undo" name="Undo booking">\n'
-        "      <bpmn:compensateEventDefinition />\n"
-        "    </bpmn:intermediateThrowEvent>\n"
-    )
-    return bpmn.chain(process_id, bpmn.user_task("book"), throw)
-
-
 def subprocess_without_start(process_id: str = "nested") -> bytes:
     """start → embedded sub-process `repair` holding one task and no start event → end."""
     sub = (

@@ -164,3 +164,178 @@ def failing_call_with_error_event_subprocess(process_id: str = "calling") -> byt
     call = bpmn.service_task("call", "test.reject", {"code": "'OUT_OF_STOCK'", "message": "'none left'"})
     return bpmn.chain(process_id, bpmn.script_task("open", "step = 'open'"), call, bpmn.user_task("after"),
                       extra_body=esp, extra=DECLARATIONS)
+
+
+# Compensation.
+
+def compensation_boundary(boundary_id: str, attached_to: str) -> str:
+    """A compensation boundary event on `attached_to` (its handler is joined by `association`)."""
+    return (f'    <bpmn:boundaryEvent id="{boundary_id}" attachedToRef="{attached_to}">\n'
+            "      <bpmn:compensateEventDefinition />\n"
+            "    </bpmn:boundaryEvent>\n")
+
+
+def association(boundary_id: str, handler: str) -> str:
+    """The association from a compensation boundary to its handler (drawn after a level's flows)."""
+    return (f'    <bpmn:association id="{boundary_id}_to_{handler}" associationDirection="One" '
+            f'sourceRef="{boundary_id}" targetRef="{handler}" />\n')
+
+
+def handler_script(element_id: str, script: str) -> str:
+    return bpmn.script_task(element_id, script).replace(f'id="{element_id}"',
+                                                        f'id="{element_id}" isForCompensation="true"', 1)
+
+
+def handler_user_task(element_id: str) -> str:
+    return bpmn.user_task(element_id).replace(f'id="{element_id}"', f'id="{element_id}" isForCompensation="true"', 1)
+
+
+def compensation_throw(element_id: str, activity_ref: str | None = None, end: bool = False) -> str:
+    tag = "endEvent" if end else "intermediateThrowEvent"
+    ref = f' activityRef="{activity_ref}"' if activity_ref else ""
+    return (f'    <bpmn:{tag} id="{element_id}" name="Undo">\n'
+            f'      <bpmn:compensateEventDefinition{ref} />\n'
+            f"    </bpmn:{tag}>\n")
+
+
+BOOKING_HANDLERS = (
+    compensation_boundary("hotel_booked", "book_hotel")
+    + handler_user_task("cancel_hotel")
+    + compensation_boundary("flight_booked", "book_flight")
+    + handler_script("cancel_flight", "flight = 'cancelled'\nundone = undone + ['flight']")
+)
+BOOKING_ASSOCIATIONS = association("hotel_booked", "cancel_hotel") + association("flight_booked", "cancel_flight")
+
+
+def booking_process(process_id: str = "travel", activity_ref: str | None = None, end: bool = False) -> bytes:
+    """start → script book_hotel → gateway: fly → script book_flight, else straight on → user task `confirm`
+    → gateway: confirmed → end; else → compensation throw `undo` (of `activity_ref`, or all) → user task
+    `after_undo` → end (or `undo` is itself the end event). Handlers: user task `cancel_hotel`, script
+    `cancel_flight`."""
+    body = (
+        bpmn.start_event()
+        + bpmn.script_task("book_hotel", "hotel = 'booked'\nundone = []")
+        + bpmn.exclusive_gateway("flying", default="no_flight")
+        + bpmn.script_task("book_flight", "flight = 'booked'")
+        + '    <bpmn:exclusiveGateway id="joined" />\n'
+        + bpmn.user_task("confirm")
+        + bpmn.exclusive_gateway("confirmed", default="to_undo")
+        + compensation_throw("undo", activity_ref, end)
+        + BOOKING_HANDLERS
+        + bpmn.end_event()
+        + bpmn.flow("f1", "start", "book_hotel") + bpmn.flow("f2", "book_hotel", "flying")
+        + bpmn.flow("fly", "flying", "book_flight", "fly == True") + bpmn.flow("no_flight", "flying", "joined")
+        + bpmn.flow("f3", "book_flight", "joined") + bpmn.flow("f4", "joined", "confirm")
+        + bpmn.flow("f5", "confirm", "confirmed")
+        + bpmn.flow("ok", "confirmed", "end", "ok == True") + bpmn.flow("to_undo", "confirmed", "undo")
+    )
+    if not end:
+        body += bpmn.user_task("after_undo") + bpmn.end_event("end_undone")
+        body += bpmn.flow("f6", "undo", "after_undo") + bpmn.flow("f7", "after_undo", "end_undone")
+    return bpmn.definitions(process_id, body + BOOKING_ASSOCIATIONS)
+
+
+def booking_with_error_handler(process_id: str = "travel_guarded") -> bytes:
+    """start → script book_hotel → script book_flight → gateway: ok → end; else → error end (PAYMENT_FAILED).
+    Error event sub-process `on_error`: start `failed` → compensation throw `undo` (all) → user task
+    `apologise` → end."""
+    esp = (
+        '    <bpmn:subProcess id="on_error" triggeredByEvent="true">\n'
+        '      <bpmn:startEvent id="failed"><bpmn:errorEventDefinition errorRef="Error_pay" /></bpmn:startEvent>\n'
+        + compensation_throw("undo") + bpmn.user_task("apologise") + bpmn.end_event("on_error_end")
+        + bpmn.flow("e1", "failed", "undo") + bpmn.flow("e2", "undo", "apologise")
+        + bpmn.flow("e3", "apologise", "on_error_end")
+        + "    </bpmn:subProcess>\n"
+    )
+    body = (
+        bpmn.start_event()
+        + bpmn.script_task("book_hotel", "hotel = 'booked'\nundone = []")
+        + bpmn.script_task("book_flight", "flight = 'booked'")
+        + bpmn.exclusive_gateway("paid", default="to_error") + bpmn.end_event()
+        + '    <bpmn:endEvent id="payment_failed"><bpmn:errorEventDefinition errorRef="Error_pay" /></bpmn:endEvent>\n'
+        + BOOKING_HANDLERS.replace(handler_user_task("cancel_hotel"),
+                                   handler_script("cancel_hotel", "hotel = 'cancelled'\nundone = undone + ['hotel']"))
+        + bpmn.flow("f1", "start", "book_hotel") + bpmn.flow("f2", "book_hotel", "book_flight")
+        + bpmn.flow("f3", "book_flight", "paid") + bpmn.flow("ok", "paid", "end", "ok == True")
+        + bpmn.flow("to_error", "paid", "payment_failed")
+        + esp + BOOKING_ASSOCIATIONS
+    )
+    return bpmn.definitions(process_id, body, extra=bpmn.error("Error_pay", "PAYMENT_FAILED"))
+
+
+def booking_in_subprocess(process_id: str = "travel_nested") -> bytes:
+    """start → sub-process `trip` [start → script book_hotel (handler script cancel_hotel) → end] → user task
+    `confirm` → compensation throw `undo` (all) → end."""
+    handlers = (compensation_boundary("hotel_booked", "book_hotel")
+                + handler_script("cancel_hotel", "hotel = 'cancelled'\nundone = undone + ['hotel']"))
+    body = (
+        bpmn.start_event()
+        + '    <bpmn:subProcess id="trip">\n'
+        + bpmn.start_event("trip_start") + bpmn.script_task("book_hotel", "hotel = 'booked'\nundone = []")
+        + bpmn.end_event("trip_end") + handlers
+        + bpmn.flow("t1", "trip_start", "book_hotel") + bpmn.flow("t2", "book_hotel", "trip_end")
+        + association("hotel_booked", "cancel_hotel")
+        + "    </bpmn:subProcess>\n"
+        + bpmn.user_task("confirm") + compensation_throw("undo") + bpmn.end_event()
+        + bpmn.flow("f1", "start", "trip") + bpmn.flow("f2", "trip", "confirm") + bpmn.flow("f3", "confirm", "undo")
+        + bpmn.flow("f4", "undo", "end")
+    )
+    return bpmn.definitions(process_id, body)
+
+
+def booking_then_long_loop(process_id: str = "travel_looping", rounds: int = 60) -> bytes:
+    """start → script book_hotel (handler cancel_hotel) → script prepare → script count n+1 ↺ while n < `rounds`
+    → compensation throw `undo` → user task `after_undo` → end."""
+    body = (
+        bpmn.start_event()
+        + bpmn.script_task("book_hotel", "hotel = 'booked'\nundone = []\nn = 0")
+        + bpmn.script_task("prepare", "prepared = True")
+        + bpmn.script_task("count", "n = n + 1")
+        + bpmn.exclusive_gateway("more", default="enough")
+        + compensation_throw("undo") + bpmn.user_task("after_undo") + bpmn.end_event()
+        + compensation_boundary("hotel_booked", "book_hotel")
+        + handler_script("cancel_hotel", "hotel = 'cancelled'\nundone = undone + ['hotel']")
+        + bpmn.flow("f1", "start", "book_hotel") + bpmn.flow("f2", "book_hotel", "prepare")
+        + bpmn.flow("f2b", "prepare", "count")
+        + bpmn.flow("f3", "count", "more") + bpmn.flow("again", "more", "count", f"n < {rounds}")
+        + bpmn.flow("enough", "more", "undo") + bpmn.flow("f4", "undo", "after_undo")
+        + bpmn.flow("f5", "after_undo", "end")
+        + association("hotel_booked", "cancel_hotel")
+    )
+    return bpmn.definitions(process_id, body)
+
+
+def trip_with_compensation_event_subprocess(process_id: str = "trip_undone") -> bytes:
+    """start → sub-process `trip` [start → script book_hotel → script book_flight → end; each with a script handler;
+    compensation event sub-process `undo_trip`: start → script note → compensation throw `undo_all` → end]
+    → user task `confirm` → compensation throw `undo` → end."""
+    esp = (
+        '    <bpmn:subProcess id="undo_trip" triggeredByEvent="true">\n'
+        '      <bpmn:startEvent id="trip_compensated"><bpmn:compensateEventDefinition /></bpmn:startEvent>\n'
+        + bpmn.script_task("note", "note = 'trip undone'") + compensation_throw("undo_all")
+        + bpmn.end_event("undo_trip_end")
+        + bpmn.flow("u1", "trip_compensated", "note") + bpmn.flow("u2", "note", "undo_all")
+        + bpmn.flow("u3", "undo_all", "undo_trip_end")
+        + "    </bpmn:subProcess>\n"
+    )
+    trip = (
+        '    <bpmn:subProcess id="trip">\n'
+        + bpmn.start_event("trip_start")
+        + bpmn.script_task("book_hotel", "hotel = 'booked'\nundone = []")
+        + bpmn.script_task("book_flight", "flight = 'booked'")
+        + bpmn.end_event("trip_end")
+        + compensation_boundary("hotel_booked", "book_hotel")
+        + handler_script("cancel_hotel", "hotel = 'cancelled'\nundone = undone + ['hotel']")
+        + compensation_boundary("flight_booked", "book_flight")
+        + handler_script("cancel_flight", "flight = 'cancelled'\nundone = undone + ['flight']")
+        + bpmn.flow("t1", "trip_start", "book_hotel") + bpmn.flow("t2", "book_hotel", "book_flight")
+        + bpmn.flow("t3", "book_flight", "trip_end")
+        + esp + BOOKING_ASSOCIATIONS
+        + "    </bpmn:subProcess>\n"
+    )
+    body = (
+        bpmn.start_event() + trip + bpmn.user_task("confirm") + compensation_throw("undo") + bpmn.end_event()
+        + bpmn.flow("f1", "start", "trip") + bpmn.flow("f2", "trip", "confirm") + bpmn.flow("f3", "confirm", "undo")
+        + bpmn.flow("f4", "undo", "end")
+    )
+    return bpmn.definitions(process_id, body)

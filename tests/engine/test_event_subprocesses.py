@@ -17,6 +17,7 @@ from engine.jobs import run_due_work
 from engine.messages import Message, send_message, send_signal
 from engine.models import HistoryEvent, HumanTask, Incident, Job, ProcessInstance, Subscription
 from engine.runtime import complete_human_task, start_instance
+from tests.engine import bpmn
 from tests.engine import bpmn_semantics as sem
 
 
@@ -235,3 +236,20 @@ def test_an_event_subprocess_lanebridge_cannot_start_is_refused_naming_its_start
     assert caught.value.element_id == "caught"
     assert words in caught.value.message
     assert 'id="caught"' in content.decode().splitlines()[caught.value.line - 1]
+
+
+def test_an_interrupting_event_subprocess_cancels_a_pending_call_and_timer_of_the_process(deployed, user):
+    body = (bpmn.start_event() + bpmn.service_task("call", "test.reject") + bpmn.timer_boundary("late", "call")
+            + bpmn.end_event() + bpmn.end_event("end_late")
+            + bpmn.flow("f1", "start", "call") + bpmn.flow("f2", "call", "end") + bpmn.flow("f3", "late", "end_late")
+            + sem.event_subprocess("handler", "caught", sem.MESSAGE, True, inner=bpmn.user_task("handle")))
+    deployed(bpmn.definitions("calling", body, extra=sem.DECLARATIONS))
+    instance, _ = start_instance("calling", {}, business_key="C-1")
+    assert sorted(instance.jobs.values_list("kind", "state")) == [(Job.SERVICE, Job.PENDING), (Job.TIMER, Job.PENDING)]
+
+    send_message(Message(name="order cancelled", business_key="C-1"))
+
+    assert sorted(instance.jobs.values_list("kind", "state")) == [(Job.SERVICE, Job.CANCELLED),
+                                                                 (Job.TIMER, Job.CANCELLED)]
+    assert open_tasks(instance) == ["handle"]
+    assert run_due_work(now=timezone.now() + timedelta(hours=2)) == 0

@@ -13,7 +13,8 @@ from django.core import mail
 from django.core.management import call_command
 from django.utils import timezone
 
-from engine.models import HumanTask, ProcessInstance
+from engine import jobs, messages
+from engine.models import BufferedMessage, HumanTask, ProcessInstance
 from monitoring import alerts, channels
 from monitoring.models import Alert
 from tests.monitoring.receiver import Receiver
@@ -287,3 +288,26 @@ def test_alerts_speak_the_sites_language(orders, alert_settings, receiver, setti
     alerts.run_alerts(start_of_window)
 
     assert receiver.received[0].body["title"] == "[Lanebridge] order 的 Create ERP order 出现 2 个故障"
+
+
+def test_a_buffered_message_that_expires_undelivered_is_recorded_and_alerts_the_operators(
+        db, make_user, alert_settings, receiver):
+    make_user("op", "Operator")
+    answer = messages.send_message(messages.Message("production_done", business_key="SO-7", ttl=timedelta(minutes=5)))
+    assert answer.status == 202
+    expired_at = timezone.now() + timedelta(minutes=10)
+
+    assert jobs.run_due_work(expired_at) == 0
+    assert alerts.run_alerts(expired_at) == 1
+
+    buffered = BufferedMessage.objects.get(pk=answer.body["buffered"])
+    assert (buffered.state, buffered.ended_at) == (BufferedMessage.EXPIRED, expired_at)
+    alert = Alert.objects.get()
+    assert (alert.kind, alert.process_id, alert.element_id, alert.count) == (
+        "message_expired", "", "production_done", 1)
+    assert "SO-7" in alert.detail
+    (email,) = mail.outbox
+    assert "1 message production_done expired before any instance took it" in email.subject
+    (hook,) = receiver.received
+    assert hook.body["url"] == "https://flow.example.com/monitor/alerts/"
+    assert alerts.run_alerts(expired_at + timedelta(minutes=1)) == 0  # recorded once, not again

@@ -63,6 +63,18 @@ def test_the_stage_report_filters_by_start_date_and_state(three_orders, client):
     assert keys("state=active") == ["Q-C"]
 
 
+def test_the_stage_page_fills_only_the_newest_rows_oldest_first_and_counts_them_all(three_orders):
+    a, b, c = three_orders
+
+    rows, _steps, _kinds, total = reports.stage_page("order", newest=2)
+
+    assert total == 3
+    assert [r["business_key"] for r in rows] == ["Q-B", "Q-C"]
+    assert (rows[0]["outcome"], rows[0]["duration_seconds"], rows[1]["current"]) == (
+        "Quote rejected", 50.0, ["Approve quote"])
+    assert reports.stage_page("order", state="active")[3] == 1
+
+
 def test_the_stage_report_as_csv_has_a_bom_a_header_and_one_row_per_instance(three_orders, client):
     response = client.get("/api/v1/reports/stages/?process=order&format=csv")
 

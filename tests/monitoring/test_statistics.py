@@ -8,7 +8,7 @@ from django.utils import timezone
 from engine.deploy import deploy
 from engine.models import HistoryEvent, Incident
 from engine.runtime import start_instance
-from monitoring import reports
+from monitoring import alerts, reports
 from monitoring.models import PassCount
 from tests.engine import bpmn_events as ev
 from tests.monitoring.conftest import T0, after
@@ -119,3 +119,12 @@ def test_a_message_boundary_on_a_task_is_not_a_second_token(db):
     stats = by_element(reports.statistics("cancellable_order"))
 
     assert (stats["review"]["active"], stats["cancelled"]["active"]) == (1, 0)
+
+
+def test_the_minutes_alert_run_folds_settled_passes_into_the_counts(five_orders):
+    HistoryEvent.objects.update(at=timezone.now() - timedelta(hours=1))
+
+    alerts.run_alerts(timezone.now())
+
+    assert PassCount.objects.get(element_id="approve").count == 4
+    assert by_element(reports.statistics("order"))["approve"]["completed"] == 4
