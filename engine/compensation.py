@@ -35,6 +35,8 @@ from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.specs.spiff_task import SpiffBpmnTask
 from SpiffWorkflow.util.task import TaskState
 
+from engine.event_subprocess import EventSubprocessStart
+
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 # Key in an activity spec's extensions: the id of the sub-process wrapping its compensation handler.
 HANDLER = "lanebridge:compensationHandler"
@@ -119,8 +121,6 @@ def _handler(task_spec) -> str | None:
 
 def _scope(workflow):
     """The process level a throw in `workflow` compensates: an event sub-process's own level is its parent's."""
-    from engine.event_subprocess import EventSubprocessStart
-
     top = workflow.top_workflow
     while workflow.parent_task_id is not None:
         task = top.get_task_from_id(workflow.parent_task_id)
