@@ -197,6 +197,8 @@ def _task_context(request: HttpRequest, task: HumanTask, form=None, delegate_for
         "task": task,
         "instance": task.instance,
         "may_act": task.state == HumanTask.OPEN and permissions.can_act(request.user, task),
+        # Whose substitute the user is here, if they act for an absent colleague.
+        "acting_for": permissions.acting_for(request.user, task) if task.state == HumanTask.OPEN else None,
         **_quote(task.data or {}),
         "history": _history(task.instance),
         "form": form if form is not None else task_form(task),

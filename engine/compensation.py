@@ -9,7 +9,9 @@ Here, while a process level is parsed (`prepare`):
   handler its association points at (``isForCompensation``) is wrapped in a small
   sub-process of its own (start → handler → end), which SpiffWorkflow runs like any
   other; the activity's spec names that sub-process (`HANDLER`);
-* a compensation throw (intermediate or end event) becomes a `CompensationThrow`.
+* a compensation throw (intermediate or end event) becomes a `CompensationThrow`;
+* a sub-process's compensation event sub-process is its handler (it replaces undoing what
+  completed inside the sub-process; its own throws compensate the sub-process's activities).
 
 When a throw is reached it compensates, in the reverse order of their completion, the
 activities of its process level that completed and have a handler (only the one its
@@ -23,6 +25,7 @@ the event sub-process belongs to. An activity that did not complete is not compe
 from __future__ import annotations
 
 from copy import deepcopy
+from uuid import UUID
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.util import full_tag
@@ -31,6 +34,8 @@ from SpiffWorkflow.spiff.parser.event_parsers import SpiffEndEventParser, SpiffI
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.specs.spiff_task import SpiffBpmnTask
 from SpiffWorkflow.util.task import TaskState
+
+from engine.event_subprocess import EventSubprocessStart
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 # Key in an activity spec's extensions: the id of the sub-process wrapping its compensation handler.
@@ -73,8 +78,8 @@ class CompensationThrow(SpiffBpmnTask):
         queue = my_task._get_internal_data("compensate")
         if not queue:
             return super()._run_hook(my_task)
-        (wrapper, _compensated_task), queue = queue[0], queue[1:]
-        my_task._set_internal_data(compensate=queue)
+        (wrapper, compensated_task), queue = queue[0], queue[1:]
+        my_task._set_internal_data(compensate=queue, compensating=compensated_task)
         handler_run = top.create_subprocess(my_task, wrapper)
         handler_run.completed_event.connect(self._on_subworkflow_completed, my_task)
         start = handler_run.get_next_task(spec_name="Start")
@@ -116,11 +121,13 @@ def _handler(task_spec) -> str | None:
 
 def _scope(workflow):
     """The process level a throw in `workflow` compensates: an event sub-process's own level is its parent's."""
-    from engine.event_subprocess import EventSubprocessStart
-
     top = workflow.top_workflow
     while workflow.parent_task_id is not None:
         task = top.get_task_from_id(workflow.parent_task_id)
+        if isinstance(task.task_spec, CompensationThrow):
+            # A compensation event sub-process compensates the completed sub-process it was drawn in.
+            compensating = task._get_internal_data("compensating")
+            return top.subprocesses.get(UUID(compensating), workflow) if compensating else workflow
         if task.parent is None or not isinstance(task.parent.task_spec, EventSubprocessStart):
             break
         workflow = task.workflow
@@ -256,13 +263,39 @@ def prepare(process_parser) -> dict[str, str]:
         wrapped[activity_id] = wrapper_id
     for attached, boundaries in list(process_parser.boundary_events_by_attached.items()):
         process_parser.boundary_events_by_attached[attached] = [b for b in boundaries if not _compensates(b)]
+    # A sub-process drawn with a compensation event sub-process is compensated by running it
+    # (parsed with the sub-process's own level, see `add_event_subprocess`).
+    for sub in scope.findall(_bpmn("subProcess")):
+        esp = compensation_event_subprocess(sub)
+        if esp is not None:
+            wrapped[sub.get("id")] = esp.get("id")
     return wrapped
+
+
+def compensation_event_subprocess(sub: etree._Element) -> etree._Element | None:
+    """The compensation event sub-process drawn directly in sub-process `sub`, if any."""
+    for esp in sub.findall(_bpmn("subProcess")):
+        start = esp.find(_bpmn("startEvent"))
+        if esp.get("triggeredByEvent") == "true" and start is not None and _compensates(start):
+            return esp
+    return None
+
+
+def is_compensation_event_subprocess(node: etree._Element) -> bool:
+    """An event sub-process started by compensation: it waits for nothing, it is run by compensating its level."""
+    start = node.find(_bpmn("startEvent"))
+    return start is not None and _compensates(start)
+
+
+def add_event_subprocess(process_parser, node: etree._Element) -> None:
+    """Parse a compensation event sub-process of a level, unconnected: a compensation throw runs it."""
+    process_parser.parse_node(node)
 
 
 def attach(process_parser, wrapped: dict[str, str]) -> None:
     """Parse the handler wrappers of a level and name each on the spec of the activity it compensates."""
     for activity_id, wrapper_id in wrapped.items():
-        if wrapper_id not in process_parser.spec.task_specs:
+        if wrapper_id.endswith(WRAPPER_SUFFIX) and wrapper_id not in process_parser.spec.task_specs:
             process_parser.parse_node(process_parser.nodes_by_id[wrapper_id])
         activity = process_parser.spec.task_specs.get(activity_id)
         if activity is not None:

@@ -50,7 +50,7 @@ RESULT_MAPPINGS = ("resultList", "singleResult", "singleEntry", "collectEntries"
 CELL = "cellInput"
 # Expression languages whose text this module translates.
 FEEL_LANGUAGES = {"", "feel", "juel", "https://www.omg.org/spec/dmn/20191111/feel/",
-                  "http://www.omg.org/spec/feel/20140401", "https://www.omg.org/spec/feel/20171101"}
+                  "http://www.omg.org/spec/dmn/20180521/feel/", "http://www.omg.org/spec/feel/20140401"}
 
 
 ExpressionError = expressions.ExpressionError
@@ -61,9 +61,15 @@ class DecisionFailed(Exception):
 
 
 def is_dmn(tree: etree._ElementTree) -> bool:
-    """Whether the file is a DMN file (of a version Lanebridge reads)."""
-    return etree.QName(tree.getroot()).namespace in DMN_VERSIONS and etree.QName(tree.getroot()).localname \
-        == "definitions"
+    """Whether the file is a DMN file, of any version (its root is a DMN definitions element)."""
+    root = etree.QName(tree.getroot())
+    return root.localname == "definitions" and "/spec/DMN/" in (root.namespace or "")
+
+
+def unread_version(tree: etree._ElementTree) -> str | None:
+    """The namespace of a DMN file of a version Lanebridge does not read, else None."""
+    namespace = etree.QName(tree.getroot()).namespace
+    return namespace if namespace not in DMN_VERSIONS else None
 
 
 def schema_file(tree: etree._ElementTree) -> str:

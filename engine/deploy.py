@@ -390,7 +390,11 @@ def deploy_files(files: list[tuple[str, bytes]], user=None, bindings: dict[str, 
     with transaction.atomic():
         stored, created = [], False
         for (name, content), (encoding, found) in zip(dmn, decided, strict=True):
-            rows, any_new = decisions.store(found, content, content.decode(encoding, errors="replace"), name, user)
+            try:
+                rows, any_new = decisions.store(found, content, content.decode(encoding, errors="replace"), name,
+                                                user)
+            except modeler.ModelError as exc:
+                raise _model_error(exc) from None
             stored += rows
             created = created or any_new
         deployment = _deploy_processes(parsed, bpmn[0], user, mappings) if parsed else Deployment([], False)
@@ -423,6 +427,9 @@ _dmn_validators: dict[str, BpmnValidator] = {}
 def _parse_dmn(content: bytes, file_name: str) -> tuple[str, list[decisions.Decision]]:
     """Validate a DMN file and translate its decision tables; (the file's encoding, its decisions)."""
     tree = read_xml(content)
+    if decisions.unread_version(tree):
+        raise DeployError(f"{file_name}: DMN of the namespace {decisions.unread_version(tree)!r} is not read; save "
+                          "it as DMN 1.3, 1.2 or 1.1 (Camunda Modeler writes DMN 1.3)")
     schema = decisions.schema_file(tree)
     if schema not in _dmn_validators:
         _dmn_validators[schema] = BpmnValidator(schema)

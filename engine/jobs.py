@@ -22,7 +22,7 @@ from engine import connectors, messages, rows, signals, spiff, timers
 from engine.dispatch import HOST, claim_new, dispatch_after_commit, lease, send, this_process
 from engine.history import history_event, record_event, to_json
 from engine.models import HistoryEvent, Incident, Job, ProcessInstance
-from engine.runtime import write_instance
+from engine.runtime import complete_task, write_instance
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +151,7 @@ def apply_result(job: Job, output: dict) -> str:
                 "operation": job.operation, "output": output, "ignored": True}))
             return "ignored"
         task.data[task.task_spec.result_variable] = output
-        task.complete()
+        complete_task(instance, task, task.complete)
         _record_attempt(job, history_event(instance, HistoryEvent.SERVICE_RESULT, job.element_id,
                                            task.task_spec.bpmn_name or "",
                                            data={"operation": job.operation, "output": output}))

@@ -44,6 +44,10 @@ class MigrationRefused(ValueError):
 def plan_migration(instance: ProcessInstance, to_version: int, mapping: dict | None = None) -> dict:
     """Where each waiting element of `instance` would go on `to_version`; nothing changes."""
     target, mapping = _target(instance.definition, to_version, mapping)
+    return _plan(instance, target, mapping)
+
+
+def _plan(instance: ProcessInstance, target: ProcessDefinition, mapping: dict) -> dict:
     _check_running(instance, target)
     # A copy from the stored state: the plan is what the migration itself would do.
     workflow = spiff.load_workflow(specs_for(instance.definition), instance.state_json)
@@ -60,9 +64,14 @@ def migrate_instance(instance: ProcessInstance, to_version: int, mapping: dict |
     Raises MigrationRefused (bad version, mapping or counterpart),
     InstanceNotActive (ended, or already on that version) or Conflict.
     """
-    if dry_run:
-        return plan_migration(instance, to_version, mapping)
     target, mapping = _target(instance.definition, to_version, mapping)
+    if dry_run:
+        return _plan(instance, target, mapping)
+    return _migrate(instance, target, mapping, user, reason, seen_version)
+
+
+def _migrate(instance: ProcessInstance, target: ProcessDefinition, mapping: dict, user, reason: str,
+             seen_version: int | None) -> dict:
     expected = instance.version if seen_version is None else seen_version
     outcome: dict = {}
 
@@ -98,18 +107,20 @@ def migrate_instances(process_id: str, from_version: int, to_version: int, mappi
     source = _version(process_id, from_version, "from_version")
     if to_version == from_version:
         raise MigrationRefused([{"field": "to_version", "message": f"to_version is from_version ({from_version})"}])
-    _target(source, to_version, mapping)  # a bad version or mapping refuses the batch before any instance moves
+    # A bad version or mapping refuses the batch before any instance moves.
+    target, mapping = _target(source, to_version, mapping)
     results = []
     for instance in batch(process_id, from_version, instance_ids):
         try:
-            done = migrate_instance(instance, to_version, mapping, user=user, reason=reason, dry_run=dry_run)
+            done = (_plan(instance, target, mapping) if dry_run
+                    else _migrate(instance, target, mapping, user, reason, None))
         except (MigrationRefused, InstanceNotActive, Conflict) as exc:
-            results.append({"instance": instance.pk, "ok": False, "detail": str(exc),
-                            "elements": getattr(exc, "problems", [])})
+            results.append({"instance": instance.pk, "ok": False, "detail": str(exc), "elements": [],
+                            "problems": getattr(exc, "problems", [])})
             continue
         results.append({"instance": instance.pk, "ok": True, "detail": _summary(done), "elements": done["elements"]})
     for missing in sorted(set(instance_ids or []) - {r["instance"] for r in results}):
-        results.append({"instance": missing, "ok": False, "elements": [],
+        results.append({"instance": missing, "ok": False, "elements": [], "problems": [],
                         "detail": f"Instance {missing} is not an instance of {process_id} v{from_version}"})
     return results
 

@@ -109,7 +109,8 @@ def _check_known(spec, elements: list[str], field: str) -> None:
                           "attached to", field, boundary)
     unknown = [e for e in elements if e not in known]
     if unknown:
-        raise ModifyError(f"{field}: the process has no element {', '.join(unknown)}", field, unknown)
+        raise ModifyError(f"{field}: the process has no element {', '.join(unknown)} at its top level (tokens inside "
+                          "a sub-process or call activity move with it)", field, unknown)
 
 
 def _close_incidents(instance: ProcessInstance, task_ids: list[str], user, reason: str) -> None:

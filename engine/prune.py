@@ -39,19 +39,34 @@ def run_engine(workflow) -> None:
     def before_task(task):
         running[0] = task
 
-    try:
-        workflow.do_engine_steps(will_complete_task=before_task, did_complete_task=_after_task)
-    except RecursionError as exc:
-        # E.g. a call activity whose process is a chain of thousands of tasks: SpiffWorkflow predicts
-        # a sub-process's whole future recursively when it starts.
-        task = _first_task_set_up(exc, besides=running[0]) or running[0]
-        raise WorkflowException("This element leads into more steps than the engine can set up at once "
-                                "(Python's recursion limit)", task_spec=task.task_spec if task else None) from None
+    setting_up(lambda: workflow.do_engine_steps(will_complete_task=before_task, did_complete_task=_after_task),
+               running)
     for each in _workflows(workflow):
         if each.last_task is not None and _depth(each.last_task) > MAX_DEPTH:
             prune(each)
     if workflow.is_completed():
         _check_really_completed(workflow)
+
+
+class TooDeep(WorkflowException):
+    """What follows a task is more than SpiffWorkflow can set up within Python's recursion limit."""
+
+
+def setting_up(run: Callable[[], T], running: list | None = None) -> T:
+    """`run()`, with SpiffWorkflow running out of recursion turned into TooDeep naming the element it was setting up.
+
+    E.g. a call activity whose process is a chain of thousands of tasks: SpiffWorkflow predicts a
+    sub-process's whole future recursively when it starts, whether the engine runs on to it or a
+    completed task leads straight into it. `running`: a one-item list holding the task being
+    completed, named if no other task was being set up.
+    """
+    try:
+        return run()
+    except RecursionError as exc:
+        current = running[0] if running else None
+        task = _first_task_set_up(exc, besides=current) or current
+        raise TooDeep("This element leads into more steps than the engine can set up at once "
+                      "(Python's recursion limit)", task_spec=task.task_spec if task else None) from None
 
 
 def _first_task_set_up(exc: BaseException, besides) -> Task | None:

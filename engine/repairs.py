@@ -19,6 +19,7 @@ from engine.runtime import (
     change_variables,
     check_total_size,
     check_variables,
+    complete_task,
     record_event,
     stop_instance,
     write_instance,
@@ -68,7 +69,7 @@ def _skip(incident: Incident, job: Job | None, instance: ProcessInstance, workfl
                               f"(instance {instance.pk} is {instance.state}); cancel it instead")
     check_total_size({**task.data, **output}, "output")
     task.set_data(**output)
-    task.complete()
+    complete_task(instance, task, task.complete)
     # The call never succeeded: the job keeps its error and is marked cancelled, not done.
     rows.update(Job, {"pk": job.pk}, {"state": Job.CANCELLED, "updated_at": timezone.now()})
 

@@ -375,6 +375,14 @@ def _call_inputs(instance: ProcessInstance, now: dict, before: frozenset) -> dic
         return {}
 
 
+def complete_task(instance: ProcessInstance, task, complete: Callable[[], None]) -> None:
+    """`complete()` finishes `task`; if what follows is too deep to set up, the instance fails naming that element."""
+    try:
+        prune.setting_up(complete, [task])
+    except prune.TooDeep as exc:
+        _fail(instance, exc)
+
+
 def _fail(instance: ProcessInstance, exc: WorkflowException) -> None:
     task_spec = getattr(exc, "task_spec", None) or getattr(getattr(exc, "task", None), "task_spec", None)
     element_id = getattr(task_spec, "bpmn_id", None) or getattr(task_spec, "name", "") or ""
@@ -462,7 +470,7 @@ def complete_human_task(task: HumanTask, user, data: dict, on_behalf_of=None) ->
             raise TaskNotOpen(f"Task {task.pk} is no longer waiting")
         check_total_size({**spiff_task.data, **data}, "data")
         spiff_task.set_data(**data)
-        spiff_task.run()
+        complete_task(instance, spiff_task, spiff_task.run)
         done = {"task": task.pk, "data": data}
         if on_behalf_of is not None:
             done["on_behalf_of"] = on_behalf_of.get_username()

@@ -143,7 +143,8 @@ class ProcessParser(SpiffProcessParser):
 
     def create_spec(self):
         spec = super().create_spec()
-        if self.xpath("./bpmn:subProcess[@triggeredByEvent='true']"):
+        if any(not compensation.is_compensation_event_subprocess(node)
+               for node in self.xpath("./bpmn:subProcess[@triggeredByEvent='true']")):
             event_subprocess.use_scope_end(spec)
         return spec
 
@@ -165,7 +166,10 @@ class ProcessParser(SpiffProcessParser):
             self.spec.start.outputs = [split]
             split.inputs = [self.spec.start]
         for node in self.xpath("./bpmn:subProcess[@triggeredByEvent='true']"):
-            event_subprocess.add(self, node)
+            if compensation.is_compensation_event_subprocess(node):
+                compensation.add_event_subprocess(self, node)
+            else:
+                event_subprocess.add(self, node)
         compensation.attach(self, compensated)
 
 

@@ -16,7 +16,6 @@ from engine.models import ProcessInstance
 from integrations import watcher
 
 CURSOR_NAME = "crm.won_opportunities"
-POLLER_USERNAME = "crm-poller"
 LIST_OPERATION = "crm.list_changes"
 READ_OPERATION = "crm.read_opportunity"
 

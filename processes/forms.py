@@ -1,6 +1,10 @@
+from copy import deepcopy
+
 from django import forms
 from django.contrib.auth.models import Group
 from django.utils.translation import gettext_lazy as _
+
+from engine.runtime import InvalidVariables
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -154,13 +158,38 @@ class MoveTokenForm(forms.Form):
 
 
 class EditVariablesForm(VariableRowsForm):
-    """New or changed variables as name/value rows, the ones to remove ticked, and why."""
+    """New or changed variables as name/value rows, the ones to remove ticked, and why.
+
+    A row named with a path (`customer.name`) changes one field of a record and keeps its others.
+    """
 
     def __init__(self, *args, names: list[str], **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["unset"] = forms.MultipleChoiceField(
             label=_("Remove"), required=False, choices=[(n, n) for n in names], widget=forms.CheckboxSelectMultiple)
         self.fields["reason"] = forms.CharField(label=_("Reason"), max_length=2000)
+
+    def changes(self, current: dict) -> dict:
+        """The variables to set: plain rows as typed, path rows as the whole record with that field changed."""
+        changed: dict = {}
+        for name, value in self.values().items():
+            head, _dot, rest = name.partition(".")
+            if not rest or not head:
+                changed[name] = value
+                continue
+            record = changed[head] if isinstance(changed.get(head), dict) else deepcopy(current.get(head, {}))
+            changed[head] = _with_field(record, head, rest.split("."), value)
+        return changed
+
+
+def _with_field(record, where: str, path: list[str], value) -> dict:
+    """`record` (the variable or field named `where`) with the field at `path` set to `value`."""
+    if not isinstance(record, dict):
+        # Turning a number or a text into a record would lose it: the person sets it whole instead.
+        raise InvalidVariables(f"set.{where}.{'.'.join(path)}: {where} is no record with fields; set {where} itself")
+    if len(path) == 1:
+        return {**record, path[0]: value}
+    return {**record, path[0]: _with_field(record.get(path[0], {}), f"{where}.{path[0]}", path[1:], value)}
 
 
 class RolloutForm(forms.Form):

@@ -270,6 +270,13 @@ HISTORY_LABELS = {
 }
 
 
+def _fields_of(path: str, value) -> list[tuple[str, str]]:
+    """A variable as (path, readable value) rows: a record's fields each on a row of its own (`customer.name`)."""
+    if isinstance(value, dict) and value:
+        return [row for key, inner in value.items() for row in _fields_of(f"{path}.{key}", inner)]
+    return [(path, _readable(value))]
+
+
 def _readable(value) -> str:
     """A variable's value as one line: text as it is, anything else as compact JSON."""
     if isinstance(value, str):
@@ -350,8 +357,8 @@ def edit_variables(request, pk: int):
     form = EditVariablesForm(request.POST or None, names=names)
     if request.method == "POST" and form.is_valid():
         try:
-            repairs.edit_variables(instance, request.user, form.values(), form.cleaned_data["unset"],
-                                   form.cleaned_data["reason"])
+            repairs.edit_variables(instance, request.user, form.changes(instance.variables),
+                                   form.cleaned_data["unset"], form.cleaned_data["reason"])
         except runtime.InvalidVariables as exc:
             form.add_error(None, str(exc))
         except (runtime.InstanceNotActive, runtime.Conflict) as exc:
@@ -360,7 +367,7 @@ def edit_variables(request, pk: int):
         else:
             messages.success(request, _("Variables saved"))
             return redirect("processes:instance", pk)
-    variables = [(name, _readable(instance.variables[name])) for name in names]
+    variables = [row for name in names for row in _fields_of(name, instance.variables[name])]
     return render(request, "processes/edit_variables.html", {"instance": instance, "form": form,
                                                             "variables": variables},
                   status=400 if form.errors else 200)

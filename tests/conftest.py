@@ -22,6 +22,12 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, t
 
 
 @pytest.fixture(autouse=True)
+def _no_erp_watcher_in_scheduler_passes(settings):
+    """A scheduler pass in a test reads no ERP unless the test says so (a developer's own ERP may be running)."""
+    settings.LANEBRIDGE = {**settings.LANEBRIDGE, "WATCH_SECONDS": 0}
+
+
+@pytest.fixture(autouse=True)
 def _forget_live_workflows():
     """Each test's database is rolled back and reuses instance ids: workflows kept in memory must not outlive it."""
     from engine import live

@@ -396,7 +396,12 @@ def post_invoice(call: Call) -> dict:
     if invoice["state"] == "cancelled":
         raise BusinessError(f"invoice {invoice['id']} is cancelled", code="ERP_INVOICE_CANCELLED")
     if invoice["state"] in ("draft", "validated"):
-        erp.model("account.invoice", "post", [invoice["id"]])
+        try:
+            erp.model("account.invoice", "post", [invoice["id"]])
+        except BusinessError:
+            # Posted meanwhile by someone else (Finance's own step and a payment racing): that is done too.
+            if _invoice(erp, int(call.input["sale_id"]))["state"] not in ("posted", "paid"):
+                raise
         invoice = _invoice(erp, int(call.input["sale_id"]))
     return _invoice_result(invoice)
 

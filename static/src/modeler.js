@@ -17,9 +17,19 @@ import { SelectEntry, isSelectEntryEdited } from "@bpmn-io/properties-panel";
 import camundaModdle from "camunda-bpmn-moddle/resources/camunda.json";
 // The panel's own copy of preact: entries rendered with another copy would draw but never hear events.
 import { jsx } from "@bpmn-io/properties-panel/preact/jsx-runtime";
+import zhHans from "./modeler-zh.js";
 
 const SPIFF_OPERATOR = "spiffworkflow:serviceTaskOperator";
 const VALIDATE_AFTER_MS = 700;
+
+/* bpmn-js's own texts (palette, context pad, menus, properties panel) in the page's language: a
+ * `translate` service replacing diagram-js's, which looks the English text up first. */
+const DICTIONARIES = { "zh-hans": zhHans };
+const dictionary = DICTIONARIES[document.documentElement.lang.toLowerCase()] || {};
+
+function translate(template, replacements = {}) {
+  return (dictionary[template] || template).replace(/{([^}]+)}/g, (_, key) => replacements[key] || `{${key}}`);
+}
 
 const page = document.getElementById("modeler");
 const text = page.dataset;
@@ -119,6 +129,7 @@ const modeler = new BpmnModeler({
     BpmnPropertiesProviderModule,
     CamundaPlatformPropertiesProviderModule,
     { __init__: ["lanebridgeProperties"], lanebridgeProperties: ["type", LanebridgeProperties] },
+    { translate: ["value", translate] },
   ],
   moddleExtensions: { camunda: camundaModdle },
 });

@@ -278,3 +278,17 @@ def test_the_away_page_is_in_chinese(client, quote_process, people, clock):
     client.force_login(people["bob"])
     page = client.get("/accounts/away/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "休假代理" in page and "代理人" in page
+
+
+def test_the_task_page_tells_the_substitute_they_act_for_the_absent_user(client, approval, away, people, clock):
+    services.claim_task(approval, people["bob"])
+    clock(FIRST)
+    client.force_login(people["carol"])
+    response = client.get(f"/tasks/{approval.pk}/")
+    assert response.context["acting_for"] == people["bob"]
+    page = response.content.decode()
+    assert "bob is away and you stand in" in page
+    # bob's claim is carol's to give back, not to take again.
+    assert "Give back to the queue" in page and 'id="claim"' not in page
+    client.force_login(people["dave"])
+    assert client.get(f"/tasks/{approval.pk}/").status_code == 403

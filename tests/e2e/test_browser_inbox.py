@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group, User
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.ui import WebDriverWait
@@ -39,13 +40,17 @@ def three_approvals(transactional_db, roles, settings):
     _spec_cache.clear()
 
 
-def open_inbox(browser, live_server, width: int, language: str) -> None:
+def log_in_as(browser, live_server, username: str, width: int, language: str) -> None:
     browser.set_window_size(width, 900)
-    log_in(browser, live_server, "boss")
+    log_in(browser, live_server, username)
     if language != "en":
         browser.find_element(By.CSS_SELECTOR, f'button[name="language"][value="{language}"]').click()
         WebDriverWait(browser, 10).until(
             lambda b: b.find_element(By.TAG_NAME, "html").get_attribute("lang") == language)
+
+
+def open_inbox(browser, live_server, width: int, language: str) -> None:
+    log_in_as(browser, live_server, "boss", width, language)
     browser.get(f"{live_server.url}/?tab=queue")
     WebDriverWait(browser, 10).until(lambda b: len(b.find_elements(By.CSS_SELECTOR, "#tasks tr[data-task]")) == 3)
 
@@ -92,7 +97,8 @@ def test_on_a_wide_screen_the_inbox_is_a_table_sorted_by_amount(browser, live_se
     Select(browser.find_element(By.ID, "sort")).select_by_value("amount")
     browser.find_element(By.CSS_SELECTOR, "form.toolbar button[type=submit]").click()
     WebDriverWait(browser, 10).until(lambda b: "sort=amount" in b.current_url)
-    WebDriverWait(browser, 10).until(lambda b: customers(b) == ["Globex 环球贸易", "Umbrella Corp", "Acme Tools Ltd"])
+    WebDriverWait(browser, 10, ignored_exceptions=[StaleElementReferenceException]).until(
+        lambda b: customers(b) == ["Globex 环球贸易", "Umbrella Corp", "Acme Tools Ltd"])
 
     amounts = [cell.text for cell in browser.find_elements(By.CSS_SELECTOR, "#tasks tr[data-task] td.amount")]
     # Grouped as the language writes numbers: Chinese formats put no separator in.
@@ -100,3 +106,44 @@ def test_on_a_wide_screen_the_inbox_is_a_table_sorted_by_amount(browser, live_se
     assert amounts == (expected if language == "en" else [a.replace(",", "") for a in expected])
     assert browser.find_element(By.CSS_SELECTOR, "#tasks tr[data-task]").value_of_css_property("display") == "table-row"
     save(browser, f"inbox-1280-{language}")
+
+
+@pytest.mark.parametrize("width, language", [(1280, "en"), (390, "zh-hans")])
+def test_a_manager_going_away_names_a_deputy_who_then_sees_the_managers_task(
+        browser, live_server, three_approvals, width, language):
+    from django.utils import timezone
+
+    from approvals import services
+    from engine.models import HumanTask
+
+    deputy = User.objects.create_user("deputy", "deputy@example.com", "demo")
+    deputy.groups.add(Group.objects.get(name="Manager"))
+    User.objects.create_user("fin", "fin@example.com", "demo").groups.add(Group.objects.get(name="Finance"))
+    boss = User.objects.get(username="boss")
+    services.claim_task(HumanTask.objects.get(instance__business_key="Q-501"), boss)
+
+    log_in_as(browser, live_server, "boss", width, language)
+    browser.get(f"{live_server.url}/accounts/away/")
+    first, last = timezone.localdate(), timezone.localdate() + timezone.timedelta(days=7)
+    for name, day in (("starts_on", first), ("ends_on", last)):
+        field = browser.find_element(By.NAME, name)
+        assert field.get_attribute("type") == "date"  # the browser's own date picker
+        browser.execute_script("arguments[0].value = arguments[1]", field, day.isoformat())
+    picker = Select(browser.find_element(By.NAME, "substitute"))
+    # Only a colleague from the manager's lane; not finance.
+    assert [option.text for option in picker.options][1:] == ["deputy"]
+    picker.select_by_visible_text("deputy")
+    browser.find_element(By.CSS_SELECTOR, "#away-form button[type=submit]").click()
+    WebDriverWait(browser, 10).until(lambda b: b.find_elements(By.CSS_SELECTOR, "#absences tr[data-absence]"))
+    table = browser.find_element(By.ID, "absences")
+    assert table.location["x"] + table.size["width"] <= browser.execute_script(
+        "return document.documentElement.clientWidth")
+    save(browser, f"away-{width}-{language}")
+
+    browser.delete_all_cookies()
+    log_in_as(browser, live_server, "deputy", width, language)
+    browser.get(f"{live_server.url}/?tab=standin")
+    WebDriverWait(browser, 10, ignored_exceptions=[StaleElementReferenceException]).until(
+        lambda b: customers(b) == ["Globex 环球贸易"])
+    assert browser.find_element(By.CSS_SELECTOR, "#tasks td.on-behalf-of").text == "boss"
+    save(browser, f"standing-in-{width}-{language}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth.models import Group, User
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -70,12 +71,38 @@ def shape(browser, element_id: str):
     return browser.find_element(By.CSS_SELECTOR, f'.modeler-canvas .djs-element[data-element-id="{element_id}"]')
 
 
+def palette_title(browser, action: str) -> str:
+    """The name bpmn-js gives a palette entry (its hover tooltip and its label for screen readers)."""
+    return palette_entry(browser, action).get_attribute("aria-label")
+
+
+def palette_entry(browser, action: str):
+    return browser.find_element(By.CSS_SELECTOR, f'.djs-palette .entry[data-action="{action}"]')
+
+
+def group_title(browser, group: str) -> str:
+    title = f'[data-group-id="group-{group}"] .bio-properties-panel-group-header-title'
+    return browser.find_element(By.CSS_SELECTOR, title).get_attribute("textContent")
+
+
+def open_new_process_in_chinese(browser, live_server):
+    log_in(browser, live_server, "analyst")
+    browser.find_element(By.CSS_SELECTOR, 'button[name="language"][value="zh-hans"]').click()
+    # The old page's <html> goes stale while the language is switched.
+    WebDriverWait(browser, 10, ignored_exceptions=[StaleElementReferenceException]).until(
+        lambda b: b.find_element(By.TAG_NAME, "html").get_attribute("lang") == "zh-hans")
+    browser.get(f"{live_server.url}/processes/modeler/")
+    WebDriverWait(browser, 20).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#modeler[data-ready=true]")))
+
+
 def test_an_analyst_fixes_a_problem_and_saves_a_new_version(browser, live_server, deployed_review, screenshot):
     log_in(browser, live_server, "analyst")
     browser.get(f"{live_server.url}/processes/definitions/{deployed_review.pk}/")
     browser.find_element(By.LINK_TEXT, "Edit in the modeler").click()
     WebDriverWait(browser, 20).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#modeler[data-ready=true]")))
     wait_for_status(browser, "No problems")
+    assert palette_title(browser, "create.task") == "Create task"
+    assert group_title(browser, "general") == "General"
 
     # Rename the task on the canvas, as a modeler does: double-click, type, click away.
     ActionChains(browser).double_click(shape(browser, "check")).perform()
@@ -128,14 +155,39 @@ def test_people_who_do_not_model_get_403(client, deployed_review):
 def test_a_new_process_opens_in_chinese_on_a_phone_without_scrolling_sideways(
         browser, live_server, deployed_review, screenshot):
     browser.set_window_size(390, 844)
-    log_in(browser, live_server, "analyst")
-    browser.find_element(By.CSS_SELECTOR, 'button[name="language"][value="zh-hans"]').click()
-    WebDriverWait(browser, 10).until(lambda b: b.find_element(By.TAG_NAME, "html").get_attribute("lang") == "zh-hans")
-    browser.get(f"{live_server.url}/processes/modeler/")
-    WebDriverWait(browser, 20).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#modeler[data-ready=true]")))
+    open_new_process_in_chinese(browser, live_server)
 
     wait_for_status(browser, "没有问题")
     assert shape(browser, "start").is_displayed()
     assert browser.find_element(By.CSS_SELECTOR, ".modeler-save").text == "保存为新版本"
+    assert palette_title(browser, "create.start-event") == "创建开始事件"
     assert browser.execute_script("return document.documentElement.scrollWidth") <= 390
     screenshot("42-modeler-390-zh-hans")
+
+
+def test_the_palette_menus_and_properties_of_bpmn_js_are_in_chinese_for_a_chinese_analyst(
+        browser, live_server, deployed_review, screenshot):
+    browser.set_window_size(1280, 900)
+    open_new_process_in_chinese(browser, live_server)
+    wait_for_status(browser, "没有问题")
+
+    assert palette_title(browser, "create.task") == "创建任务"
+    assert palette_title(browser, "create.exclusive-gateway") == "创建网关"
+    assert palette_title(browser, "hand-tool") == "激活抓手工具"
+    ActionChains(browser).move_to_element(palette_entry(browser, "create.task")).perform()
+    WebDriverWait(browser, 10, ignored_exceptions=[NoSuchElementException, StaleElementReferenceException]).until(
+        lambda b: "创建任务" in b.find_element(By.CSS_SELECTOR, ".djs-hover-tooltip").text)
+    assert group_title(browser, "general") == "常规"
+    assert browser.find_element(By.CSS_SELECTOR, ".bio-properties-panel-header-type").text == "流程"
+
+    # The start event's context pad and replace menu, and the panel of what is selected.
+    shape(browser, "start").click()
+    append_task = browser.find_element(By.CSS_SELECTOR, '.djs-context-pad .entry[data-action="append.append-task"]')
+    assert append_task.get_attribute("title") == "追加任务"
+    WebDriverWait(browser, 10, ignored_exceptions=[StaleElementReferenceException]).until(
+        lambda b: b.find_element(By.CSS_SELECTOR, ".bio-properties-panel-header-type").text == "开始事件")
+    assert group_title(browser, "general") == "常规"
+    browser.find_element(By.CSS_SELECTOR, ".djs-context-pad .entry.bpmn-icon-screw-wrench").click()
+    timer_start = browser.find_element(By.CSS_SELECTOR, '.djs-popup [data-id="replace-with-timer-start"]')
+    assert timer_start.text == "定时器开始事件"
+    screenshot("43-modeler-1280-zh-hans")

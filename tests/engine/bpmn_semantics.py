@@ -303,3 +303,39 @@ def booking_then_long_loop(process_id: str = "travel_looping", rounds: int = 60)
         + association("hotel_booked", "cancel_hotel")
     )
     return bpmn.definitions(process_id, body)
+
+
+def trip_with_compensation_event_subprocess(process_id: str = "trip_undone") -> bytes:
+    """start → sub-process `trip` [start → script book_hotel → script book_flight → end; each with a script handler;
+    compensation event sub-process `undo_trip`: start → script note → compensation throw `undo_all` → end]
+    → user task `confirm` → compensation throw `undo` → end."""
+    esp = (
+        '    <bpmn:subProcess id="undo_trip" triggeredByEvent="true">\n'
+        '      <bpmn:startEvent id="trip_compensated"><bpmn:compensateEventDefinition /></bpmn:startEvent>\n'
+        + bpmn.script_task("note", "note = 'trip undone'") + compensation_throw("undo_all")
+        + bpmn.end_event("undo_trip_end")
+        + bpmn.flow("u1", "trip_compensated", "note") + bpmn.flow("u2", "note", "undo_all")
+        + bpmn.flow("u3", "undo_all", "undo_trip_end")
+        + "    </bpmn:subProcess>\n"
+    )
+    trip = (
+        '    <bpmn:subProcess id="trip">\n'
+        + bpmn.start_event("trip_start")
+        + bpmn.script_task("book_hotel", "hotel = 'booked'\nundone = []")
+        + bpmn.script_task("book_flight", "flight = 'booked'")
+        + bpmn.end_event("trip_end")
+        + compensation_boundary("hotel_booked", "book_hotel")
+        + handler_script("cancel_hotel", "hotel = 'cancelled'\nundone = undone + ['hotel']")
+        + compensation_boundary("flight_booked", "book_flight")
+        + handler_script("cancel_flight", "flight = 'cancelled'\nundone = undone + ['flight']")
+        + bpmn.flow("t1", "trip_start", "book_hotel") + bpmn.flow("t2", "book_hotel", "book_flight")
+        + bpmn.flow("t3", "book_flight", "trip_end")
+        + esp + BOOKING_ASSOCIATIONS
+        + "    </bpmn:subProcess>\n"
+    )
+    body = (
+        bpmn.start_event() + trip + bpmn.user_task("confirm") + compensation_throw("undo") + bpmn.end_event()
+        + bpmn.flow("f1", "start", "trip") + bpmn.flow("f2", "trip", "confirm") + bpmn.flow("f3", "confirm", "undo")
+        + bpmn.flow("f4", "undo", "end")
+    )
+    return bpmn.definitions(process_id, body)

@@ -135,7 +135,11 @@ def test_each_activity_is_compensated_once(deployed, user):
      "cancel", "nothing could ever run it"),
     (bpmn.chain("p", bpmn.user_task("book"), sem.compensation_throw("undo", activity_ref="elsewhere")),
      "undo", "'elsewhere'"),
-], ids=["boundary-without-handler", "handler-without-boundary", "unknown-activity"])
+    (bpmn.chain("p", bpmn.user_task("book"), extra_body=(
+        '<bpmn:subProcess id="undo_all" triggeredByEvent="true"><bpmn:startEvent id="compensated">'
+        "<bpmn:compensateEventDefinition /></bpmn:startEvent></bpmn:subProcess>")),
+     "compensated", "whole process"),
+], ids=["boundary-without-handler", "handler-without-boundary", "unknown-activity", "process-level-event-subprocess"])
 def test_compensation_that_cannot_run_is_refused_naming_the_element(db, content, element_id, words):
     with pytest.raises(DeployError) as caught:
         deploy(content, "drawn.bpmn")
@@ -164,3 +168,15 @@ def test_an_activity_is_compensated_after_a_long_loop_trimmed_the_task_tree(depl
     instance.refresh_from_db()
     assert instance.variables["n"] == 60
     assert instance.variables["hotel"] == "cancelled" and instance.variables["undone"] == ["hotel"]
+
+
+def test_a_sub_process_with_a_compensation_event_subprocess_is_undone_by_running_it(deployed, user):
+    deployed(sem.trip_with_compensation_event_subprocess())
+    instance, _ = start_instance("trip_undone", {})
+
+    instance = complete_human_task(task(instance, "confirm"), user, {})
+
+    assert instance.state == ProcessInstance.COMPLETED
+    assert instance.variables["note"] == "trip undone"
+    assert instance.variables["undone"] == ["flight", "hotel"]
+    assert (instance.variables["hotel"], instance.variables["flight"]) == ("cancelled", "cancelled")

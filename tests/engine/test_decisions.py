@@ -6,7 +6,7 @@ import pytest
 
 from engine.deploy import DeployError, deploy, deploy_files, validate
 from engine.models import DecisionDefinition, Incident, ProcessDefinition, ProcessInstance
-from engine.runtime import start_instance
+from engine.runtime import complete_human_task, start_instance
 from tests.engine import bpmn, dmn
 from tests.engine.test_modeler_files import FOLDER, needs_files
 
@@ -224,6 +224,26 @@ def test_single_entry_of_a_result_with_two_outputs_is_an_incident(db):
     assert "'discount'" in message and "singleEntry" in message
 
 
+def test_a_decision_after_a_wait_decides_with_the_data_entered_there(db):
+    deploy(dmn.table("discount", OVERLAPPING, hit_policy="FIRST"), "rules.dmn")
+    body = (bpmn.start_event() + bpmn.flow("f0", "start", "enter") + bpmn.user_task("enter")
+            + bpmn.flow("f1", "enter", "decide") + discount_task() + bpmn.flow("f2", "decide", "end")
+            + bpmn.end_event())
+    deploy(bpmn.definitions("pricing", body), "pricing.bpmn")
+    instance, _ = start_instance("pricing", {"status": "silver"})
+
+    complete_human_task(instance.human_tasks.get(), None, {"amount": 5000})
+
+    instance.refresh_from_db()
+    assert instance.state == ProcessInstance.COMPLETED and instance.variables["discount"] == 0.2
+
+
+def test_the_incident_of_a_failed_decision_says_which_task_and_decision(db):
+    instance = run(dmn.table("discount", OVERLAPPING), discount_task(), "True", {"status": "gold", "amount": 1500})
+
+    assert instance.error.startswith("Decide (decide): decision 'discount' has hit policy UNIQUE")
+
+
 def test_a_spiff_business_rule_task_merges_the_result_into_the_variables(db):
     table = dmn.table("discount", [(['"gold"', "-"], ["0.1", '"loyal"'])], outputs=["discount", "reason"])
 
@@ -310,6 +330,23 @@ def test_an_entry_outside_the_subset_is_refused_naming_decision_rule_and_column(
     assert error.element_id == "UnaryTests_1_2"
     assert error.line == next(i for i, line in enumerate(table.decode().splitlines(), 1) if "UnaryTests_1_2" in line)
     assert not DecisionDefinition.objects.exists()
+
+
+@pytest.mark.parametrize("entry", ['__import__("os")', "some x in y satisfies x > 1", "> 1000 >", "[1..]"])
+def test_entries_reaching_past_the_subset_are_refused_at_deploy(db, entry):
+    with pytest.raises(DeployError) as caught:
+        deploy(dmn.table("discount", [(['"gold"', entry], ["0.1"])]), "rules.dmn")
+
+    assert "'discount'" in caught.value.message and "'Rule_1'" in caught.value.message
+    assert "'Amount'" in caught.value.message
+
+
+def test_an_output_computed_from_the_variables_is_decided_in_the_sandbox(db):
+    table = dmn.table("discount", [(["-", "> 1000"], ["amount * 0.1"])], hit_policy="FIRST")
+
+    instance = run(table, discount_task(), "discount > 100", {"status": "gold", "amount": 1500})
+
+    assert instance.variables["discount"] == 150.0 and waiting_at(instance) == ["special"]
 
 
 def test_a_missing_input_variable_is_an_incident_naming_the_decision_and_input(db):
@@ -444,6 +481,15 @@ def test_dmn_that_breaks_the_schema_is_refused_with_its_line(db):
 
     assert "Not valid DMN" in caught.value.message
     assert caught.value.line == next(i for i, line in enumerate(content.decode().splitlines(), 1) if "bogus" in line)
+
+
+def test_dmn_of_a_version_not_read_is_refused_saying_which_to_save_as(db):
+    content = dmn.table("discount", OVERLAPPING, namespace="https://www.omg.org/spec/DMN/20230324/MODEL/")
+
+    with pytest.raises(DeployError) as caught:
+        deploy(content, "rules.dmn")
+
+    assert "DMN 1.3" in caught.value.message
 
 
 def test_dmn_with_entities_is_refused(db):

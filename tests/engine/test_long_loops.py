@@ -297,21 +297,42 @@ def test_a_timer_on_a_task_in_a_long_loop_still_fires(deployed, user):
     assert instance.human_tasks.get(element_id="escalate").data["i"] == 60
 
 
-def test_a_call_into_a_process_too_long_to_set_up_fails_the_instance_naming_the_call(db):
+def deploy_call_into_a_long_chain(before_call: str = "") -> None:
+    """Process "outer": start, `before_call` (a user task's id, or nothing), a call of a 3 000-task chain, end."""
     from engine.deploy import deploy
 
     inner = "".join(bpmn.script_task(f"s{n}", f"last = {n}") for n in range(3_000))
     ids = ["inner_start", *(f"s{n}" for n in range(3_000)), "inner_end"]
     inner_body = bpmn.start_event("inner_start") + inner + bpmn.end_event("inner_end") + "".join(
         bpmn.flow(f"g{n}", a, b) for n, (a, b) in enumerate(zip(ids, ids[1:], strict=False)))
-    outer_body = (bpmn.start_event() + '    <bpmn:callActivity id="call" name="Run inner" calledElement="inner" />\n'
-                  + bpmn.end_event() + bpmn.flow("f1", "start", "call") + bpmn.flow("f2", "call", "end"))
+    steps = ["start", *([before_call] if before_call else []), "call", "end"]
+    outer_body = (bpmn.start_event() + (bpmn.user_task(before_call) if before_call else "")
+                  + '    <bpmn:callActivity id="call" name="Run inner" calledElement="inner" />\n'
+                  + bpmn.end_event() + "".join(bpmn.flow(f"f{n}", a, b) for n, (a, b) in enumerate(
+                      zip(steps, steps[1:], strict=False))))
     content = bpmn.definitions("outer", outer_body).replace(
         b"</bpmn:definitions>",
         f'  <bpmn:process id="inner" isExecutable="true">\n{inner_body}  </bpmn:process>\n</bpmn:definitions>'.encode())
     deploy(content, "calls.bpmn")
 
+
+def test_a_call_into_a_process_too_long_to_set_up_fails_the_instance_naming_the_call(db):
+    deploy_call_into_a_long_chain()
+
     instance, _ = start_instance("outer", {})
+
+    instance.refresh_from_db()
+    assert instance.state == ProcessInstance.FAILED
+    incident = Incident.objects.get(instance=instance)
+    assert incident.element_id == "call"
+    assert "recursion limit" in incident.message
+
+
+def test_completing_a_task_that_leads_into_a_call_too_long_to_set_up_fails_the_instance_naming_the_call(db, user):
+    deploy_call_into_a_long_chain(before_call="approve")
+    instance, _ = start_instance("outer", {})
+
+    complete_human_task(HumanTask.objects.get(instance=instance), user, {})
 
     instance.refresh_from_db()
     assert instance.state == ProcessInstance.FAILED

@@ -343,3 +343,27 @@ def test_two_operators_migrating_one_instance_at_once_get_one_winner(django_user
     assert instance.definition.version == winner
     assert instance.history.filter(kind=HistoryEvent.MIGRATED).count() == 1
     assert ran_to_the_end(instance, alice).state == ProcessInstance.COMPLETED
+
+
+def sub_process(element_id: str, *inner: str) -> str:
+    """An embedded sub-process running start → `inner` elements → end."""
+    ids = [f"{element_id}_start", *(bpmn.element_id_of(e) for e in inner), f"{element_id}_end"]
+    flows = "".join(bpmn.flow(f"{element_id}_f{i}", a, b) for i, (a, b) in enumerate(zip(ids, ids[1:], strict=False)))
+    return (f'    <bpmn:subProcess id="{element_id}" name="{element_id}">\n'
+            f'    <bpmn:startEvent id="{element_id}_start" />\n' + "".join(inner)
+            + f'    <bpmn:endEvent id="{element_id}_end" />\n' + flows + "    </bpmn:subProcess>\n")
+
+
+def test_an_instance_waiting_inside_a_sub_process_migrates_and_finishes_on_the_new_version(deployed, user):
+    two_versions(deployed, bpmn.chain("nested", sub_process("sub", bpmn.user_task("inner"))),
+                 bpmn.chain("nested", sub_process("sub", bpmn.user_task("inner")), bpmn.user_task("after")))
+    instance, _ = start_instance("nested", {}, version=1)
+    task = instance.human_tasks.get()
+
+    result = migrate_instance(instance, 2, user=user, reason="a step after the sub-process")
+
+    assert [e["element_id"] for e in result["elements"]] == ["inner", "sub"]
+    assert HumanTask.objects.get(instance=instance).pk == task.pk
+    finished = ran_to_the_end(instance, user)
+    assert finished.state == ProcessInstance.COMPLETED
+    assert list(finished.human_tasks.order_by("id").values_list("element_id", flat=True)) == ["inner", "after"]

@@ -246,3 +246,27 @@ def test_every_operation_lands_in_the_audit_log_with_who_and_why(two_versions, i
         ("operator", f"instance {instance.pk}", "instance.resume: paid"),
         ("analyst", "process reviewing", "rollout: 10% on v2, else v1. pilot"),
     ]
+
+
+def test_the_variables_page_changes_one_field_of_a_record_by_its_path(roles, make_user):
+    deploy(bpmn.user_task_process(), "reviewing.bpmn")
+    customer = {"code": "C-1", "name": "Acme", "address": {"city": "Lodnon"}}
+    instance, _ = start_instance("reviewing", {"customer": customer})
+    client = Client()
+    client.force_login(make_user("op", "Operator"))
+    page = client.get(f"/processes/instances/{instance.pk}/variables/").content.decode()
+    assert "<th>customer.address.city</th><td>Lodnon</td>" in page
+
+    response = client.post(f"/processes/instances/{instance.pk}/variables/", {
+        "name_0": "customer.address.city", "value_0": "London", "name_1": "customer.vip", "value_1": "true",
+        "reason": "typo in the city"})
+
+    assert response.status_code == 302
+    assert ProcessInstance.objects.get(pk=instance.pk).variables["customer"] == {
+        "code": "C-1", "name": "Acme", "address": {"city": "London"}, "vip": True}
+    event = instance.history.get(kind=HistoryEvent.VARIABLES_CHANGED)
+    assert event.data["set"]["customer"]["old"]["address"] == {"city": "Lodnon"}
+    refused = client.post(f"/processes/instances/{instance.pk}/variables/", {
+        "name_0": "customer.code.x", "value_0": "1", "reason": "x"})
+    assert refused.status_code == 400 and "set.customer.code.x: customer.code is no record" in refused.content.decode()
+    assert ProcessInstance.objects.get(pk=instance.pk).variables["customer"]["code"] == "C-1"

@@ -158,6 +158,7 @@ def test_a_batch_of_chosen_instances_reports_failures_per_instance(instance, ope
     assert dry.status_code == 200 and [(r["instance"], r["ok"]) for r in results] == [(instance.pk, False),
                                                                                       (999_999, False)]
     assert "review" in results[0]["detail"] and "999999" in results[1]["detail"]
+    assert [p["element_id"] for p in results[0]["problems"]] == ["review"]
     assert mapped.json()["results"] == [{"instance": second.pk, "ok": True, "detail": mapped.json()["results"][0][
         "detail"], "elements": mapped.json()["results"][0]["elements"]}]
     assert ProcessInstance.objects.get(pk=second.pk).definition.version == 3
