@@ -12,6 +12,7 @@ from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.ui import WebDriverWait
 
 from engine import runtime
+from tests.e2e.conftest import switch_language
 from tests.e2e.test_browser_diagram import CUSTOMER, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -44,9 +45,7 @@ def log_in_as(browser, live_server, username: str, width: int, language: str) ->
     browser.set_window_size(width, 900)
     log_in(browser, live_server, username)
     if language != "en":
-        browser.find_element(By.CSS_SELECTOR, f'button[name="language"][value="{language}"]').click()
-        WebDriverWait(browser, 10).until(
-            lambda b: b.find_element(By.TAG_NAME, "html").get_attribute("lang") == language)
+        switch_language(browser, language)
 
 
 def open_inbox(browser, live_server, width: int, language: str) -> None:

@@ -14,6 +14,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 from engine import connectors
 from engine.deploy import _spec_cache, deploy
 from engine.models import ProcessDefinition
+from tests.e2e.conftest import switch_language
 from tests.e2e.test_browser_diagram import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -87,10 +88,7 @@ def group_title(browser, group: str) -> str:
 
 def open_new_process_in_chinese(browser, live_server):
     log_in(browser, live_server, "analyst")
-    browser.find_element(By.CSS_SELECTOR, 'button[name="language"][value="zh-hans"]').click()
-    # The old page's <html> goes stale while the language is switched.
-    WebDriverWait(browser, 10, ignored_exceptions=[StaleElementReferenceException]).until(
-        lambda b: b.find_element(By.TAG_NAME, "html").get_attribute("lang") == "zh-hans")
+    switch_language(browser, "zh-hans")
     browser.get(f"{live_server.url}/processes/modeler/")
     WebDriverWait(browser, 20).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#modeler[data-ready=true]")))
 

@@ -11,6 +11,7 @@ from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
 from engine import runtime
+from tests.e2e.conftest import switch_language
 from tests.e2e.test_browser_diagram import CUSTOMER, LARGE_LINES, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -49,9 +50,7 @@ def test_the_monitor_draws_non_empty_charts(browser, live_server, three_waiting,
     browser.set_window_size(width, 900)
     log_in(browser, live_server, "boss")
     if language != "en":
-        browser.find_element(By.CSS_SELECTOR, f'button[name="language"][value="{language}"]').click()
-        WebDriverWait(browser, 10).until(
-            lambda b: b.find_element(By.TAG_NAME, "html").get_attribute("lang") == language)
+        switch_language(browser, language)
     browser.get(f"{live_server.url}/monitor/")
     WebDriverWait(browser, 15).until(
         lambda b: b.find_element(By.ID, "monitor").get_attribute("data-drawn") == "true")
