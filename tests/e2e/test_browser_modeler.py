@@ -120,7 +120,7 @@ def test_an_analyst_fixes_a_problem_and_saves_a_new_version(browser, live_server
     assert problem.get_attribute("data-element") == "check"
     assert browser.find_elements(By.CSS_SELECTOR, ".lb-problem-badge")
     assert not browser.find_element(By.CSS_SELECTOR, ".modeler-save").is_enabled()
-    screenshot("40-modeler-problem")
+    screenshot("50-modeler-problem")
 
     # Fix it with the operation picker of the properties panel (the replaced task is still selected).
     picker = WebDriverWait(browser, 10).until(EC.element_to_be_clickable(
@@ -130,7 +130,7 @@ def test_an_analyst_fixes_a_problem_and_saves_a_new_version(browser, live_server
     assert Select(picker).first_selected_option.get_attribute("value") == "crm.archive_quote"
     wait_for_status(browser, "No problems")
     assert not browser.find_elements(By.CSS_SELECTOR, ".lb-problem-badge")
-    screenshot("41-modeler-fixed")
+    screenshot("51-modeler-fixed")
 
     browser.find_element(By.CSS_SELECTOR, ".modeler-save").click()
     WebDriverWait(browser, 20).until(EC.url_contains("/processes/definitions/"))
@@ -160,7 +160,7 @@ def test_a_new_process_opens_in_chinese_on_a_phone_without_scrolling_sideways(
     assert browser.find_element(By.CSS_SELECTOR, ".modeler-save").text == "保存为新版本"
     assert palette_title(browser, "create.start-event") == "创建开始事件"
     assert browser.execute_script("return document.documentElement.scrollWidth") <= 390
-    screenshot("42-modeler-390-zh-hans")
+    screenshot("52-modeler-390-zh-hans")
 
 
 def test_the_palette_menus_and_properties_of_bpmn_js_are_in_chinese_for_a_chinese_analyst(
@@ -188,4 +188,4 @@ def test_the_palette_menus_and_properties_of_bpmn_js_are_in_chinese_for_a_chines
     browser.find_element(By.CSS_SELECTOR, ".djs-context-pad .entry.bpmn-icon-screw-wrench").click()
     timer_start = browser.find_element(By.CSS_SELECTOR, '.djs-popup [data-id="replace-with-timer-start"]')
     assert timer_start.text == "定时器开始事件"
-    screenshot("43-modeler-1280-zh-hans")
+    screenshot("53-modeler-1280-zh-hans")
