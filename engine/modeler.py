@@ -346,7 +346,11 @@ def unknown_operation_warnings(processes: list[etree._Element]) -> list[str]:
 # Tolerant import: what modeling tools draw and Camunda 7 runs, rewritten in SpiffWorkflow's copy of the tree
 # into the plain BPMN SpiffWorkflow runs the same way. The stored file keeps the analyst's drawing.
 
-ACTIVITY_DATA_OWNERS = ("userTask", "manualTask")
+# Tasks whose data is their form (user, manual) or their call's parameters and result (service, send,
+# business rule): Camunda 7 ignores their data associations, and so do we, with a warning.
+CALL_DATA = "its parameters and result variable"
+ACTIVITY_DATA_OWNERS = {"userTask": "the task's form", "manualTask": "the task's form", "serviceTask": CALL_DATA,
+                        "sendTask": CALL_DATA, "businessRuleTask": "its decision's inputs and result variable"}
 
 
 def _draws_steps(element: etree._Element) -> bool:
@@ -483,7 +487,7 @@ def first_true_flow_wins(gateways: list[etree._Element]) -> None:
 
 
 def drop_user_task_data_associations(tree: etree._ElementTree, processes: list[etree._Element]) -> list[str]:
-    """Remove a user or manual task's data associations to anything but a data object reference; warn."""
+    """Remove a user, manual or calling task's data associations to anything but a data object reference; warn."""
     ids = {e.get("id"): e for e in tree.getroot().iter() if isinstance(e.tag, str) and e.get("id")}
     warnings = []
     for process in processes:
@@ -497,7 +501,7 @@ def drop_user_task_data_associations(tree: etree._ElementTree, processes: list[e
                 continue
             name = (ref.text or "").strip() if ref is not None else "nothing"
             warnings.append(f"{describe(owner, capital=True)} has a data association with {name!r} that is "
-                            "ignored: the task's form is what it reads and writes")
+                            f"ignored: {ACTIVITY_DATA_OWNERS[local(owner)]} is what it reads and writes")
             owner.remove(association)
             # Its inputs would otherwise be demanded from the process variables when the task starts.
             for io in owner.findall("bpmn:ioSpecification", NS):

@@ -44,7 +44,8 @@ EXPECTED: dict[str, tuple[str, str] | None] = {
     # Its business rule task names no decision either (see test_decisions).
     "C.7.0.bpmn": ("_a36ddf2f-23c1-46c5-86d4-bd2a0eb42535", "is multi-instance but says neither"),
     "C.8.0.bpmn": ("VacationRequestProcess", "isExecutable"),
-    "C.8.1.bpmn": ("_2b960d84-feb1-46a9-a1a1-c300dd996b99", "data object reference"),
+    # Its data inputs are ignored as Camunda 7 ignores them; its service tasks call nothing.
+    "C.8.1.bpmn": ("_2b960d84-feb1-46a9-a1a1-c300dd996b99", "name no connector operation"),
     "C.9.0.bpmn": ("ServiceTask_CancelApplication", "name no connector operation"),
     "C.9.1.bpmn": None,
     "C.9.2.bpmn": ("CallActivity_RequestDocument", "multi-instance"),
@@ -251,3 +252,27 @@ def test_the_upload_page_accepts_bindings(client, make_user, operation):
                                            "bindings": '{"archive": "test.archive"}'})
     assert deployed.status_code == 302
     assert ProcessDefinition.objects.filter(process_id="invoicing").exists()
+
+
+def test_a_service_tasks_data_association_is_ignored_with_a_warning_and_the_call_still_runs(
+        db, operation, django_capture_on_commit_callbacks):
+    calls = []
+    operation("erp.archive", lambda call: calls.append(call.input) or {"archived": True})
+    task = bpmn.service_task("archive", "erp.archive", {"number": "number"}).replace(
+        "    </bpmn:serviceTask>\n",
+        "      <bpmn:ioSpecification><bpmn:dataInput id=\"archive_in\" />"
+        "<bpmn:inputSet><bpmn:dataInputRefs>archive_in</bpmn:dataInputRefs></bpmn:inputSet>"
+        "<bpmn:outputSet /></bpmn:ioSpecification>\n"
+        "      <bpmn:dataInputAssociation id=\"reads\"><bpmn:sourceRef>invoice</bpmn:sourceRef>"
+        "<bpmn:targetRef>archive_in</bpmn:targetRef></bpmn:dataInputAssociation>\n"
+        "    </bpmn:serviceTask>\n")
+
+    deployment = deploy(bpmn.chain("archiving", task, bpmn.user_task("after")), "drawn.bpmn")
+    with django_capture_on_commit_callbacks(execute=True):
+        instance, _ = start_instance("archiving", {"number": "INV-7"})
+
+    [warning] = deployment.warnings
+    assert "'archive'" in warning and "'invoice'" in warning and "parameters and result variable" in warning
+    assert calls == [{"number": "INV-7"}]
+    instance.refresh_from_db()
+    assert instance.variables["result"] == {"archived": True}
