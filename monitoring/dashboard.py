@@ -123,7 +123,12 @@ def latest_incidents(limit: int = TOP) -> list[dict]:
     rows = Incident.objects.filter(state=Incident.OPEN).order_by("-id").values(
         "id", "instance_id", "element_id", "message", "created_at",
         process_id=F("instance__definition__process_id"), business_key=F("instance__business_key"))[:limit]
-    return [{**row, "message": row["message"][:200]} for row in rows]
+    named: dict[str, dict[str, str]] = {}
+    for row in rows:
+        if row["process_id"] not in named:
+            named[row["process_id"]] = {e.element_id: e.name for e in latest_elements(row["process_id"])}
+    return [{**row, "message": row["message"][:200],
+             "name": named[row["process_id"]].get(row["element_id"]) or row["element_id"]} for row in rows]
 
 
 def summary(now: datetime | None = None) -> dict:

@@ -43,7 +43,7 @@ def test_the_dashboard_counts_running_completed_incidents_and_where_orders_wait(
     assert [(s["name"], s["waiting"], s["incidents"]) for s in process["stages"]] == [
         ("Approve quote", 1, 0), ("Create ERP order", 0, 1)]
     assert data["trends"]["started"][-1] == 4 and data["trends"]["completed"][-1] == 2
-    assert [i["element_id"] for i in data["incidents"]] == ["create_order"]
+    assert [(i["element_id"], i["name"]) for i in data["incidents"]] == [("create_order", "Create ERP order")]
 
 
 @pytest.mark.parametrize("url", ["/monitor/", "/monitor/data/", "/processes/order/monitor/", "/reports/",
