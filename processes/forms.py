@@ -196,7 +196,10 @@ class RolloutForm(forms.Form):
     """Which version new instances start on, and for what share of them."""
 
     version = forms.TypedChoiceField(label=_("Version"), coerce=int)
-    percent = forms.IntegerField(label=_("Share of new instances (%)"), min_value=0, max_value=100)
+    # A slider; the page's script shows the share beside it as it moves.
+    percent = forms.IntegerField(label=_("Share of new instances (%)"), min_value=0, max_value=100,
+                                 widget=forms.NumberInput(attrs={"type": "range", "step": 1,
+                                                                 "class": "rollout-percent"}))
     reason = forms.CharField(label=_("Reason"), max_length=2000)
 
     def __init__(self, *args, versions: list[int], **kwargs):
