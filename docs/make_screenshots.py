@@ -46,7 +46,8 @@ def run_orders(clock: Clock, rng: random.Random) -> None:
     from bench.engine_throughput import ANSWERS, fake_operations, start_variables
     from engine import connectors
     from engine.jobs import run_due_work
-    from engine.models import HumanTask
+    from engine.messages import Message, send_message
+    from engine.models import HumanTask, Subscription
     from engine.runtime import complete_human_task, start_instance
 
     failing: dict[str, type[Exception]] = {}
@@ -83,17 +84,21 @@ def run_orders(clock: Clock, rng: random.Random) -> None:
             continue
         if roll < 0.36:
             failing["erp.create_sales_order"] = RuntimeError  # retried, then an incident
-        elif roll < 0.44:
-            failing["erp.complete_production"] = connectors.RetryableError  # waits for production
-        elif roll < 0.50:
-            failing["erp.ship_order"] = connectors.RetryableError  # waits for the shipment
         complete_human_task(task(instance, "Task_ApproveQuote"), manager, ANSWERS["Task_ApproveQuote"])
         if failing:
-            if "erp.create_sales_order" in failing:
-                for _ in range(5):
-                    clock.at += timedelta(minutes=10)
-                    run_due_work(clock.at)
+            for _ in range(5):
+                clock.at += timedelta(minutes=10)
+                run_due_work(clock.at)
             continue
+        # The ERP reports production, delivery and payment some hours apart, as the watcher sends them;
+        # some orders still wait for their production (0) or their shipment (1).
+        reports = 0 if roll < 0.44 else 1 if roll < 0.50 else 3
+        for _ in range(reports):
+            waiting = Subscription.objects.filter(instance=instance).first()
+            clock.at += timedelta(hours=rng.uniform(2, 30))
+            if waiting is None or clock.at > end:
+                break
+            send_message(Message(name=waiting.name, business_key=instance.business_key))
         follow_up = task(instance, "Task_FollowUp")
         clock.at += timedelta(hours=rng.uniform(4, 60))
         if follow_up is None or roll > 0.85 or clock.at > end:
