@@ -50,9 +50,12 @@ def screenshot(browser):
 
 def switch_language(browser, language: str) -> None:
     """Pick the language in the page header, as a user does, and wait for the page to come back in it."""
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    browser.find_element(By.CSS_SELECTOR, f'button[name="language"][value="{language}"]').click()
+    # Found and clicked again if the page was still settling and swapped the button out meanwhile.
+    WebDriverWait(browser, 10, ignored_exceptions=[StaleElementReferenceException]).until(
+        lambda b: b.find_element(By.CSS_SELECTOR, f'button[name="language"][value="{language}"]').click() or True)
     # Asked of the page by script: an element found mid-reload would go stale.
     WebDriverWait(browser, 10).until(lambda b: b.execute_script("return document.documentElement.lang") == language)

@@ -42,6 +42,8 @@ def log_in(browser, live_server, username: str) -> None:
     browser.find_element(By.NAME, "username").send_keys(username)
     browser.find_element(By.NAME, "password").send_keys("demo")
     browser.find_element(By.CSS_SELECTOR, "button[type=submit].primary").click()
+    # The login page has a header too: wait until the browser has left it.
+    WebDriverWait(browser, 10).until(lambda b: "/accounts/login/" not in b.current_url)
     WebDriverWait(browser, 10).until(EC.presence_of_element_located((By.CSS_SELECTOR, "header nav")))
 
 
