@@ -195,6 +195,15 @@ def problems(processes: list[etree._Element]):
                 if _compensates(boundary) and boundary.get("attachedToRef") not in found:
                     yield ("is a compensation boundary event without a handler: connect it by an association to "
                            "the task that undoes the activity, marked \"for compensation\""), boundary
+            by_id = {e.get("id"): e for e in children}
+            for activity_id in found:
+                activity = by_id.get(activity_id)
+                if activity is not None and (activity.find(_bpmn("multiInstanceLoopCharacteristics")) is not None
+                                             or activity.find(_bpmn("standardLoopCharacteristics")) is not None):
+                    # Its handler would run once for all the runs, where BPMN undoes each run: refused, not misrun.
+                    yield ("loops or is multi-instance and has a compensation handler, which Lanebridge would run "
+                           "once for all its runs instead of once per run: compensate inside the loop (a "
+                           "sub-process per run) or undo the runs in one handler without a loop marker"), activity
             used = {id(h) for h in found.values()}
             for element in children:
                 if element.get("isForCompensation") == "true" and id(element) not in used:

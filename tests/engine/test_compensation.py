@@ -139,7 +139,14 @@ def test_each_activity_is_compensated_once(deployed, user):
         '<bpmn:subProcess id="undo_all" triggeredByEvent="true"><bpmn:startEvent id="compensated">'
         "<bpmn:compensateEventDefinition /></bpmn:startEvent></bpmn:subProcess>")),
      "compensated", "whole process"),
-], ids=["boundary-without-handler", "handler-without-boundary", "unknown-activity", "process-level-event-subprocess"])
+    (bpmn.chain("p", bpmn.user_task("book").replace(
+        "</bpmn:userTask>", "<bpmn:multiInstanceLoopCharacteristics><bpmn:loopCardinality>3</bpmn:loopCardinality>"
+        "</bpmn:multiInstanceLoopCharacteristics></bpmn:userTask>"),
+        sem.compensation_throw("undo"), extra_body=sem.compensation_boundary("undo_book", "book")
+        + sem.handler_script("cancel", "x = 1") + sem.association("undo_book", "cancel")),
+     "book", "once for all its runs"),
+], ids=["boundary-without-handler", "handler-without-boundary", "unknown-activity", "process-level-event-subprocess",
+        "multi-instance-activity"])
 def test_compensation_that_cannot_run_is_refused_naming_the_element(db, content, element_id, words):
     with pytest.raises(DeployError) as caught:
         deploy(content, "drawn.bpmn")
