@@ -68,6 +68,11 @@ def wait_for_status(browser, words: str):
     WebDriverWait(browser, 20).until(lambda b: words in status(b), f"status never said {words!r}")
 
 
+def present(browser, css: str):
+    """The element matching `css` once bpmn-js has drawn it (pads and menus open a moment after the click)."""
+    return WebDriverWait(browser, 10).until(EC.element_to_be_clickable((By.CSS_SELECTOR, css)))
+
+
 def shape(browser, element_id: str):
     return browser.find_element(By.CSS_SELECTOR, f'.modeler-canvas .djs-element[data-element-id="{element_id}"]')
 
@@ -112,8 +117,8 @@ def test_an_analyst_fixes_a_problem_and_saves_a_new_version(browser, live_server
 
     # Make it a service task through the replace menu: it calls nothing yet, which the server refuses.
     shape(browser, "check").click()
-    browser.find_element(By.CSS_SELECTOR, ".djs-context-pad .entry.bpmn-icon-screw-wrench").click()
-    browser.find_element(By.CSS_SELECTOR, '.djs-popup [data-id="replace-with-service-task"]').click()
+    present(browser, ".djs-context-pad .entry.bpmn-icon-screw-wrench").click()
+    present(browser, '.djs-popup [data-id="replace-with-service-task"]').click()
     wait_for_status(browser, "1 problem(s)")
     problem = browser.find_element(By.CSS_SELECTOR, ".modeler-problems .modeler-error")
     assert "name no connector operation" in problem.text
@@ -180,12 +185,12 @@ def test_the_palette_menus_and_properties_of_bpmn_js_are_in_chinese_for_a_chines
 
     # The start event's context pad and replace menu, and the panel of what is selected.
     shape(browser, "start").click()
-    append_task = browser.find_element(By.CSS_SELECTOR, '.djs-context-pad .entry[data-action="append.append-task"]')
+    append_task = present(browser, '.djs-context-pad .entry[data-action="append.append-task"]')
     assert append_task.get_attribute("title") == "追加任务"
     WebDriverWait(browser, 10, ignored_exceptions=[StaleElementReferenceException]).until(
         lambda b: b.find_element(By.CSS_SELECTOR, ".bio-properties-panel-header-type").text == "开始事件")
     assert group_title(browser, "general") == "常规"
-    browser.find_element(By.CSS_SELECTOR, ".djs-context-pad .entry.bpmn-icon-screw-wrench").click()
-    timer_start = browser.find_element(By.CSS_SELECTOR, '.djs-popup [data-id="replace-with-timer-start"]')
+    present(browser, ".djs-context-pad .entry.bpmn-icon-screw-wrench").click()
+    timer_start = present(browser, '.djs-popup [data-id="replace-with-timer-start"]')
     assert timer_start.text == "定时器开始事件"
     screenshot("53-modeler-1280-zh-hans")

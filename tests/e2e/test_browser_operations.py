@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import Group, User
 from django.utils import timezone
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
@@ -46,7 +47,9 @@ def three_incidents(transactional_db, roles, settings):
 
 def shows(browser, *texts: str) -> None:
     """Wait until the page that answered the form shows every one of `texts`."""
-    WebDriverWait(browser, 15).until(lambda b: all(t in b.find_element(By.TAG_NAME, "main").text for t in texts))
+    # The old page's <main> goes stale while the answer loads: look again rather than fail.
+    WebDriverWait(browser, 15, ignored_exceptions=[StaleElementReferenceException]).until(
+        lambda b: all(t in b.find_element(By.TAG_NAME, "main").text for t in texts))
 
 
 def tick(browser, incident: Incident) -> None:
