@@ -157,6 +157,13 @@ def _completed_with_handler(workflow, ref: str | None, inside: bool):
             yield from _completed_with_handler(top.subprocesses[task.id], None, True)
 
 
+def can_still_compensate(task) -> bool:
+    """Whether a throw could still undo something that completed in `task` (a finished sub-process or run)."""
+    top = task.workflow.top_workflow
+    return task.id in top.subprocesses and next(_completed_with_handler(top.subprocesses[task.id], None, True),
+                                                None) is not None
+
+
 # Parsing.
 
 def _throw_task(parser, end: bool):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from engine.deploy import DeployError, deploy
+from engine.messages import Message, send_message
 from engine.models import HistoryEvent, HumanTask, ProcessInstance
 from engine.runtime import complete_human_task, start_instance
 from tests.engine import bpmn
@@ -187,3 +188,23 @@ def test_a_sub_process_with_a_compensation_event_subprocess_is_undone_by_running
     assert instance.variables["note"] == "trip undone"
     assert instance.variables["undone"] == ["flight", "hotel"]
     assert (instance.variables["hotel"], instance.variables["flight"]) == ("cancelled", "cancelled")
+
+
+def test_an_activity_of_an_ended_non_interrupting_event_subprocess_run_is_still_undone(deployed, user):
+    inner = (bpmn.script_task("book_extra", "extra = 'booked'")
+             + sem.compensation_boundary("extra_booked", "book_extra")
+             + sem.handler_script("cancel_extra", "extra = 'cancelled'\nundone = undone + ['extra']"))
+    esp = sem.event_subprocess("extras", "caught", sem.MESSAGE, False, inner=inner).replace(
+        "</bpmn:subProcess>", sem.association("extra_booked", "cancel_extra") + "</bpmn:subProcess>")
+    deployed(bpmn.chain("travel_extras", bpmn.script_task("open", "undone = []"), bpmn.user_task("confirm"),
+                        sem.compensation_throw("undo"), bpmn.user_task("after_undo"),
+                        extra_body=esp, extra=sem.DECLARATIONS))
+    instance, _ = start_instance("travel_extras", {}, business_key="T-1")
+    send_message(Message(name="order cancelled", business_key="T-1"))
+    instance.refresh_from_db()
+    assert instance.variables["extra"] == "booked"
+
+    instance = complete_human_task(task(instance, "confirm"), user, {})
+
+    assert open_tasks(instance) == ["after_undo"]
+    assert (instance.variables["extra"], instance.variables["undone"]) == ("cancelled", ["extra"])
