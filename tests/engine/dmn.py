@@ -11,27 +11,28 @@ DMN11 = "http://www.omg.org/spec/DMN/20151101/dmn.xsd"
 
 
 def table(decision_id: str, rules: list[tuple[list[str], list[str]]], *, hit_policy: str = "UNIQUE",
-          inputs: list[tuple[str, str]] = (("Customer status", "status"), ("Amount", "amount")),
-          outputs: list[str | tuple[str, str]] = ("discount",), aggregation: str | None = None,
+          inputs: list[tuple[str, ...]] = (("Customer status", "status", "string"), ("Amount", "amount", "double")),
+          outputs: list[str | tuple[str, ...]] = ("discount",), aggregation: str | None = None,
           name: str = "", namespace: str = DMN13, extra_decision: str = "") -> bytes:
     """A DMN file with one decision table; `rules` are (input entries, output entries) as typed in the modeler.
 
-    An output given as (name, output values) lists its values, e.g. ("risk", '"high","medium","low"').
+    An input is (label, expression) or (label, expression, typeRef). An output given as (name, output values)
+    lists its values, e.g. ("risk", '"high","medium","low"'); (name, output values, typeRef) types it too.
     """
     policy = f' hitPolicy="{hit_policy}"' if hit_policy != "UNIQUE" else ""
     if aggregation:
         policy += f' aggregation="{aggregation}"'
     columns = "".join(
         f'      <input id="Input_{i}" label={quoteattr(label)}>\n'
-        f'        <inputExpression id="InputExpression_{i}" typeRef="string"><text>{escape(expression)}</text>'
+        f'        <inputExpression id="InputExpression_{i}"{_type(typed)}><text>{escape(expression)}</text>'
         "</inputExpression>\n      </input>\n"
-        for i, (label, expression) in enumerate(inputs, start=1)
+        for i, (label, expression, *typed) in enumerate(inputs, start=1)
     )
     for i, output in enumerate(outputs, start=1):
-        out_name, values = (output, None) if isinstance(output, str) else output
+        out_name, values, *typed = (output, None) if isinstance(output, str) else output
         listed = (f'<outputValues id="OutputValues_{i}"><text>{escape(values)}</text></outputValues>'
                   if values else "")
-        columns += (f'      <output id="Output_{i}" label="{out_name}" name="{out_name}" typeRef="string">'
+        columns += (f'      <output id="Output_{i}" label="{out_name}" name="{out_name}"{_type(typed)}>'
                     f"{listed}</output>\n")
     body = ""
     for r, (tests, results) in enumerate(rules, start=1):
@@ -52,6 +53,10 @@ def table(decision_id: str, rules: list[tuple[list[str], list[str]]], *, hit_pol
         f"{extra_decision}"
         "</definitions>\n"
     ).encode()
+
+
+def _type(typed: list[str]) -> str:
+    return f' typeRef="{typed[0]}"' if typed else ""
 
 
 def rule_task(element_id: str, decision_ref: str, result_variable: str | None = "result",
