@@ -524,14 +524,17 @@ def tagged_versions(decision_id: str, version_tag: str):
     return DecisionDefinition.objects.filter(decision_id=decision_id, table__version_tag=version_tag)
 
 
-def bind_to_upload(specs: dict, stored: list[DecisionDefinition]) -> None:
-    """Pin each business rule task bound by deployment to the version of its decision stored with it."""
+def bind_to_upload(specs: dict, stored: list[DecisionDefinition]) -> bool:
+    """Pin each business rule task bound by deployment to the version of its decision stored with it; any?"""
     versions = {row.decision_id: row.version for row in stored}
+    bound = False
     for spec, subprocess_specs in specs.values():
         for one in [spec, *subprocess_specs.values()]:
             for task_spec in one.task_specs.values():
                 if isinstance(task_spec, DecisionTask) and task_spec.binding == "deployment":
                     task_spec.decision_version = versions[task_spec.decision_ref]
+                    bound = True
+    return bound
 
 
 def result_warnings(processes: list[etree._Element]) -> list[str]:

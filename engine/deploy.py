@@ -398,9 +398,11 @@ def deploy_files(files: list[tuple[str, bytes]], user=None, bindings: dict[str, 
                 raise _model_error(exc) from None
             stored += rows
             created = created or any_new
-        if parsed:
-            decisions.bind_to_upload(parsed.specs, stored)
-        deployment = _deploy_processes(parsed, bpmn[0], user, mappings) if parsed else Deployment([], False)
+        # A process bound to its upload's decisions is a new version when they change, as in Camunda 7.
+        bound = parsed and decisions.bind_to_upload(parsed.specs, stored)
+        together = "".join(sorted({row.content_hash for row in stored})).encode() if bound else b""
+        deployment = (_deploy_processes(parsed, bpmn[0], user, mappings, together) if parsed
+                      else Deployment([], False))
     deployment.decisions = stored
     deployment.created = deployment.created or created
     return deployment
@@ -458,7 +460,8 @@ def _decision_ids(decided: list[tuple[str, list[decisions.Decision]]]) -> dict[s
     return ids
 
 
-def _deploy_processes(parsed: Parsed, file_name: str, user, mappings: dict | None) -> Deployment:
+def _deploy_processes(parsed: Parsed, file_name: str, user, mappings: dict | None,
+                      together: bytes = b"") -> Deployment:
     """Store each process of a parsed BPMN file as a new version, or find the version with the same content."""
     tree, specs, content = parsed.tree, parsed.specs, parsed.content
     mappings = mappings or {}
@@ -466,7 +469,7 @@ def _deploy_processes(parsed: Parsed, file_name: str, user, mappings: dict | Non
         raise DeployError("Field mappings must be a JSON object")
     signals.definition_deploying.send(sender=ProcessDefinition, process_ids=list(specs), mappings=mappings)
     # Changed mappings make a new version as changed BPMN does.
-    content_hash = hashlib.sha256(content + json.dumps(mappings, sort_keys=True).encode()).hexdigest()
+    content_hash = hashlib.sha256(content + json.dumps(mappings, sort_keys=True).encode() + together).hexdigest()
     xml_text = content.decode(parsed.encoding, errors="replace")
     definitions, created, warnings = [], False, []
     for process_id, (spec, subprocess_specs) in specs.items():
