@@ -1,4 +1,4 @@
-"""DMN decision tables: read at deploy, translated into restricted Python, decided when a business rule task runs.
+"""DMN decisions: read at deploy, translated into restricted Python, decided when a business rule task runs.
 
 SpiffWorkflow's DMN package evaluates entries as Python, knows only the UNIQUE
 (without checking it) and COLLECT hit policies, no aggregation, no
@@ -9,7 +9,10 @@ Here a DMN file deploys as its own versioned decisions
 translated once at deploy into a Python condition over ``cellInput`` and
 decided in the script sandbox like every other expression; a business rule task
 names its decision by ``camunda:decisionRef`` (or spiff's ``calledDecisionId``)
-and reads the latest version when it runs, as Camunda 7's default binding does.
+and reads the latest version when it runs, as Camunda 7's default binding does,
+or the one its ``camunda:decisionRefBinding`` names. A literal-expression
+decision is stored as a one-output table without rules; the decisions a decision
+requires are stored inside its table, in the order they are decided.
 """
 
 from __future__ import annotations
