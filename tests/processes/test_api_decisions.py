@@ -177,6 +177,17 @@ def test_the_processes_page_speaks_chinese_about_decisions(make_user, client):
     assert "决策" in page.content.decode() and "命中策略" in page.content.decode()
 
 
+@pytest.mark.parametrize(("language", "words"), [("en", "Literal expression"), ("zh-hans", "字面量表达式")])
+def test_the_processes_page_calls_a_literal_decision_a_literal_expression(make_user, client, language, words):
+    client.force_login(make_user("analyst", "Analyst"))
+    client.post("/processes/", {"file": [SimpleUploadedFile("score.dmn", dmn.dmn_file(
+        dmn.literal("score", "amount * 2", "score")))]})
+
+    page = client.get("/processes/", HTTP_ACCEPT_LANGUAGE=language)
+
+    assert DecisionDefinition.objects.get().decision_id == "score" and words in page.content.decode()
+
+
 def test_deploy_bpmn_deploys_a_process_with_its_dmn_file(tmp_path):
     (tmp_path / "rules.dmn").write_bytes(TABLE)
     (tmp_path / "pricing.bpmn").write_bytes(PROCESS)
