@@ -141,3 +141,106 @@ def test_a_required_decision_in_another_file_is_refused(db):
         deploy(content, "rules.dmn")
 
     assert "'other.dmn#seasonOfMonth'" in caught.value.message and "same DMN file" in caught.value.message
+
+
+# A DRD as Camunda Modeler saves it: input data, a knowledge source, diagram shapes, a literal expression.
+DINNER = b"""<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="https://www.omg.org/spec/DMN/20191111/MODEL/"
+    xmlns:dmndi="https://www.omg.org/spec/DMN/20191111/DMNDI/" xmlns:dc="http://www.omg.org/spec/DMN/20180521/DC/"
+    xmlns:di="http://www.omg.org/spec/DMN/20180521/DI/" xmlns:camunda="http://camunda.org/schema/1.0/dmn"
+    id="dinnerDecisions" name="Dinner Decisions" namespace="http://camunda.org/schema/1.0/dmn">
+  <decision id="dish" name="Dish" camunda:versionTag="1.0">
+    <informationRequirement id="InformationRequirement_1">
+      <requiredDecision href="#season" />
+    </informationRequirement>
+    <informationRequirement id="InformationRequirement_2">
+      <requiredDecision href="#guestCount" />
+    </informationRequirement>
+    <authorityRequirement id="AuthorityRequirement_1">
+      <requiredAuthority href="#menu" />
+    </authorityRequirement>
+    <decisionTable id="dishDecisionTable">
+      <input id="seasonInput" label="Season">
+        <inputExpression id="seasonInputExpression" typeRef="string">
+          <text>season</text>
+        </inputExpression>
+      </input>
+      <input id="guestCountInput" label="How many guests">
+        <inputExpression id="guestCountInputExpression" typeRef="integer">
+          <text>guestCount</text>
+        </inputExpression>
+      </input>
+      <output id="output1" label="Dish" name="desiredDish" typeRef="string" />
+      <rule id="row-1">
+        <inputEntry id="UnaryTests_1"><text>"Winter"</text></inputEntry>
+        <inputEntry id="UnaryTests_2"><text><![CDATA[<= 8]]></text></inputEntry>
+        <outputEntry id="LiteralExpression_1"><text>"Spareribs"</text></outputEntry>
+      </rule>
+      <rule id="row-2">
+        <inputEntry id="UnaryTests_3"><text>"Winter"</text></inputEntry>
+        <inputEntry id="UnaryTests_4"><text><![CDATA[> 8]]></text></inputEntry>
+        <outputEntry id="LiteralExpression_2"><text>"Pasta"</text></outputEntry>
+      </rule>
+      <rule id="row-3">
+        <inputEntry id="UnaryTests_5"><text>"Summer"</text></inputEntry>
+        <inputEntry id="UnaryTests_6"><text>-</text></inputEntry>
+        <outputEntry id="LiteralExpression_3"><text>"Light salad"</text></outputEntry>
+      </rule>
+    </decisionTable>
+  </decision>
+  <decision id="season" name="Season">
+    <informationRequirement id="InformationRequirement_3">
+      <requiredInput href="#weatherInCelsius" />
+    </informationRequirement>
+    <decisionTable id="seasonDecisionTable">
+      <input id="temperatureInput" label="Weather in Celsius">
+        <inputExpression id="temperatureInputExpression" typeRef="integer">
+          <text>temperature</text>
+        </inputExpression>
+      </input>
+      <output id="seasonOutput" label="season" name="season" typeRef="string" />
+      <rule id="row-4">
+        <inputEntry id="UnaryTests_7"><text><![CDATA[>30]]></text></inputEntry>
+        <outputEntry id="LiteralExpression_4"><text>"Summer"</text></outputEntry>
+      </rule>
+      <rule id="row-5">
+        <inputEntry id="UnaryTests_8"><text><![CDATA[<=30]]></text></inputEntry>
+        <outputEntry id="LiteralExpression_5"><text>"Winter"</text></outputEntry>
+      </rule>
+    </decisionTable>
+  </decision>
+  <decision id="guestCount" name="Guest Count">
+    <variable id="InformationItem_1" name="guestCount" typeRef="integer" />
+    <informationRequirement id="InformationRequirement_4">
+      <requiredInput href="#typeOfDay" />
+    </informationRequirement>
+    <literalExpression id="LiteralExpression_6">
+      <text>guests + 2</text>
+    </literalExpression>
+  </decision>
+  <inputData id="weatherInCelsius" name="Weather in Celsius" />
+  <inputData id="typeOfDay" name="Type of day" />
+  <knowledgeSource id="menu" name="Menu" />
+  <dmndi:DMNDI>
+    <dmndi:DMNDiagram id="DMNDiagram_1">
+      <dmndi:DMNShape id="DMNShape_1" dmnElementRef="dish">
+        <dc:Bounds height="80" width="180" x="150" y="80" />
+      </dmndi:DMNShape>
+      <dmndi:DMNEdge id="DMNEdge_1" dmnElementRef="InformationRequirement_1">
+        <di:waypoint x="250" y="200" />
+        <di:waypoint x="250" y="160" />
+      </dmndi:DMNEdge>
+    </dmndi:DMNDiagram>
+  </dmndi:DMNDI>
+</definitions>
+"""
+
+
+def test_a_drd_as_camunda_modeler_draws_it_decides_with_its_input_data_and_knowledge_sources_left_aside(db):
+    task = dmn.rule_task("decide", "dish", result_variable="dish", mapping="singleEntry")
+
+    winter = run(DINNER, task, 'dish == "Pasta"', {"temperature": "12", "guests": 7})
+    summer = run(DINNER, task, 'dish == "Pasta"', {"temperature": 31, "guests": 7})
+
+    assert winter.variables["dish"] == "Pasta" and waiting_at(winter) == ["special"]
+    assert summer.variables["dish"] == "Light salad" and waiting_at(summer) == ["standard"]
