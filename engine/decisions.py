@@ -1,4 +1,4 @@
-"""DMN decision tables: read at deploy, translated into restricted Python, decided when a business rule task runs.
+"""DMN decisions: read at deploy, translated into restricted Python, decided when a business rule task runs.
 
 SpiffWorkflow's DMN package evaluates entries as Python, knows only the UNIQUE
 (without checking it) and COLLECT hit policies, no aggregation, no
@@ -9,13 +9,17 @@ Here a DMN file deploys as its own versioned decisions
 translated once at deploy into a Python condition over ``cellInput`` and
 decided in the script sandbox like every other expression; a business rule task
 names its decision by ``camunda:decisionRef`` (or spiff's ``calledDecisionId``)
-and reads the latest version when it runs, as Camunda 7's default binding does.
+and reads the latest version when it runs, as Camunda 7's default binding does,
+or the one its ``camunda:decisionRefBinding`` names. A literal-expression
+decision is stored as a one-output table without rules; the decisions a decision
+requires are stored inside its table, in the order they are decided.
 """
 
 from __future__ import annotations
 
 import ast
 import hashlib
+import math
 import re
 from collections import ChainMap
 from collections.abc import Callable, Iterator
@@ -36,6 +40,7 @@ from engine.models import DecisionDefinition
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+CAMUNDA_DMN_NS = "http://camunda.org/schema/1.0/dmn"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 # DMN 1.1, 1.2 and 1.3, by the namespace of their root element.
 DMN_VERSIONS = {
@@ -82,7 +87,7 @@ def schema_file(tree: etree._ElementTree) -> str:
 
 @dataclass
 class Decision:
-    """One decision table of an uploaded file, translated."""
+    """One decision of an uploaded file (a table or a literal expression), translated."""
 
     decision_id: str
     name: str
@@ -91,7 +96,7 @@ class Decision:
 
 
 def read_decisions(tree: etree._ElementTree) -> list[Decision]:
-    """The decision tables of a DMN file, translated; raises ModelError naming the element for anything else."""
+    """The decisions of a DMN file, translated; raises ModelError naming the element for anything else."""
     root = tree.getroot()
     ns = {"dmn": etree.QName(root).namespace}
     found = root.findall("dmn:decision", ns)
@@ -103,21 +108,29 @@ def read_decisions(tree: etree._ElementTree) -> list[Decision]:
         if decision.decision_id in seen:
             raise ModelError(f"Two decisions have the id {decision.decision_id!r}", element)
         seen.add(decision.decision_id)
+    _link_requirements(decisions, found, ns)
     return decisions
 
 
 def _read_decision(element: etree._Element, ns: dict) -> Decision:
     decision_id = element.get("id")
     where = f"Decision {decision_id!r}"
-    requirement = element.find("dmn:informationRequirement/dmn:requiredDecision", ns)
-    if requirement is not None:
-        raise ModelError(f"{where} requires decision {requirement.get('href', '').lstrip('#')!r} (a decision "
-                         "requirements graph), which Lanebridge does not evaluate: merge the tables, or decide "
-                         "each in its own business rule task", element)
+    name = " ".join((element.get("name") or decision_id).split())
+    literal = element.find("dmn:literalExpression", ns)
+    if literal is not None:
+        table = _read_literal(where, element, literal, ns)
+        hit_policy = ""
+    else:
+        table, hit_policy = _read_table(where, element, ns)
+    table.update(decision_id=decision_id, name=name, version_tag=element.get(f"{{{CAMUNDA_DMN_NS}}}versionTag"))
+    return Decision(decision_id, name, hit_policy, table)
+
+
+def _read_table(where: str, element: etree._Element, ns: dict) -> tuple[dict, str]:
     table = element.find("dmn:decisionTable", ns)
     if table is None:
-        raise ModelError(f"{where} is not a decision table (e.g. a literal expression); Lanebridge runs decision "
-                         "tables only", element)
+        raise ModelError(f"{where} has neither a decision table nor a literal expression; Lanebridge runs those "
+                         "two", element)
     policy = (table.get("hitPolicy") or "UNIQUE").upper().replace("_", " ")
     aggregation = (table.get("aggregation") or "").upper() or None
     if policy not in HIT_POLICIES:
@@ -140,11 +153,67 @@ def _read_decision(element: etree._Element, ns: dict) -> Decision:
     rules = [_read_rule(where, rule, number, inputs, outputs, ns)
              for number, rule in enumerate(table.findall("dmn:rule", ns), start=1)]
     hit_policy = f"{policy} {aggregation}" if aggregation else policy
-    name = " ".join((element.get("name") or decision_id).split())
-    return Decision(decision_id, name, hit_policy, {
-        "decision_id": decision_id, "name": name, "hit_policy": policy, "aggregation": aggregation,
-        "inputs": inputs, "outputs": outputs, "rules": rules,
-    })
+    return {"hit_policy": policy, "aggregation": aggregation, "inputs": inputs, "outputs": outputs,
+            "rules": rules}, hit_policy
+
+
+def _read_literal(where: str, element: etree._Element, literal: etree._Element, ns: dict) -> dict:
+    """A literal expression decision: one expression whose value is the result, named by its variable."""
+    variable = element.find("dmn:variable", ns)
+    name = variable.get("name") if variable is not None else None
+    if not name:
+        raise ModelError(f"{where} is a literal expression without a variable name: name its result (in Camunda "
+                         "Modeler: Variable name)", literal)
+    text = _text(literal, ns)
+    if not text:
+        raise ModelError(f"{where} has an empty literal expression: write the expression giving its result",
+                         literal)
+    _check_language(where, "the literal expression", literal, literal)
+    try:
+        python = _expression(text)
+    except expressions.ExpressionError as exc:
+        raise ModelError(f"{where}: the literal expression {text!r} is outside what Lanebridge translates ({exc})",
+                         literal) from None
+    output = {"id": variable.get("id") or name, "name": name, "label": name, "priorities": None,
+              "type": variable.get("typeRef")}
+    # Shaped as a one-rule table, so hit policies, result mappings and merging treat both kinds alike.
+    return {"literal": python, "hit_policy": "UNIQUE", "aggregation": None, "inputs": [], "outputs": [output],
+            "rules": []}
+
+
+def _link_requirements(decisions: list[Decision], elements: list[etree._Element], ns: dict) -> None:
+    """Give each decision the tables of the decisions it requires, in the order they are decided, each once."""
+    by_id = {d.decision_id: d for d in decisions}
+    requires: dict[str, list[str]] = {}
+    for decision, element in zip(decisions, elements, strict=True):
+        requires[decision.decision_id] = []
+        for required in element.findall("dmn:informationRequirement/dmn:requiredDecision", ns):
+            href = required.get("href") or ""
+            ref = href.split("#", 1)[1] if "#" in href else href
+            if href.split("#", 1)[0] or ref not in by_id:
+                raise ModelError(f"Decision {decision.decision_id!r} requires decision {href!r}, which is not in "
+                                 "this file: draw the required decision in the same DMN file", required)
+            requires[decision.decision_id].append(ref)
+    placed = {d.decision_id: element for d, element in zip(decisions, elements, strict=True)}
+    for decision in decisions:
+        order = _dependency_order(decision.decision_id, requires, [], placed)
+        decision.table["required"] = [
+            {key: value for key, value in by_id[ref].table.items() if key != "required"} for ref in order[:-1]]
+
+
+def _dependency_order(decision_id: str, requires: dict, path: list[str], placed: dict) -> list[str]:
+    """`decision_id` after everything it requires, depth first; ModelError naming the cycle if there is one."""
+    if decision_id in path:
+        cycle = " → ".join([*path[path.index(decision_id):], decision_id])
+        raise ModelError(f"Decision {decision_id!r} requires itself through {cycle}: a decision cannot depend on "
+                         "its own result", placed[decision_id])
+    order: list[str] = []
+    for ref in requires[decision_id]:
+        for found in _dependency_order(ref, requires, [*path, decision_id], placed):
+            if found not in order:
+                order.append(found)
+    order.append(decision_id)
+    return order
 
 
 def _text(element: etree._Element | None, ns: dict) -> str:
@@ -169,8 +238,9 @@ def _read_input(where: str, column: etree._Element, ns: dict) -> dict:
         raise ModelError(f"{where}, input {label!r}: the expression {text!r} is outside what Lanebridge "
                          f"translates ({exc}); write a variable or property path such as customer.status",
                          column) from None
-    variable = column.get("{http://camunda.org/schema/1.0/dmn}inputVariable")
-    return {"id": column.get("id"), "label": label, "expression": python, "variable": variable or None}
+    variable = column.get(f"{{{CAMUNDA_DMN_NS}}}inputVariable")
+    return {"id": column.get("id"), "label": label, "expression": python, "variable": variable or None,
+            "type": expression.get("typeRef")}
 
 
 def _read_output(where: str, column: etree._Element, ns: dict) -> dict:
@@ -183,7 +253,8 @@ def _read_output(where: str, column: etree._Element, ns: dict) -> dict:
         except (ValueError, SyntaxError, expressions.ExpressionError):
             raise ModelError(f"{where}, output {_column(column)!r}: its output values "
                              f"{_text(values, ns)!r} must be literals such as \"high\",\"low\"", column) from None
-    return {"id": column.get("id"), "name": name, "label": _column(column), "priorities": priorities}
+    return {"id": column.get("id"), "name": name, "label": _column(column), "priorities": priorities,
+            "type": column.get("typeRef")}
 
 
 def _check_language(where: str, what: str, element: etree._Element | None, column: etree._Element) -> None:
@@ -381,6 +452,7 @@ def reference(task: etree._Element) -> dict:
         "ref": (camunda or (spiff.text if spiff is not None else "") or "").strip(),
         "binding": task.get(f"{{{CAMUNDA_NS}}}decisionRefBinding") or "latest",
         "version": task.get(f"{{{CAMUNDA_NS}}}decisionRefVersion"),
+        "version_tag": task.get(f"{{{CAMUNDA_NS}}}decisionRefVersionTag"),
         "result_variable": task.get(f"{{{CAMUNDA_NS}}}resultVariable"),
         "mapping": task.get(f"{{{CAMUNDA_NS}}}mapDecisionResult") or "resultList",
         # Spiff's own tasks merge the result into the variables; Camunda's keep it in the result variable only.
@@ -391,13 +463,20 @@ def reference(task: etree._Element) -> dict:
 IMPLEMENTATIONS = ("class", "expression", "delegateExpression", "type")
 
 
-def reference_problems(processes: list[etree._Element], available: set[str]) -> Iterator[ModelError]:
-    """A problem for each business rule task whose decision is not deployed nor in `available` (this upload)."""
+BINDINGS = ("latest", "deployment", "version", "versionTag")
+
+
+def reference_problems(processes: list[etree._Element], available: dict[str, str | None]) -> Iterator[ModelError]:
+    """A problem for each business rule task whose decision is not deployed nor in `available` (this upload).
+
+    `available` maps the ids of the upload's decisions to their version tags.
+    """
     tasks = [t for p in processes for t in p.iter(f"{{{BPMN_NS}}}businessRuleTask")]
     refs = {reference(t)["ref"] for t in tasks}
-    known = available | deployed_ids(refs)
+    known = set(available) | deployed_ids(refs)
     for task in tasks:
         found = reference(task)
+        problem = _binding_problem(found, available) if found["ref"] in known else None
         other = next((a for a in IMPLEMENTATIONS if task.get(f"{{{CAMUNDA_NS}}}{a}")), None)
         if not found["ref"] and other:
             yield ModelError(f"{describe(task, capital=True)} is implemented by camunda:{other}, which Lanebridge "
@@ -412,20 +491,53 @@ def reference_problems(processes: list[etree._Element], available: set[str]) -> 
         elif found["ref"] not in known:
             yield ModelError(f"{describe(task, capital=True)} uses decision {found['ref']!r}, which is not deployed: "
                              "deploy its DMN file first, or upload it in the same request", task)
-        elif found["binding"] not in ("latest", "version"):
-            yield ModelError(f"{describe(task, capital=True)} binds its decision by {found['binding']!r}; "
-                             "Lanebridge binds the latest version, or one version (camunda:decisionRefVersion)", task)
-        elif found["binding"] == "version" and not _version_exists(found["ref"], found["version"]):
-            yield ModelError(f"{describe(task, capital=True)} uses version {found['version']!r} of decision "
-                             f"{found['ref']!r}, which is not deployed", task)
+        elif problem:
+            yield ModelError(f"{describe(task, capital=True)} {problem}", task)
         elif found["mapping"] not in RESULT_MAPPINGS:
             yield ModelError(f"{describe(task, capital=True)} maps its result by {found['mapping']!r}; "
                              f"camunda:mapDecisionResult is one of {', '.join(RESULT_MAPPINGS)}", task)
 
 
+def _binding_problem(found: dict, available: dict[str, str | None]) -> str | None:
+    """What is wrong with how a task binds its (deployed or uploaded) decision's version, if anything."""
+    ref, binding = found["ref"], found["binding"]
+    if binding not in BINDINGS:
+        return (f"binds its decision by {binding!r}; camunda:decisionRefBinding is one of {', '.join(BINDINGS)}")
+    if binding == "deployment" and ref not in available:
+        return (f"binds decision {ref!r} by deployment, but this upload has no DMN file defining it: upload the "
+                "DMN file with the process")
+    if binding == "version" and not _version_exists(ref, found["version"]):
+        return f"uses version {found['version']!r} of decision {ref!r}, which is not deployed"
+    if binding == "versionTag" and not found["version_tag"]:
+        return "binds its decision by version tag but names none: set camunda:decisionRefVersionTag"
+    if binding == "versionTag" and available.get(ref) != found["version_tag"] and not tagged_versions(
+            ref, found["version_tag"]).exists():
+        return (f"uses the version of decision {ref!r} tagged {found['version_tag']!r}, but no version carries "
+                "that tag (camunda:versionTag on the decision)")
+    return None
+
+
 def _version_exists(decision_id: str, version: str | None) -> bool:
     return bool(version and version.isdigit() and DecisionDefinition.objects.filter(
         decision_id=decision_id, version=int(version)).exists())
+
+
+def tagged_versions(decision_id: str, version_tag: str):
+    """The deployed versions of a decision carrying a version tag."""
+    return DecisionDefinition.objects.filter(decision_id=decision_id, table__version_tag=version_tag)
+
+
+def bind_to_upload(specs: dict, stored: list[DecisionDefinition]) -> bool:
+    """Pin each business rule task bound by deployment to the version of its decision stored with it; any?"""
+    versions = {row.decision_id: row.version for row in stored}
+    bound = False
+    for spec, subprocess_specs in specs.values():
+        for one in [spec, *subprocess_specs.values()]:
+            for task_spec in one.task_specs.values():
+                if isinstance(task_spec, DecisionTask) and task_spec.binding == "deployment":
+                    task_spec.decision_version = versions[task_spec.decision_ref]
+                    bound = True
+    return bound
 
 
 def result_warnings(processes: list[etree._Element]) -> list[str]:
@@ -439,20 +551,23 @@ def result_warnings(processes: list[etree._Element]) -> list[str]:
 
 
 class DecisionTask(SpiffBpmnTask):
-    """A business rule task: decides its decision's latest (or pinned) version over the task's data."""
+    """A business rule task: decides its decision's latest (or pinned, or tagged) version over the task's data."""
 
     def __init__(self, wf_spec, name, decision_ref: str, decision_version: int | None = None,
-                 result_variable: str | None = None, mapping: str = "resultList", merge: bool = False, **kwargs):
+                 result_variable: str | None = None, mapping: str = "resultList", merge: bool = False,
+                 binding: str = "latest", version_tag: str | None = None, **kwargs):
         super().__init__(wf_spec, name, **kwargs)
         self.decision_ref = decision_ref
         self.decision_version = decision_version
+        self.binding = binding
+        self.version_tag = version_tag
         self.result_variable = result_variable
         self.mapping = mapping
         self.merge = merge
 
     def _run_hook(self, my_task):
         try:
-            table = stored_table(self.decision_ref, self.decision_version)
+            table = stored_table(self.decision_ref, self.decision_version, self.version_tag)
             results = decide(table, my_task.data, my_task.workflow.script_engine.environment.evaluate)
             if self.result_variable:
                 my_task.data[self.result_variable] = map_result(results, self.mapping, table)
@@ -470,7 +585,9 @@ class DecisionTaskParser(SpiffTaskParser):
         found = reference(self.node)
         extensions = self.parse_extensions()
         version = int(found["version"]) if found["binding"] == "version" and found["version"] else None
+        tag = found["version_tag"] if found["binding"] == "versionTag" else None
         return self.spec_class(self.spec, self.bpmn_id, decision_ref=found["ref"], decision_version=version,
+                               binding=found["binding"], version_tag=tag,
                                result_variable=found["result_variable"], mapping=found["mapping"],
                                merge=found["merge"], prescript=extensions.get("preScript"),
                                postscript=extensions.get("postScript"), **self.bpmn_attributes)
@@ -485,7 +602,8 @@ class DecisionTaskConverter(SpiffBpmnTaskConverter):
 
     def to_dict(self, spec):
         dct = super().to_dict(spec)
-        dct.update(decision_ref=spec.decision_ref, decision_version=spec.decision_version,
+        dct.update(decision_ref=spec.decision_ref, decision_version=spec.decision_version, binding=spec.binding,
+                   version_tag=spec.version_tag,
                    result_variable=spec.result_variable, mapping=spec.mapping, merge=spec.merge)
         return dct
 
@@ -493,14 +611,19 @@ class DecisionTaskConverter(SpiffBpmnTaskConverter):
 # --- Deciding -----------------------------------------------------------------------------------------------------
 
 
-def stored_table(decision_id: str, version: int | None = None) -> dict:
-    """The translated table of the decision's given version, else its latest; DecisionFailed if none is deployed."""
-    rows = DecisionDefinition.objects.filter(decision_id=decision_id)
+def stored_table(decision_id: str, version: int | None = None, version_tag: str | None = None) -> dict:
+    """The translated table of the decision's given version, else its latest one (with the tag, if given).
+
+    DecisionFailed if there is none.
+    """
+    rows = tagged_versions(decision_id, version_tag) if version_tag else DecisionDefinition.objects.filter(
+        decision_id=decision_id)
     if version is not None:
         rows = rows.filter(version=version)
     table = rows.order_by("-version").values_list("table", flat=True).first()
     if table is None:
-        which = f"version {version} of decision" if version is not None else "decision"
+        which = (f"version {version} of decision" if version is not None
+                 else f"the version tagged {version_tag!r} of decision" if version_tag else "decision")
         raise DecisionFailed(f"{which} {decision_id!r} is not deployed")
     return table
 
@@ -511,18 +634,122 @@ Evaluate = Callable[[str, dict], object]
 def decide(table: dict, variables: dict, evaluate: Evaluate) -> list[dict]:
     """The decision's result as Camunda gives it: one {output name: value} per rule the hit policy keeps.
 
+    The decisions it requires are decided first, each once, and their results read as variables.
     `evaluate(expression, context)` evaluates a restricted Python expression (the script engine's).
     """
+    context = variables
+    if table.get("required"):
+        decided: dict = {}
+        context = ChainMap(decided, variables)
+        for required in table["required"]:
+            decided.update(required_result(required, _decide_one(required, context, evaluate)))
+    return _decide_one(table, context, evaluate)
+
+
+def required_result(table: dict, results: list[dict]) -> dict:
+    """How a required decision's result reads in the decision requiring it.
+
+    As in Camunda 7, each output by its name: the value of the one result, or the list of every
+    result's values for a table that collects. Beside them, the decision's id names the whole result:
+    the value for one output, {output name: value} for several, or a list of those when it collects.
+    """
+    names = [column["name"] for column in table["outputs"]]
+    collects = table["hit_policy"] in ("COLLECT", "RULE ORDER", "OUTPUT ORDER") and not table.get("aggregation")
+    shaped = [out[names[0]] if len(names) == 1 else dict(out) for out in results]
+    found = {table["decision_id"]: shaped if collects else (shaped[0] if shaped else None)}
+    if len(results) == 1 and not collects:
+        found.update(results[0])
+    elif results:
+        found.update({name: [out.get(name) for out in results] for name in names})
+    return found
+
+
+def _decide_one(table: dict, variables, evaluate: Evaluate) -> list[dict]:
     name = f"decision {table['decision_id']!r}"
+    if "literal" in table:
+        return [_literal(table, variables, evaluate)]
     values = {}
     for column in table["inputs"]:
         try:
-            values[column["id"]] = evaluate(column["expression"], variables)
+            value = evaluate(column["expression"], variables)
         except Exception as exc:  # noqa: BLE001 - any failure of the expression is the analyst's to see
             raise DecisionFailed(f"{name}, input {column['label']!r}: {type(exc).__name__}: {exc}") from None
+        try:
+            values[column["id"]] = convert(value, column.get("type"))
+        except ValueError as exc:
+            raise DecisionFailed(f"{name}, input {column['label']!r}: {exc}") from None
     matched = [rule for rule in table["rules"] if _matches(table, rule, values, variables, evaluate)]
     results = [(rule, _outputs(table, rule, variables, evaluate)) for rule in matched]
     return _apply_hit_policy(table, results)
+
+
+def _literal(table: dict, variables, evaluate: Evaluate) -> dict:
+    column = table["outputs"][0]
+    where = f"decision {table['decision_id']!r}, literal expression"
+    try:
+        value = evaluate(table["literal"], variables)
+    except Exception as exc:  # noqa: BLE001
+        raise DecisionFailed(f"{where}: {type(exc).__name__}: {exc}") from None
+    try:
+        return {column["name"]: convert(value, column.get("type"))}
+    except ValueError as exc:
+        raise DecisionFailed(f"{where}, variable {column['name']!r}: {exc}") from None
+
+
+# DMN types Camunda 7 converts values to; other type names (or none) leave the value as it is.
+TYPES = ("string", "integer", "long", "double", "boolean", "date")
+_INT_RANGES = {"integer": 2**31, "long": 2**63}
+
+
+def convert(value, type_ref: str | None):
+    """`value` as the DMN type `type_ref`, as Camunda 7 converts it; ValueError saying why it cannot be."""
+    if value is None or type_ref not in TYPES:
+        return value
+    if type_ref == "string":
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, (str, int, float)):
+            return str(value)
+    elif type_ref == "boolean":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+            return value.strip().lower() == "true"
+    elif type_ref == "date":
+        return _date(value)
+    elif not isinstance(value, bool) and isinstance(value, (str, int, float)):
+        return _number(value, type_ref)
+    raise ValueError(f"{value!r} cannot be converted to {type_ref}")
+
+
+def _number(value, type_ref: str):
+    try:
+        if type_ref == "double" or isinstance(value, float):
+            number = float(value)
+        else:
+            number = int(value.strip()) if isinstance(value, str) else value
+    except ValueError:
+        raise ValueError(f"{value!r} cannot be converted to {type_ref}") from None
+    if isinstance(number, float) and not math.isfinite(number):
+        raise ValueError(f"{value!r} is not a finite number")
+    if type_ref == "double":
+        return number
+    if number != int(number) or not -_INT_RANGES[type_ref] <= int(number) < _INT_RANGES[type_ref]:
+        raise ValueError(f"{value!r} cannot be converted to {type_ref}: it is not a whole number in its range")
+    return int(number)
+
+
+def _date(value) -> str:
+    """A date stays ISO 8601 text, as process variables hold it (and input entries compare it)."""
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, str):
+        try:
+            datetime.fromisoformat(value.strip())
+            return value.strip()
+        except ValueError:
+            pass
+    raise ValueError(f"{value!r} cannot be converted to date: write it as ISO 8601 text such as 2024-01-31")
 
 
 def _matches(table: dict, rule: dict, values: dict, variables: dict, evaluate: Evaluate) -> bool:
@@ -546,7 +773,8 @@ def _outputs(table: dict, rule: dict, variables: dict, evaluate: Evaluate) -> di
     out = {}
     for column, expression in zip(table["outputs"], rule["outputs"], strict=True):
         try:
-            out[column["name"]] = None if expression is None else evaluate(expression, variables)
+            out[column["name"]] = None if expression is None else convert(evaluate(expression, variables),
+                                                                          column.get("type"))
         except Exception as exc:  # noqa: BLE001
             raise DecisionFailed(f"decision {table['decision_id']!r}, rule {rule['id']!r} (row {rule['row']}), "
                                  f"output {column['label']!r}: {type(exc).__name__}: {exc}") from None
@@ -625,6 +853,6 @@ def map_result(results: list[dict], mapping: str, table: dict):
 
 def merged(results: list[dict], table: dict) -> dict:
     """The result as SpiffWorkflow merges it into the variables: one rule's outputs, or each output's list."""
-    if table["hit_policy"] not in ("COLLECT", "RULE ORDER", "OUTPUT ORDER") or table.get("aggregation"):
+    if table.get("hit_policy") not in ("COLLECT", "RULE ORDER", "OUTPUT ORDER") or table.get("aggregation"):
         return dict(results[0]) if results else {}
     return {column["name"]: [out[column["name"]] for out in results] for column in table["outputs"]}

@@ -147,10 +147,11 @@ def _problems_error(problems: list[modeler.ModelError]) -> DeployError:
 
 
 def parse_file(content: bytes, file_name: str = "upload.bpmn", bindings: dict[str, str] | None = None,
-               decisions_in_upload: frozenset[str] = frozenset()) -> Parsed:
+               decisions_in_upload: dict[str, str | None] | None = None) -> Parsed:
     """Validate a BPMN file, bind its service tasks to operations, and parse its executable processes.
 
-    `decisions_in_upload` are the ids of decisions deployed with the file, which its business rule tasks may use.
+    `decisions_in_upload` maps the ids of the decisions deployed with the file, which its business rule tasks may
+    use, to their version tags.
     """
     global _validator
     tree = parse_xml(content)
@@ -174,7 +175,7 @@ def parse_file(content: bytes, file_name: str = "upload.bpmn", bindings: dict[st
         warnings += _tolerate(tree, processes)
         problems = [*modeler.problems(tree, processes), *modeler.translate_conditions(processes),
                     *modeler.untranslatable_assignments(processes),
-                    *decisions.reference_problems(processes, set(decisions_in_upload))]
+                    *decisions.reference_problems(processes, decisions_in_upload or {})]
         warnings += decisions.result_warnings(processes)
     except modeler.ModelError as exc:
         raise _model_error(exc) from None
@@ -397,7 +398,11 @@ def deploy_files(files: list[tuple[str, bytes]], user=None, bindings: dict[str, 
                 raise _model_error(exc) from None
             stored += rows
             created = created or any_new
-        deployment = _deploy_processes(parsed, bpmn[0], user, mappings) if parsed else Deployment([], False)
+        # A process bound to its upload's decisions is a new version when they change, as in Camunda 7.
+        bound = parsed and decisions.bind_to_upload(parsed.specs, stored)
+        together = "".join(sorted({row.content_hash for row in stored})).encode() if bound else b""
+        deployment = (_deploy_processes(parsed, bpmn[0], user, mappings, together) if parsed
+                      else Deployment([], False))
     deployment.decisions = stored
     deployment.created = deployment.created or created
     return deployment
@@ -444,18 +449,19 @@ def _parse_dmn(content: bytes, file_name: str) -> tuple[str, list[decisions.Deci
     return tree.docinfo.encoding or "utf-8", found
 
 
-def _decision_ids(decided: list[tuple[str, list[decisions.Decision]]]) -> frozenset[str]:
-    """The decision ids of the upload's DMN files; one id in two files is refused."""
-    ids: set[str] = set()
+def _decision_ids(decided: list[tuple[str, list[decisions.Decision]]]) -> dict[str, str | None]:
+    """The decision ids of the upload's DMN files, with their version tags; one id in two files is refused."""
+    ids: dict[str, str | None] = {}
     for _encoding, found in decided:
         for decision in found:
             if decision.decision_id in ids:
                 raise DeployError(f"Two DMN files of this upload define decision {decision.decision_id!r}")
-            ids.add(decision.decision_id)
-    return frozenset(ids)
+            ids[decision.decision_id] = decision.table.get("version_tag")
+    return ids
 
 
-def _deploy_processes(parsed: Parsed, file_name: str, user, mappings: dict | None) -> Deployment:
+def _deploy_processes(parsed: Parsed, file_name: str, user, mappings: dict | None,
+                      together: bytes = b"") -> Deployment:
     """Store each process of a parsed BPMN file as a new version, or find the version with the same content."""
     tree, specs, content = parsed.tree, parsed.specs, parsed.content
     mappings = mappings or {}
@@ -463,7 +469,7 @@ def _deploy_processes(parsed: Parsed, file_name: str, user, mappings: dict | Non
         raise DeployError("Field mappings must be a JSON object")
     signals.definition_deploying.send(sender=ProcessDefinition, process_ids=list(specs), mappings=mappings)
     # Changed mappings make a new version as changed BPMN does.
-    content_hash = hashlib.sha256(content + json.dumps(mappings, sort_keys=True).encode()).hexdigest()
+    content_hash = hashlib.sha256(content + json.dumps(mappings, sort_keys=True).encode() + together).hexdigest()
     xml_text = content.decode(parsed.encoding, errors="replace")
     definitions, created, warnings = [], False, []
     for process_id, (spec, subprocess_specs) in specs.items():

@@ -24,6 +24,7 @@ from engine.runtime import (
     Conflict,
     InstanceNotActive,
     ProcessNotFound,
+    check_unchanged,
     definition_version,
     record_event,
     write_instance,
@@ -76,9 +77,7 @@ def _migrate(instance: ProcessInstance, target: ProcessDefinition, mapping: dict
     outcome: dict = {}
 
     def change(instance, workflow):
-        if instance.version != expected:
-            raise Conflict(f"Instance {instance.pk} changed since it was read (version {expected}, now "
-                           f"{instance.version}): look at its migration again")
+        check_unchanged(instance, expected, "look at its migration again")
         _check_running(instance, target)
         source = instance.definition
         moves = _change(workflow, target, mapping)

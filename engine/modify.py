@@ -18,6 +18,7 @@ from engine.runtime import (
     InstanceNotActive,
     change_variables,
     check_total_size,
+    check_unchanged,
     check_variables,
     record_event,
     to_json,
@@ -35,12 +36,13 @@ class ModifyError(ValueError):
 
 
 def modify_instance(instance: ProcessInstance, user, cancel: list[str], start_before: list[str], reason: str,
-                    variables: dict | None = None) -> ProcessInstance:
+                    variables: dict | None = None, *, seen_version: int | None = None) -> ProcessInstance:
     """Cancel the tokens at the elements `cancel`, start one before each of `start_before`, and go on.
 
     `variables` are set on every token afterwards. Raises ModifyError naming the
     elements that are unknown or have no token, InstanceNotActive unless the
-    instance is active, Conflict if someone else changed it meanwhile.
+    instance is active, Conflict if it changed since it was read at
+    `seen_version` (when given).
     """
     if not reason or not reason.strip():
         raise ModifyError("reason: say why the tokens are moved", "reason")
@@ -53,6 +55,8 @@ def modify_instance(instance: ProcessInstance, user, cancel: list[str], start_be
     _check_known(spec, start_before, "start_before")
 
     def change(instance, workflow):
+        if seen_version is not None:
+            check_unchanged(instance, seen_version, "look at its tokens again")
         if instance.state != ProcessInstance.ACTIVE:
             hint = " (resume it first)" if instance.state == ProcessInstance.SUSPENDED else ""
             raise InstanceNotActive(f"Instance {instance.pk} is {instance.state}; only an active instance's tokens "

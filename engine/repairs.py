@@ -18,6 +18,7 @@ from engine.runtime import (
     InvalidVariables,
     change_variables,
     check_total_size,
+    check_unchanged,
     check_variables,
     complete_task,
     record_event,
@@ -146,12 +147,20 @@ def resume_instance(instance: ProcessInstance, user, reason: str) -> ProcessInst
     return ProcessInstance.objects.get(pk=instance.pk)
 
 
-def edit_variables(instance: ProcessInstance, user, values: dict, names: list, reason: str) -> ProcessInstance:
-    """Set `values` and remove the variables `names` of a running instance; history keeps old and new values."""
+def edit_variables(instance: ProcessInstance, user, values: dict, names: list, reason: str, *,
+                   seen_version: int | None = None) -> ProcessInstance:
+    """Set `values` and remove the variables `names` of a running instance; history keeps old and new values.
+
+    With `seen_version`, the version the operator decided on, an instance that
+    changed since is a Conflict: a second operator acting at once is told rather
+    than overwriting what the first one did.
+    """
     values = check_variables(values, "set")
     _check_names(names, values)
 
     def change(instance, workflow):
+        if seen_version is not None:
+            check_unchanged(instance, seen_version, "look at its variables again")
         if instance.state not in ProcessInstance.RUNNING:
             raise InstanceNotActive(f"Instance {instance.pk} is {instance.state}; its variables can no longer change")
         old = instance.variables

@@ -35,6 +35,13 @@ class Conflict(Exception):
     """Someone else changed the instance first; reload and try again."""
 
 
+def check_unchanged(instance: ProcessInstance, seen_version: int, hint: str) -> None:
+    """Raise Conflict if the instance changed since the caller read it at `seen_version` (an operator's stale view)."""
+    if instance.version != seen_version:
+        raise Conflict(f"Instance {instance.pk} changed since it was read (version {seen_version}, now "
+                       f"{instance.version}): {hint}")
+
+
 class ProcessNotFound(Exception):
     """No deployed definition has this process id."""
 

@@ -264,10 +264,32 @@ class InstanceList(generics.ListAPIView):
 
 
 class InstanceDetail(generics.RetrieveAPIView):
+    """One instance; its ETag is the instance's version, which `If-Match` on an operator's action checks."""
+
     serializer_class = s.InstanceSerializer
 
     def get_queryset(self):
         return instances_for_user(self.request.user)
+
+    def retrieve(self, request, *args, **kwargs):
+        instance = self.get_object()
+        return Response(self.get_serializer(instance).data, headers={"ETag": f'"{instance.version}"'})
+
+
+IF_MATCH = OpenApiParameter(
+    "If-Match", str, OpenApiParameter.HEADER, required=False,
+    description="The instance's ETag as read: if the instance changed since, 409 instead of acting on it.")
+
+
+def seen_version(request) -> int | None:
+    """The instance version an `If-Match` header names (the ETag the client read), or None without one."""
+    header = request.headers.get("If-Match")
+    if header is None:
+        return None
+    text = header.strip().removeprefix("W/").strip('"')
+    if not text.isdigit():
+        raise ValidationError({"If-Match": [f"{header!r} is not an ETag of this API: send the instance's ETag"]})
+    return int(text)
 
 
 class InstanceHistory(generics.ListAPIView):
@@ -298,6 +320,9 @@ class InstanceAction(APIView):
         require_perm(request, "engine.change_processinstance")
         body = self.body_class(data=request.data)
         body.is_valid(raise_exception=True)
+        # Without If-Match: the instance as this request read it, so of two operators at once one gets 409.
+        given = seen_version(request)
+        self.seen_version = instance.version if given is None else given
         self.act(instance, request, body.validated_data)
         # Read again: what the action ran when it committed (due calls and timers on a resume) shows too.
         return Response(s.InstanceSerializer(instances_for_user(request.user).get(pk=pk)).data)
@@ -347,13 +372,13 @@ class ModifyInstance(InstanceAction):
 
     body_class = s.ModifySerializer
 
-    @extend_schema(request=s.ModifySerializer, responses={200: s.InstanceSerializer})
+    @extend_schema(request=s.ModifySerializer, responses={200: s.InstanceSerializer}, parameters=[IF_MATCH])
     def post(self, request, pk):
         return self.run(request, pk)
 
     def act(self, instance, request, data):
         modify.modify_instance(instance, request.user, data["cancel"], data["start_before"], data["reason"],
-                               data["variables"])
+                               data["variables"], seen_version=self.seen_version)
 
 
 class InstanceVariables(InstanceAction):
@@ -361,12 +386,13 @@ class InstanceVariables(InstanceAction):
 
     body_class = s.VariablesSerializer
 
-    @extend_schema(request=s.VariablesSerializer, responses={200: s.InstanceSerializer})
+    @extend_schema(request=s.VariablesSerializer, responses={200: s.InstanceSerializer}, parameters=[IF_MATCH])
     def patch(self, request, pk):
         return self.run(request, pk)
 
     def act(self, instance, request, data):
-        repairs.edit_variables(instance, request.user, data["set"], data["unset"], data["reason"])
+        repairs.edit_variables(instance, request.user, data["set"], data["unset"], data["reason"],
+                               seen_version=self.seen_version)
 
 
 class TaskOrdering(filters.OrderingFilter):

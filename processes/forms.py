@@ -144,6 +144,8 @@ class MoveTokenForm(forms.Form):
                                        widget=forms.CheckboxSelectMultiple)
     start_before = forms.ChoiceField(label=_("Start a token before"), required=False)
     reason = forms.CharField(label=_("Reason"), max_length=2000)
+    # The instance's version the page showed: a move decided on tokens that have moved since is refused.
+    seen = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args, tokens: list[tuple[str, str]], elements: list[tuple[str, str]], **kwargs):
         super().__init__(*args, **kwargs)
@@ -168,6 +170,8 @@ class EditVariablesForm(VariableRowsForm):
         self.fields["unset"] = forms.MultipleChoiceField(
             label=_("Remove"), required=False, choices=[(n, n) for n in names], widget=forms.CheckboxSelectMultiple)
         self.fields["reason"] = forms.CharField(label=_("Reason"), max_length=2000)
+        # The instance's version the page showed: an edit of values changed since is refused, not applied.
+        self.fields["seen"] = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     def changes(self, current: dict) -> dict:
         """The variables to set: plain rows as typed, path rows as the whole record with that field changed."""

@@ -354,11 +354,12 @@ def edit_variables(request, pk: int):
     """Change, add or remove variables of a running instance: name/value rows, with a reason."""
     instance = get_object_or_404(instances_for_user(request.user), pk=pk)
     names = sorted(instance.variables)
-    form = EditVariablesForm(request.POST or None, names=names)
+    form = EditVariablesForm(request.POST or None, names=names, initial={"seen": instance.version})
     if request.method == "POST" and form.is_valid():
         try:
             repairs.edit_variables(instance, request.user, form.changes(instance.variables),
-                                   form.cleaned_data["unset"], form.cleaned_data["reason"])
+                                   form.cleaned_data["unset"], form.cleaned_data["reason"],
+                                   seen_version=form.cleaned_data["seen"])
         except runtime.InvalidVariables as exc:
             form.add_error(None, str(exc))
         except (runtime.InstanceNotActive, runtime.Conflict) as exc:
@@ -383,7 +384,8 @@ def _move_token_form(instance: ProcessInstance, data=None) -> MoveTokenForm:
     elements = modify.element_choices(instance.definition)
     names = dict(elements)
     return MoveTokenForm(
-        data, auto_id="move-%s", elements=[(i, _element_label(i, name)) for i, name in elements],
+        data, auto_id="move-%s", initial={"seen": instance.version},
+        elements=[(i, _element_label(i, name)) for i, name in elements],
         tokens=[(i, _element_label(i, names.get(i, i))) for i in modify.token_elements(instance)])
 
 
@@ -409,7 +411,8 @@ def move_token(request, pk: int):
     data = form.cleaned_data
     start = [data["start_before"]] if data["start_before"] else []
     try:
-        modify.modify_instance(instance, request.user, data["cancel"], start, data["reason"])
+        modify.modify_instance(instance, request.user, data["cancel"], start, data["reason"],
+                               seen_version=data["seen"])
     except (modify.ModifyError, runtime.InstanceNotActive, runtime.Conflict) as exc:
         messages.error(request, str(exc))
     else:

@@ -10,7 +10,7 @@ from engine.connectors import RetryableError
 from engine.deploy import deploy
 from engine.jobs import retry_incident, run_due_work
 from engine.models import HistoryEvent, HumanTask, Incident, ProcessInstance
-from engine.modify import ModifyError, modify_instance
+from engine.modify import modify_instance
 from engine.repairs import edit_variables, suspend_instance
 from engine.runtime import Conflict, InstanceNotActive, TaskNotOpen, complete_human_task, start_instance
 from tests.engine import bpmn
@@ -62,31 +62,27 @@ def test_suspending_while_the_last_task_is_completed_has_one_winner(alice, bob):
     assert instance.history.filter(kind=HistoryEvent.TASK_COMPLETED).count() == int(not suspended)
 
 
-def test_two_variable_edits_at_once_lose_no_update(alice, bob):
+def test_two_variable_edits_at_once_have_one_winner_and_the_other_is_told(alice, bob):
     deploy(bpmn.user_task_process(), "reviewing.bpmn")
     instance, _ = start_instance("reviewing", {"amount": 10})
 
+    # Both operators decided on the instance as they read it, amount 10 (as the API and the page pass it).
+    seen = instance.version
     outcomes = run_together(
-        lambda: edit_variables(instance, alice, {"amount": 11, "region": "north"}, [], "alice's fix"),
-        lambda: edit_variables(instance, bob, {"amount": 12, "rush": True}, [], "bob's fix"),
+        lambda: edit_variables(instance, alice, {"amount": 11, "region": "north"}, [], "alice's fix",
+                               seen_version=seen),
+        lambda: edit_variables(instance, bob, {"amount": 12, "rush": True}, [], "bob's fix", seen_version=seen),
     )
 
-    # Each edit is one write with the version check: one after the other, or refused with a conflict.
-    applied = [o for o in outcomes if not isinstance(o, Exception)]
-    for refused in [o for o in outcomes if isinstance(o, Exception)]:
-        assert isinstance(refused, Conflict), repr(refused)
-    events = list(instance.history.filter(kind=HistoryEvent.VARIABLES_CHANGED).order_by("id"))
-    assert len(events) == len(applied) >= 1
+    loser = one_loser(outcomes, Conflict)
+    assert "changed since it was read" in str(loser)
+    winner_set = {"amount": 11, "region": "north"} if isinstance(outcomes[1], Exception) else {"amount": 12,
+                                                                                                "rush": True}
+    [event] = instance.history.filter(kind=HistoryEvent.VARIABLES_CHANGED)
+    assert event.data["set"]["amount"] == {"old": 10, "new": winner_set["amount"]}
     instance.refresh_from_db()
-    # The history chains: each edit saw the value the one before it left, and the last one is what is stored.
-    seen = 10
-    for event in events:
-        assert event.data["set"]["amount"]["old"] == seen
-        seen = event.data["set"]["amount"]["new"]
-    assert instance.variables["amount"] == seen
-    assert instance.human_tasks.get().data["amount"] == seen
-    if len(applied) == 2:
-        assert instance.variables["region"] == "north" and instance.variables["rush"] is True
+    assert instance.variables == {"amount": 10, **winner_set}
+    assert instance.human_tasks.get().data["amount"] == winner_set["amount"]
 
 
 def test_moving_a_token_while_its_task_is_completed_has_one_winner(alice, bob):
@@ -95,14 +91,16 @@ def test_moving_a_token_while_its_task_is_completed_has_one_winner(alice, bob):
     task = instance.human_tasks.get()
 
     outcomes = run_together(
-        lambda: modify_instance(instance, alice, cancel=["review"], start_before=["review"], reason="redo"),
+        lambda: modify_instance(instance, alice, cancel=["review"], start_before=["review"], reason="redo",
+                                seen_version=instance.version),
         lambda: complete_human_task(task, bob, {"approved": "yes"}),
     )
 
     # Moved first: the task's row is cancelled and its completion refused (409). Completed first: the move
-    # finds no token at review any more, and is refused naming it (400).
-    one_loser(outcomes, TaskNotOpen, Conflict, ModifyError)
+    # was decided on tokens that have moved since, and is refused as a conflict (409).
+    loser = one_loser(outcomes, TaskNotOpen, Conflict)
     moved = not isinstance(outcomes[0], Exception)
+    assert moved or isinstance(loser, Conflict)
     open_now = list(HumanTask.objects.filter(instance=instance, state=HumanTask.OPEN).values_list("element_id",
                                                                                                flat=True))
     assert open_now == (["review"] if moved else ["confirm"])

@@ -107,6 +107,45 @@ def test_validation_of_a_bad_dmn_file_names_the_rule_and_line(analyst):
     assert problem["element_id"] == "UnaryTests_1_2" and problem["line"] and "'Rule_1'" in problem["message"]
 
 
+def test_a_literal_decision_requiring_a_table_runs_through_the_api_bound_by_deployment(analyst):
+    rate = dmn.decision("rate", [(['"gold"'], ["0.2"]), (["-"], ["0.05"])], hit_policy="FIRST",
+                        inputs=[("Status", "status", "string")], outputs=["rate"], rule_ids="rate_")
+    discount = dmn.literal("discount", "amount * rate", "discount", "double", requires=("rate",))
+    task = dmn.rule_task("decide", "discount", result_variable="discount", mapping="singleEntry",
+                         decisionRefBinding="deployment")
+    response = upload(analyst, ("pricing.bpmn", dmn.routed_process(task, "discount > 100")),
+                      ("rules.dmn", dmn.dmn_file(rate + discount)))
+    assert response.status_code == 201, response.content
+
+    started = analyst.post("/api/v1/processes/pricing/instances/",
+                           {"variables": {"status": "gold", "amount": 1000}}, format="json")
+
+    instance = analyst.get(f"/api/v1/instances/{started.json()['id']}/").json()
+    assert instance["variables"]["discount"] == 200.0
+    assert [t["element_id"] for t in instance["tasks"]] == ["special"]
+
+
+def test_a_literal_outside_the_subset_gets_400_naming_the_decision_and_line(analyst):
+    content = dmn.dmn_file(dmn.literal("score", "if amount > 1 then 1 else 0", "score"))
+
+    response = upload(analyst, ("rules.dmn", content))
+
+    assert response.status_code == 400
+    body = response.json()
+    assert "Decision 'score'" in body["error"] and body["element_id"] == "Literal_score"
+    assert body["line"] == next(i for i, line in enumerate(content.decode().splitlines(), 1) if "Literal_score" in line)
+    assert not DecisionDefinition.objects.exists()
+
+
+def test_a_cycle_of_required_decisions_gets_400_naming_the_decision(analyst):
+    content = dmn.dmn_file(dmn.literal("a", "b", "a", requires=("b",)) + dmn.literal("b", "a", "b", requires=("a",)))
+
+    response = upload(analyst, ("rules.dmn", content))
+
+    assert response.status_code == 400
+    assert "Decision 'a' requires itself" in response.json()["error"] and response.json()["line"]
+
+
 def test_only_analysts_deploy_decisions_and_only_signed_in_users_list_them(make_user, api_as, client):
     approver = api_as(make_user("sales", "Sales"))
 
@@ -136,6 +175,17 @@ def test_the_processes_page_speaks_chinese_about_decisions(make_user, client):
     page = client.get("/processes/", HTTP_ACCEPT_LANGUAGE="zh-hans")
 
     assert "决策" in page.content.decode() and "命中策略" in page.content.decode()
+
+
+@pytest.mark.parametrize(("language", "words"), [("en", "Literal expression"), ("zh-hans", "字面量表达式")])
+def test_the_processes_page_calls_a_literal_decision_a_literal_expression(make_user, client, language, words):
+    client.force_login(make_user("analyst", "Analyst"))
+    client.post("/processes/", {"file": [SimpleUploadedFile("score.dmn", dmn.dmn_file(
+        dmn.literal("score", "amount * 2", "score")))]})
+
+    page = client.get("/processes/", HTTP_ACCEPT_LANGUAGE=language)
+
+    assert DecisionDefinition.objects.get().decision_id == "score" and words in page.content.decode()
 
 
 def test_deploy_bpmn_deploys_a_process_with_its_dmn_file(tmp_path):
