@@ -339,3 +339,31 @@ def trip_with_compensation_event_subprocess(process_id: str = "trip_undone") -> 
         + bpmn.flow("f4", "undo", "end")
     )
     return bpmn.definitions(process_id, body)
+
+
+def booking_with_process_compensation(process_id: str = "trip_undone_whole", undo_each: bool = True) -> bytes:
+    """start → script book_hotel → script book_flight (each with a script handler) → user task `confirm` →
+    compensation throw `undo` (all) → user task `after_undo` → end; the process's compensation event sub-process
+    `undo_trip`: start → user task `call_customer` → (with `undo_each`) compensation throw `undo_each` → end."""
+    undo = compensation_throw("undo_each") if undo_each else ""
+    steps = ["trip_compensated", "call_customer", *(["undo_each"] if undo_each else []), "undo_trip_end"]
+    esp = (
+        '    <bpmn:subProcess id="undo_trip" triggeredByEvent="true">\n'
+        '      <bpmn:startEvent id="trip_compensated"><bpmn:compensateEventDefinition /></bpmn:startEvent>\n'
+        + bpmn.user_task("call_customer") + undo + bpmn.end_event("undo_trip_end")
+        + "".join(bpmn.flow(f"u{i}", a, b) for i, (a, b) in enumerate(zip(steps, steps[1:], strict=False)))
+        + "    </bpmn:subProcess>\n"
+    )
+    body = (
+        bpmn.start_event()
+        + bpmn.script_task("book_hotel", "hotel = 'booked'\nundone = []")
+        + bpmn.script_task("book_flight", "flight = 'booked'")
+        + bpmn.user_task("confirm") + compensation_throw("undo") + bpmn.user_task("after_undo") + bpmn.end_event()
+        + BOOKING_HANDLERS.replace(handler_user_task("cancel_hotel"),
+                                   handler_script("cancel_hotel", "hotel = 'cancelled'\nundone = undone + ['hotel']"))
+        + bpmn.flow("f1", "start", "book_hotel") + bpmn.flow("f2", "book_hotel", "book_flight")
+        + bpmn.flow("f3", "book_flight", "confirm") + bpmn.flow("f4", "confirm", "undo")
+        + bpmn.flow("f5", "undo", "after_undo") + bpmn.flow("f6", "after_undo", "end")
+        + esp + BOOKING_ASSOCIATIONS
+    )
+    return bpmn.definitions(process_id, body)
