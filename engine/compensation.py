@@ -14,7 +14,8 @@ Here, while a process level is parsed (`prepare`):
   completed inside the sub-process; its own throws compensate the sub-process's activities);
 * the process's own compensation event sub-process undoes the process as a whole: the first
   throw at process level that names no activity runs it, with the process's variables, instead
-  of the handlers of the process's activities (which its own throws compensate).
+  of the handlers of the process's activities (which its own throws compensate); so does a
+  throw of a caller compensating a completed call activity of that process.
 
 When a throw is reached it compensates, in the reverse order of their completion, the
 activities of its process level that completed and have a handler (only the one its
@@ -33,6 +34,7 @@ from uuid import UUID
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.bpmn.serializer.default.task_spec import BpmnTaskSpecConverter
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity
 from SpiffWorkflow.spiff.parser.event_parsers import SpiffEndEventParser, SpiffIntermediateThrowEventParser
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.specs.spiff_task import SpiffBpmnTask
@@ -159,7 +161,17 @@ def _to_compensate(my_task) -> list[list[str]]:
     found.sort(key=lambda t: t.last_state_change, reverse=True)
     for task in found:
         task._set_internal_data(compensated=True)
-    return [[_handler(t.task_spec), str(t.id)] for t in found]
+    return [[_handler_of(t), str(t.id)] for t in found]
+
+
+def _handler_of(task) -> str | None:
+    """What undoes a completed task: its handler, or for a call activity its process's compensation event
+    sub-process (the called process compensated as a whole)."""
+    handler = _handler(task.task_spec)
+    if handler is None and isinstance(task.task_spec, CallActivity):
+        called = task.workflow.top_workflow.subprocesses.get(task.id)
+        handler = _process_handler(called.spec) if called is not None else None
+    return handler
 
 
 def _process_handler(spec) -> str | None:
@@ -174,7 +186,7 @@ def _completed_with_handler(workflow, ref: str | None, inside: bool):
         hit = inside or ref is None or task.task_spec.bpmn_id == ref
         if not hit:
             continue
-        if _handler(task.task_spec):
+        if _handler_of(task):
             if not task._get_internal_data("compensated"):
                 yield task
         elif task.id in top.subprocesses:

@@ -236,3 +236,16 @@ def test_the_process_compensation_event_subprocess_replaces_the_handlers_of_its_
     assert open_tasks(instance) == ["after_undo"]
     assert (instance.variables["hotel"], instance.variables["flight"]) == ("booked", "booked")
     assert instance.variables["undone"] == [] and instance.variables["called"] is True
+
+
+def test_a_caller_compensating_a_call_runs_the_called_process_compensation_event_subprocess(db, user):
+    deploy(sem.call_into_process_with_compensation(), "calls.bpmn")
+    instance, _ = start_instance("trip_booker", {})
+    assert (instance.variables["hotel"], instance.variables["flight"]) == ("booked", "booked")
+
+    instance = complete_human_task(task(instance, "confirm"), user, {})
+
+    assert open_tasks(instance) == ["after_undo"]
+    assert instance.variables["note"] == "booking undone"
+    assert instance.variables["undone"] == ["flight", "hotel"]
+    assert (instance.variables["hotel"], instance.variables["flight"]) == ("cancelled", "cancelled")
