@@ -75,6 +75,8 @@ ROOT_URLCONF = "lanebridge.urls"
 TEMPLATES = [
     {
         "BACKEND": "lanebridge.templating.Templates",
+        # Under Django's own name: DRF renders its error pages with engines["django"].
+        "NAME": "django",
         "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {

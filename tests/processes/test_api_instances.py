@@ -190,3 +190,9 @@ def test_openapi_schema_and_docs_need_login(people):
     assert APIClient().get("/api/schema/").status_code == 401
     assert people["analyst"].get("/api/schema/").status_code == 200
     assert people["analyst"].get("/api/docs/").status_code == 200
+
+
+@pytest.mark.parametrize("method", ["get", "post", "delete"])
+def test_the_api_docs_page_answers_an_anonymous_visitor_401_rather_than_failing(method):
+    response = getattr(APIClient(), method)("/api/docs/")
+    assert response.status_code == 401
