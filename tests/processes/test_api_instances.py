@@ -196,3 +196,8 @@ def test_openapi_schema_and_docs_need_login(people):
 def test_the_api_docs_page_answers_an_anonymous_visitor_401_rather_than_failing(method):
     response = getattr(APIClient(), method)("/api/docs/")
     assert response.status_code == 401
+
+
+def test_the_api_docs_page_answers_options_405_rather_than_failing(people):
+    assert people["analyst"].options("/api/docs/").status_code == 405
+    assert people["analyst"].get("/api/docs/").status_code == 200
