@@ -7,7 +7,7 @@ Both sides decide the same COLLECT table (N rules over a text and a number input
 ``"gold"`` and ``> 1000`` that mean the same in FEEL and in SpiffWorkflow's Python) D times over
 the same data:
 
-* Lanebridge: ``engine.decisions.decide`` on the table as deploy translated it, every entry compiled
+* Lanebridge: ``engine.deciding.decide`` on the table as deploy translated it, every entry compiled
   under the restricted rules and evaluated by the engine's script environment (in process, as
   bounded expressions are);
 * SpiffWorkflow: ``DMNEngine.result`` on the table its DMN parser read, evaluated by a plain
@@ -64,7 +64,7 @@ def main() -> None:
     from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
     from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
-    from engine import decisions
+    from engine import deciding, decisions
     from engine.scripts import SCRIPT_ENGINE
 
     content = table_xml(args.rules)
@@ -74,13 +74,13 @@ def main() -> None:
     spiff_engine = spiff_parser.get_engine("discount", None)
     task = SimpleNamespace(data=dict(DATA), workflow=SimpleNamespace(script_engine=PythonScriptEngine()))
 
-    ours_result = decisions.decide(table, dict(DATA), SCRIPT_ENGINE.environment.evaluate)
+    ours_result = deciding.decide(table, dict(DATA), SCRIPT_ENGINE.environment.evaluate)
     theirs_result = spiff_engine.result(task)
     same = [r["discount"] for r in ours_result] == theirs_result["discount"]
 
     def lanebridge() -> None:
         for _ in range(args.decisions):
-            decisions.decide(table, dict(DATA), SCRIPT_ENGINE.environment.evaluate)
+            deciding.decide(table, dict(DATA), SCRIPT_ENGINE.environment.evaluate)
 
     def spiffworkflow() -> None:
         for _ in range(args.decisions):

@@ -11,7 +11,11 @@ Here, while a process level is parsed (`prepare`):
   other; the activity's spec names that sub-process (`HANDLER`);
 * a compensation throw (intermediate or end event) becomes a `CompensationThrow`;
 * a sub-process's compensation event sub-process is its handler (it replaces undoing what
-  completed inside the sub-process; its own throws compensate the sub-process's activities).
+  completed inside the sub-process; its own throws compensate the sub-process's activities);
+* the process's own compensation event sub-process undoes the process as a whole: the first
+  throw at process level that names no activity runs it, with the process's variables, instead
+  of the handlers of the process's activities (which its own throws compensate); so does a
+  throw of a caller compensating a completed call activity of that process.
 
 When a throw is reached it compensates, in the reverse order of their completion, the
 activities of its process level that completed and have a handler (only the one its
@@ -30,6 +34,7 @@ from uuid import UUID
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.bpmn.serializer.default.task_spec import BpmnTaskSpecConverter
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity
 from SpiffWorkflow.spiff.parser.event_parsers import SpiffEndEventParser, SpiffIntermediateThrowEventParser
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.specs.spiff_task import SpiffBpmnTask
@@ -41,6 +46,10 @@ BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 # Key in an activity spec's extensions: the id of the sub-process wrapping its compensation handler.
 HANDLER = "lanebridge:compensationHandler"
 WRAPPER_SUFFIX = "__compensation"
+# Key in the extensions of a compensation event sub-process's spec: it compensates its whole level.
+WHOLE_LEVEL_HANDLER = "lanebridge:compensatesLevel"
+# What a compensation event sub-process of the process compensates (in a throw's internal data).
+WHOLE_PROCESS = "process"
 
 
 def _bpmn(tag: str) -> str:
@@ -62,8 +71,7 @@ class CompensationThrow(SpiffBpmnTask):
         if my_task._get_internal_data("compensate") is None:
             if not super()._update_hook(my_task):
                 return False
-            queue = [[_handler(t.task_spec), str(t.id)] for t in _to_compensate(my_task)]
-            my_task._set_internal_data(compensate=queue)
+            my_task._set_internal_data(compensate=_to_compensate(my_task))
             return True
         running = my_task.workflow.top_workflow.subprocesses.get(my_task.id)
         return running is None or running.completed
@@ -125,8 +133,11 @@ def _scope(workflow):
     while workflow.parent_task_id is not None:
         task = top.get_task_from_id(workflow.parent_task_id)
         if isinstance(task.task_spec, CompensationThrow):
-            # A compensation event sub-process compensates the completed sub-process it was drawn in.
+            # A compensation event sub-process compensates the completed sub-process it was drawn in,
+            # or the process it was drawn in.
             compensating = task._get_internal_data("compensating")
+            if compensating == WHOLE_PROCESS:
+                return _scope(task.workflow)
             return top.subprocesses.get(UUID(compensating), workflow) if compensating else workflow
         if task.parent is None or not isinstance(task.parent.task_spec, EventSubprocessStart):
             break
@@ -134,13 +145,39 @@ def _scope(workflow):
     return workflow
 
 
-def _to_compensate(my_task) -> list:
-    """The completed, not yet compensated tasks the throw compensates, latest completed first; marked as done."""
-    found = list(_completed_with_handler(_scope(my_task.workflow), my_task.task_spec.activity_ref, False))
+def _to_compensate(my_task) -> list[list[str]]:
+    """[handler, what it compensates] for what the throw compensates, latest completed first; marked as done.
+
+    The process compensated as a whole, the first time, by its compensation event sub-process if it has one
+    (whose own throws then compensate the process's activities); else each completed, not yet compensated
+    activity with a handler.
+    """
+    scope = _scope(my_task.workflow)
+    whole = _process_handler(scope.spec) if scope is scope.top_workflow else None
+    if whole and my_task.task_spec.activity_ref is None and not scope.task_tree._get_internal_data("compensated"):
+        scope.task_tree._set_internal_data(compensated=True)
+        return [[whole, WHOLE_PROCESS]]
+    found = list(_completed_with_handler(scope, my_task.task_spec.activity_ref, False))
     found.sort(key=lambda t: t.last_state_change, reverse=True)
     for task in found:
         task._set_internal_data(compensated=True)
-    return found
+    return [[_handler_of(t), str(t.id)] for t in found]
+
+
+def _handler_of(task) -> str | None:
+    """What undoes a completed task: its handler, or for a call activity its process's compensation event
+    sub-process (the called process compensated as a whole)."""
+    handler = _handler(task.task_spec)
+    if handler is None and isinstance(task.task_spec, CallActivity):
+        called = task.workflow.top_workflow.subprocesses.get(task.id)
+        handler = _process_handler(called.spec) if called is not None else None
+    return handler
+
+
+def _process_handler(spec) -> str | None:
+    """The compensation event sub-process drawn at the level of process `spec`, if any (its spec's name)."""
+    return next((task_spec.spec for task_spec in spec.task_specs.values()
+                 if (getattr(task_spec, "extensions", None) or {}).get(WHOLE_LEVEL_HANDLER)), None)
 
 
 def _completed_with_handler(workflow, ref: str | None, inside: bool):
@@ -149,12 +186,19 @@ def _completed_with_handler(workflow, ref: str | None, inside: bool):
         hit = inside or ref is None or task.task_spec.bpmn_id == ref
         if not hit:
             continue
-        if _handler(task.task_spec):
+        if _handler_of(task):
             if not task._get_internal_data("compensated"):
                 yield task
         elif task.id in top.subprocesses:
             # A completed sub-process is compensated by compensating what completed in it.
             yield from _completed_with_handler(top.subprocesses[task.id], None, True)
+
+
+def can_still_compensate(task) -> bool:
+    """Whether a throw could still undo something that completed in `task` (a finished sub-process or run)."""
+    top = task.workflow.top_workflow
+    return task.id in top.subprocesses and next(_completed_with_handler(top.subprocesses[task.id], None, True),
+                                                None) is not None
 
 
 # Parsing.
@@ -298,7 +342,8 @@ def is_compensation_event_subprocess(node: etree._Element) -> bool:
 
 def add_event_subprocess(process_parser, node: etree._Element) -> None:
     """Parse a compensation event sub-process of a level, unconnected: a compensation throw runs it."""
-    process_parser.parse_node(node)
+    task_spec = process_parser.parse_node(node)
+    task_spec.extensions = {**(getattr(task_spec, "extensions", None) or {}), WHOLE_LEVEL_HANDLER: True}
 
 
 def attach(process_parser, wrapped: dict[str, str]) -> None:

@@ -21,9 +21,17 @@ until it ends; when its event comes it
 The level ends when nothing but these waits is left (`ScopeEndJoin`). The event
 sub-process sees the level's variables as they are when the event arrives, plus
 what the event carries.
+
+A non-interrupting run that has ended hands what it changed in the variables (and
+what its event carried) to the level and is cut out of the task tree
+(`drop_finished_runs`): SpiffWorkflow would keep every run's tasks, so an instance
+receiving a message a day would grow for ever. Its history rows stay.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from copy import deepcopy
 
 from SpiffWorkflow.bpmn.parser.event_parsers import (
     ERROR_EVENT_XPATH,
@@ -39,6 +47,8 @@ from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefin
 from SpiffWorkflow.bpmn.specs.event_definitions.simple import NoneEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity
+from SpiffWorkflow.bpmn.specs.mixins.unstructured_join import UnstructuredJoin
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.util.task import BpmnTaskIterator
 from SpiffWorkflow.util.task import TaskState
@@ -74,6 +84,8 @@ class EventSubprocessStart(BoundaryEvent):
         arrived = {k: v for k, v in my_task.data.items()
                    if my_task.parent is None or my_task.parent.data.get(k, _MISSING) != v}
         my_task.data = {**my_task.data, **_level_data(my_task), **arrived}
+        # Kept to tell, once the run has ended, what it changed from what the event brought.
+        my_task._set_internal_data(arrived=sorted(arrived))
         if self.cancel_activity:
             _cancel_all_but(my_task.workflow.task_tree, my_task)
         elif isinstance(self.event_definition, (MessageEventDefinition, SignalEventDefinition)):
@@ -150,6 +162,85 @@ def _cancel_all_but(task, keep) -> None:
             _cancel_all_but(child, keep)
         else:
             child.cancel()
+
+
+def drop_finished_runs(workflow, keep: Callable = lambda run: False) -> int:
+    """Cut the ended runs of `workflow`'s non-interrupting event sub-processes out of its task tree, after handing
+    their changes to the variables to the level; returns how many went.
+
+    `keep(handler_task)`: a run to leave in the tree (one whose activities may still be compensated).
+    """
+    top = workflow.top_workflow
+    dropped = 0
+    for wait in [t for t in workflow.tasks.values() if _ended_run(t)]:
+        [handler] = wait.children
+        if not wait._get_internal_data("handed_over"):
+            live = _live_tasks(workflow)
+            if not live:
+                # Nothing of the level goes on to take its changes: the level's end merges them from the run.
+                continue
+            arrived = set(wait._get_internal_data("arrived") or ())
+            before = {k: v for k, v in wait.data.items() if k not in arrived}
+            changed = {k: v for k, v in handler.data.items() if k in arrived or before.get(k, _MISSING) != v}
+            for task in live:
+                task.data.update(deepcopy(changed))  # a copy per path: paths must not share one mutable value
+            wait._set_internal_data(handed_over=True)
+        if keep(handler):
+            continue
+        if handler.id in top.subprocesses:
+            top.delete_subprocess(handler)
+        subtree = _subtree(wait)
+        wait.parent._children.remove(wait.id)
+        for task in subtree:
+            top.event_manager.remove_task(task)
+            del workflow.tasks[task.id]
+        if workflow.last_task is not None and workflow.last_task.id not in workflow.tasks:
+            workflow.last_task = None
+        dropped += 1
+    return dropped
+
+
+def _ended_run(wait) -> bool:
+    """`wait` started a run of a non-interrupting event sub-process that has ended, and nothing below it goes on."""
+    if (not isinstance(wait.task_spec, EventSubprocessStart) or wait.task_spec.cancel_activity
+            or wait.state != TaskState.COMPLETED or len(wait.children) != 1
+            or wait.children[0].state != TaskState.COMPLETED):
+        return False
+    pending = list(wait.children)
+    while pending:
+        task = pending.pop()
+        if isinstance(task.task_spec, _EndJoin) and task.state != TaskState.READY:
+            # The level's end waiting for the other paths (or predicted): any path's arrival makes another.
+            continue
+        if not task.has_state(TaskState.FINISHED_MASK):
+            return False
+        pending.extend(task.children)
+    return True
+
+
+def _live_tasks(workflow) -> list:
+    """The tasks of a level (and of the sub-processes under way in it) whose data becomes the level's variables."""
+    top = workflow.top_workflow
+    found = []
+    for task in workflow.get_tasks(state=ACTIVE, skip_subprocesses=True):
+        if isinstance(task.task_spec, (EventSubprocessStart, UnstructuredJoin)):
+            # A wait takes the level's variables when its event comes; a join those of the paths it joins.
+            continue
+        found.append(task)
+        sub = top.subprocesses.get(task.id)
+        if sub is not None and not isinstance(task.task_spec, CallActivity):
+            # An embedded sub-process (or an event sub-process, or a compensation handler) shares the variables.
+            found += _live_tasks(sub)
+    return found
+
+
+def _subtree(task) -> list:
+    found, pending = [], [task]
+    while pending:
+        each = pending.pop()
+        found.append(each)
+        pending.extend(each.children)
+    return found
 
 
 def catch_error(task, code: str, payload: dict):

@@ -194,11 +194,8 @@ def _check_event_subprocess(sub: etree._Element, starts: list[etree._Element]) -
     start = starts[0]
     kinds = [local(e) for e in start if isinstance(e.tag, str) and local(e).endswith("EventDefinition")]
     if kinds == ["compensateEventDefinition"]:
-        if local(sub.getparent()) == "process":
-            yield ModelError(f"{describe(start, capital=True)} starts a compensation event sub-process "
-                             f"({sub.get('id')!r}) of the whole process, which only a caller compensating the "
-                             "process could start: draw it inside the sub-process whose work it undoes", start)
-    elif len(kinds) != 1 or kinds[0] not in EVENT_SUBPROCESS_STARTS:
+        return  # a compensation throw runs it (engine.compensation)
+    if len(kinds) != 1 or kinds[0] not in EVENT_SUBPROCESS_STARTS:
         what = "no event" if not kinds else " and ".join(_words(k.replace("EventDefinition", "")) for k in kinds)
         yield ModelError(f"{describe(start, capital=True)} starts event sub-process {sub.get('id')!r} with {what}: "
                          "Lanebridge starts event sub-processes by one message, timer, signal or error", start)

@@ -23,7 +23,7 @@ from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
-from engine import compensation
+from engine import compensation, event_subprocess
 
 T = TypeVar("T")
 
@@ -44,6 +44,11 @@ def run_engine(workflow) -> None:
     for each in _workflows(workflow):
         if each.last_task is not None and _depth(each.last_task) > MAX_DEPTH:
             prune(each)
+    # Ended runs of non-interrupting event sub-processes go too (each message would otherwise add a run).
+    top = workflow.top_workflow
+    for each in _workflows(workflow):
+        if each is top or each.parent_task_id in top.subprocesses:  # not dropped with an ended run meanwhile
+            event_subprocess.drop_finished_runs(each, keep=compensation.can_still_compensate)
     if workflow.is_completed():
         _check_really_completed(workflow)
 

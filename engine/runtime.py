@@ -408,7 +408,8 @@ def _fail(instance: ProcessInstance, exc: WorkflowException) -> None:
 
 def _current_data(workflow, waiting: list) -> dict:
     data: dict = {}
-    for task in waiting:
+    # An event sub-process's wait holds the variables as they were when it began waiting: the others win.
+    for task in sorted(waiting, key=lambda t: not spiff.waits_for_event_subprocess(t)):
         data.update(task.data)
     if not data and workflow.last_task is not None:
         data.update(workflow.last_task.data)

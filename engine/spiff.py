@@ -378,6 +378,11 @@ def is_user_task(task) -> bool:
     return bool(getattr(task.task_spec, "manual", False))
 
 
+def waits_for_event_subprocess(task) -> bool:
+    """The task waits for the event that starts an event sub-process (its data is a snapshot, not the variables)."""
+    return isinstance(task.task_spec, event_subprocess.EventSubprocessStart)
+
+
 def is_call(task) -> bool:
     """A service task that waits for a job to call its connector."""
     return isinstance(task.task_spec, WaitingServiceTask)

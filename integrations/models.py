@@ -42,6 +42,9 @@ class PollCursor(models.Model):
     # The change time ("write_date") of the last record handled, as the other system wrote it (ISO 8601);
     # empty for watches that follow ids only.
     changed_at = models.CharField(max_length=64, blank=True)
+    # A watch that began "from now": the change time of the newest record then. Records changed at or
+    # before it were there before the watch and are never handled, even when a pass reads back over them.
+    began_at = models.CharField(max_length=64, blank=True)
     updated_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:

@@ -92,6 +92,8 @@ class Watch:
     number: str | dict = "id"
     fields: list[str] = field(default_factory=list)
     limit: int = 100
+    # "start": a new watch handles every matching record there is; "now": only what changes after it began.
+    begin: str = "start"
     message: MessageAction | None = None
     start: StartAction | None = None
 
@@ -137,7 +139,7 @@ def parse_watch(raw: dict, where: str) -> Watch:
     name = _require(raw, "name", where)
     where = f"{where} ({name})"
     known = {"name", "system", "model", "domain", "cursor", "number", "fields", "limit", "message", "start",
-             "description"}
+             "description", "from"}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise WatchError(f"{where}: unknown field '{unknown[0]}'")
@@ -147,6 +149,9 @@ def parse_watch(raw: dict, where: str) -> Watch:
     cursor = raw.get("cursor", "write_date")
     if cursor not in ("id", "write_date"):
         raise WatchError(f"{where}: 'cursor' must be 'id' or 'write_date'")
+    begin = raw.get("from", "start")
+    if begin not in ("start", "now"):
+        raise WatchError(f"{where}: 'from' must be 'start' (every matching record) or 'now' (changes from now on)")
     domain = raw.get("domain", [])
     if not isinstance(domain, list) or not all(isinstance(c, (list, str)) for c in domain):
         raise WatchError(f"{where}: 'domain' must be a list of [field, operator, value] clauses")
@@ -160,7 +165,8 @@ def parse_watch(raw: dict, where: str) -> Watch:
     if ("message" in raw) == ("start" in raw):
         raise WatchError(f"{where}: give exactly one of 'message' or 'start'")
     watch = Watch(name=name, system=system, model=_require(raw, "model", where), domain=domain, cursor=cursor,
-                  number=number, fields=list(raw.get("fields") or []), limit=int(raw.get("limit", 100)))
+                  number=number, fields=list(raw.get("fields") or []), limit=int(raw.get("limit", 100)),
+                  begin=begin)
     if "message" in raw:
         watch.message = _action(MessageAction, raw["message"], f"{where}.message")
         error = timers.check(timers.DURATION, watch.message.ttl)
@@ -339,9 +345,26 @@ def handle_change(watch: Watch, change: dict, process: str | None = None) -> Out
     return outcome
 
 
+def begin_now(watch: Watch, cursor: PollCursor) -> None:
+    """Place a new cursor of a "from now" watch at the newest matching record, handling none of what is there."""
+    data = {"model": watch.model, "domain": watch.domain, "cursor": watch.cursor, "number": watch.number,
+            "newest": True}
+    newest = (call_system(watch.list_operation, data, f"{watch.name}-begin").get("changes") or [None])[0]
+    position, changed_at = (int(newest["id"]), newest.get("changed_at", "")) if newest else (0, "")
+    PollCursor.objects.filter(pk=cursor.pk, position__isnull=True).update(
+        position=position, **({} if watch.cursor == "id" else {"changed_at": changed_at, "began_at": changed_at}),
+        updated_at=timezone.now())
+    cursor.refresh_from_db()
+    log.info("watch %s begins from now: after %s %s, none of the records before is handled", watch.name,
+             watch.model, position)
+
+
 def run_watch(watch: Watch, process: str | None = None) -> list[Outcome]:
     """One pass of one watch: every change past its cursor, handled then passed; the outcomes."""
     cursor, _ = PollCursor.objects.get_or_create(name=watch.name)
+    if watch.begin == "now" and cursor.position is None:
+        begin_now(watch, cursor)
+        return []
     data = {"model": watch.model, "domain": watch.domain, "cursor": watch.cursor, "number": watch.number,
             "fields": watch.fields, "limit": watch.limit}
     if watch.cursor == "id":
@@ -353,6 +376,8 @@ def run_watch(watch: Watch, process: str | None = None) -> list[Outcome]:
     for change in listed.get("changes") or []:
         if watch.cursor == "id" and cursor.position is not None and int(change["id"]) <= cursor.position:
             continue
+        if cursor.began_at and change.get("changed_at", "") <= cursor.began_at:
+            continue  # there before the watch began "from now"
         outcomes.append(handle_change(watch, change, process))
         advance_cursor(cursor, int(change["id"]), change.get("changed_at", "") if watch.cursor != "id" else "")
     return outcomes

@@ -25,6 +25,10 @@ MAX_BACKOFF_SECONDS = 30.0
 _PR_SET_PDEATHSIG = 1
 
 
+# Children the others call: they stop after the rest.
+CALLED = {"erp"}
+
+
 def commands(*, erp: bool = False, scaled: bool | None = None) -> dict[str, list[str]]:
     """The processes of one Lanebridge machine and the command of each (the container image runs the same)."""
     scaled = (not settings.CELERY_TASK_ALWAYS_EAGER) if scaled is None else scaled
@@ -116,13 +120,21 @@ class Supervisor:
         self.stopping = True
 
     def stop(self, timeout: float = 25.0) -> None:
-        """Stop every child and everything it started: SIGTERM, then SIGKILL after `timeout`."""
+        """Stop every child and everything it started: SIGTERM, then SIGKILL after `timeout`.
+
+        The servers the others call (the local ERP) stop last, so a scheduler pass
+        finishing its work never meets an ERP already gone.
+        """
         self.stopping = True
-        running = [c.process for c in self.children if c.process is not None]
+        callers = [c for c in self.children if c.name not in CALLED]
+        for wave in (callers, [c for c in self.children if c.name in CALLED]):
+            self._stop_wave([c.process for c in wave if c.process is not None], timeout)
+
+    def _stop_wave(self, running: list, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
         for process in reversed(running):
             if process.poll() is None:
                 _kill_group(process.pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
         for process in running:
             try:
                 process.wait(max(0.0, deadline - time.monotonic()))

@@ -33,7 +33,10 @@ def _number(client: TrytonClient, rows: list[dict], number: Any) -> None:
 
 
 def list_changes(client: TrytonClient, call: Call) -> dict:
-    """Records of `model` matching `domain` past the cursor, oldest change first, with their ledger number."""
+    """Records of `model` matching `domain` past the cursor, oldest change first, with their ledger number.
+
+    With `newest`, only the newest matching record: where a watch that begins "from now" starts.
+    """
     data = call.input
     model, domain, cursor = data["model"], list(data.get("domain") or []), data.get("cursor") or "id"
     if cursor not in ("id", "write_date"):
@@ -51,6 +54,12 @@ def list_changes(client: TrytonClient, call: Call) -> dict:
             since = dt.datetime.fromisoformat(data["after_time"]) - LOOKBACK
             domain.append(("write_date", ">=", since))
         order = [("write_date", "ASC"), ("id", "ASC")]
+    if data.get("newest"):
+        # Where a watch that begins "from now" starts: the newest matching record only. A record
+        # created and never written has no write_date, and the passes by change time never read it.
+        order, limit = [(name, "DESC") for name, _ in order], 1
+        if cursor == "write_date":
+            domain.append(("write_date", "!=", None))
     rows = client.search_read(model, domain, fields, limit=limit, order=order)
     _number(client, rows, number)
     for row in rows:

@@ -48,6 +48,16 @@ def screenshot(browser):
     return take
 
 
+def whole_page_screenshot(browser, name: str) -> Path:
+    """Save the whole page (cards and forms run below the fold on a phone) as artifacts/screenshots/<name>.png."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    height = browser.execute_script("return document.documentElement.scrollHeight")
+    browser.set_window_size(browser.get_window_size()["width"], max(height + 120, 900))
+    path = SCREENSHOTS / f"{name}.png"
+    browser.save_screenshot(str(path))
+    return path
+
+
 def switch_language(browser, language: str) -> None:
     """Pick the language in the page header, as a user does, and wait for the page to come back in it."""
     from selenium.common.exceptions import StaleElementReferenceException

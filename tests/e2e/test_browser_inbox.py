@@ -12,13 +12,12 @@ from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.ui import WebDriverWait
 
 from engine import runtime
-from tests.e2e.conftest import switch_language
+from tests.e2e.conftest import switch_language, whole_page_screenshot
 from tests.e2e.test_browser_diagram import CUSTOMER, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 DEMO_BPMN = Path(__file__).resolve().parents[2] / "processes" / "bpmn" / "quote_to_cash.bpmn"
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 # Customer name → quantity of 450.00 widgets: totals 13 500, 45 000 and 22 500, each above the approval threshold.
 ORDERS = {"Acme Tools Ltd": 30, "Globex 环球贸易": 100, "Umbrella Corp": 50}
 
@@ -54,14 +53,6 @@ def open_inbox(browser, live_server, width: int, language: str) -> None:
     WebDriverWait(browser, 10).until(lambda b: len(b.find_elements(By.CSS_SELECTOR, "#tasks tr[data-task]")) == 3)
 
 
-def save(browser, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    # The whole page: the cards run below the fold on a phone.
-    height = browser.execute_script("return document.documentElement.scrollHeight")
-    browser.set_window_size(browser.get_window_size()["width"], max(height + 120, 900))
-    browser.save_screenshot(str(SCREENSHOTS / f"{name}.png"))
-
-
 def customers(browser) -> list[str]:
     return [cell.text for cell in browser.find_elements(By.CSS_SELECTOR, "#tasks tr[data-task] td.customer")]
 
@@ -85,7 +76,7 @@ def test_on_a_phone_the_inbox_is_a_list_of_cards(browser, live_server, three_app
     amount = cards[0].find_element(By.CSS_SELECTOR, "td.amount")
     label = browser.execute_script("return getComputedStyle(arguments[0], '::before').content", amount)
     assert label.strip('"') == ("Amount" if language == "en" else "金额")
-    save(browser, f"inbox-390-{language}")
+    whole_page_screenshot(browser, f"inbox-390-{language}")
 
 
 @pytest.mark.parametrize("language", ["en", "zh-hans"])
@@ -104,7 +95,7 @@ def test_on_a_wide_screen_the_inbox_is_a_table_sorted_by_amount(browser, live_se
     expected = ["45,000.00", "22,500.00", "13,500.00"]
     assert amounts == (expected if language == "en" else [a.replace(",", "") for a in expected])
     assert browser.find_element(By.CSS_SELECTOR, "#tasks tr[data-task]").value_of_css_property("display") == "table-row"
-    save(browser, f"inbox-1280-{language}")
+    whole_page_screenshot(browser, f"inbox-1280-{language}")
 
 
 @pytest.mark.parametrize("width, language", [(1280, "en"), (390, "zh-hans")])
@@ -137,7 +128,7 @@ def test_a_manager_going_away_names_a_deputy_who_then_sees_the_managers_task(
     table = browser.find_element(By.ID, "absences")
     assert table.location["x"] + table.size["width"] <= browser.execute_script(
         "return document.documentElement.clientWidth")
-    save(browser, f"away-{width}-{language}")
+    whole_page_screenshot(browser, f"away-{width}-{language}")
 
     browser.delete_all_cookies()
     log_in_as(browser, live_server, "deputy", width, language)
@@ -145,4 +136,4 @@ def test_a_manager_going_away_names_a_deputy_who_then_sees_the_managers_task(
     WebDriverWait(browser, 10, ignored_exceptions=[StaleElementReferenceException]).until(
         lambda b: customers(b) == ["Globex 环球贸易"])
     assert browser.find_element(By.CSS_SELECTOR, "#tasks td.on-behalf-of").text == "boss"
-    save(browser, f"standing-in-{width}-{language}")
+    whole_page_screenshot(browser, f"standing-in-{width}-{language}")

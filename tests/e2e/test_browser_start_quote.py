@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from django.conf import settings as django_settings
 from django.contrib.auth.models import Group, User
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.select import Select
@@ -13,6 +12,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from engine.models import ProcessInstance
 from tests.approvals.conftest import own_tryton  # noqa: F401 - a real ERP and CRM of this module's own
+from tests.e2e.conftest import switch_language, whole_page_screenshot
 from tests.e2e.test_browser_diagram import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("own_tryton")]
@@ -37,17 +37,6 @@ def sales(transactional_db, roles, settings):
     _start_fields_cache.clear()
 
 
-def shoot(browser, name: str, width: int) -> Path:
-    """A screenshot of the whole page under var/screenshots/."""
-    folder = django_settings.VAR_DIR / "screenshots"
-    folder.mkdir(parents=True, exist_ok=True)
-    height = browser.execute_script("return document.documentElement.scrollHeight")
-    browser.set_window_size(width, max(700, height + 20))
-    path = folder / f"{name}.png"
-    browser.save_screenshot(str(path))
-    return path
-
-
 def options_loaded(select) -> bool:
     return len(select.find_elements(By.TAG_NAME, "option")) > 1
 
@@ -63,9 +52,7 @@ def test_sales_fills_the_quote_form_removes_a_line_and_lands_on_the_order(browse
     browser.set_window_size(width, 900)
     log_in(browser, live_server, "sam")
     if language != "en":
-        browser.find_element(By.CSS_SELECTOR, f'button[name="language"][value="{language}"]').click()
-        # Asked of the page by script: an element found mid-reload would go stale.
-        WebDriverWait(browser, 10).until(lambda b: b.execute_script("return document.documentElement.lang") == language)
+        switch_language(browser, language)
     browser.get(f"{live_server.url}/start/quote_to_cash/")
 
     # The customer comes from the CRM, the products from the ERP, through the page's JSON endpoint.
@@ -83,7 +70,7 @@ def test_sales_fills_the_quote_form_removes_a_line_and_lands_on_the_order(browse
     assert browser.find_element(By.CSS_SELECTOR, ".lines-total").text == "13050.00"
     # Nothing scrolls sideways on a phone.
     assert browser.execute_script("return document.documentElement.scrollWidth") <= width
-    shoot(browser, f"lanes-start-form-{width}-{language}", width)
+    whole_page_screenshot(browser, f"lanes-start-form-{width}-{language}")
 
     # Remove the first line: the second becomes line 0 and the total follows.
     first.find_element(By.CSS_SELECTOR, ".remove-line").click()
@@ -105,7 +92,7 @@ def test_sales_fills_the_quote_form_removes_a_line_and_lands_on_the_order(browse
     assert "Globex Corporation" in browser.find_element(By.ID, "quote").text
     WebDriverWait(browser, 15).until(lambda b: b.find_elements(By.CSS_SELECTOR, "#diagram svg .djs-element"))
     assert browser.execute_script("return document.documentElement.scrollWidth") <= width
-    shoot(browser, f"lanes-order-{width}-{language}", width)
+    whole_page_screenshot(browser, f"lanes-order-{width}-{language}")
 
 
 @pytest.mark.parametrize("width, language", [(1280, "en"), (390, "zh-hans")])
@@ -129,7 +116,7 @@ def test_the_initiator_finds_the_rejection_in_the_inbox_and_opens_the_order(brow
     assert "Q-LOST" in notice.text and "Margin too thin" in notice.text
     assert ("Quote rejected" if language == "en" else "被拒绝") in notice.text
     assert browser.execute_script("return document.documentElement.scrollWidth") <= width
-    shoot(browser, f"lanes-inbox-notice-{width}-{language}", width)
+    whole_page_screenshot(browser, f"lanes-inbox-notice-{width}-{language}")
     notice.find_element(By.TAG_NAME, "a").click()
     WebDriverWait(browser, 15).until(lambda b: b.current_url == f"{live_server.url}/orders/{instance.pk}/")
     WebDriverWait(browser, 15).until(lambda b: b.find_elements(By.ID, "order-outcome"))

@@ -339,3 +339,66 @@ def trip_with_compensation_event_subprocess(process_id: str = "trip_undone") -> 
         + bpmn.flow("f4", "undo", "end")
     )
     return bpmn.definitions(process_id, body)
+
+
+def booking_with_process_compensation(process_id: str = "trip_undone_whole", undo_each: bool = True) -> bytes:
+    """start → script book_hotel → script book_flight (each with a script handler) → user task `confirm` →
+    compensation throw `undo` (all) → user task `after_undo` → end; the process's compensation event sub-process
+    `undo_trip`: start → user task `call_customer` → (with `undo_each`) compensation throw `undo_each` → end."""
+    undo = compensation_throw("undo_each") if undo_each else ""
+    steps = ["trip_compensated", "call_customer", *(["undo_each"] if undo_each else []), "undo_trip_end"]
+    esp = (
+        '    <bpmn:subProcess id="undo_trip" triggeredByEvent="true">\n'
+        '      <bpmn:startEvent id="trip_compensated"><bpmn:compensateEventDefinition /></bpmn:startEvent>\n'
+        + bpmn.user_task("call_customer") + undo + bpmn.end_event("undo_trip_end")
+        + "".join(bpmn.flow(f"u{i}", a, b) for i, (a, b) in enumerate(zip(steps, steps[1:], strict=False)))
+        + "    </bpmn:subProcess>\n"
+    )
+    body = (
+        bpmn.start_event()
+        + bpmn.script_task("book_hotel", "hotel = 'booked'\nundone = []")
+        + bpmn.script_task("book_flight", "flight = 'booked'")
+        + bpmn.user_task("confirm") + compensation_throw("undo") + bpmn.user_task("after_undo") + bpmn.end_event()
+        + BOOKING_HANDLERS.replace(handler_user_task("cancel_hotel"),
+                                   handler_script("cancel_hotel", "hotel = 'cancelled'\nundone = undone + ['hotel']"))
+        + bpmn.flow("f1", "start", "book_hotel") + bpmn.flow("f2", "book_hotel", "book_flight")
+        + bpmn.flow("f3", "book_flight", "confirm") + bpmn.flow("f4", "confirm", "undo")
+        + bpmn.flow("f5", "undo", "after_undo") + bpmn.flow("f6", "after_undo", "end")
+        + esp + BOOKING_ASSOCIATIONS
+    )
+    return bpmn.definitions(process_id, body)
+
+
+def call_into_process_with_compensation(process_id: str = "trip_booker") -> bytes:
+    """start → call activity `call` of process `trip_booking` → user task `confirm` → compensation throw `undo`
+    (all) → user task `after_undo` → end. `trip_booking`: start → script book_hotel → script book_flight (each with
+    a script handler) → end; its compensation event sub-process: start → script note → compensation throw → end."""
+    handlers = BOOKING_HANDLERS.replace(
+        handler_user_task("cancel_hotel"),
+        handler_script("cancel_hotel", "hotel = 'cancelled'\nundone = undone + ['hotel']"))
+    esp = (
+        '    <bpmn:subProcess id="undo_booking" triggeredByEvent="true">\n'
+        '      <bpmn:startEvent id="booking_compensated"><bpmn:compensateEventDefinition /></bpmn:startEvent>\n'
+        + bpmn.script_task("note", "note = 'booking undone'") + compensation_throw("undo_each")
+        + bpmn.end_event("undo_booking_end")
+        + bpmn.flow("u1", "booking_compensated", "note") + bpmn.flow("u2", "note", "undo_each")
+        + bpmn.flow("u3", "undo_each", "undo_booking_end")
+        + "    </bpmn:subProcess>\n"
+    )
+    called = (
+        bpmn.start_event("booking_start")
+        + bpmn.script_task("book_hotel", "hotel = 'booked'\nundone = []")
+        + bpmn.script_task("book_flight", "flight = 'booked'") + bpmn.end_event("booking_end") + handlers
+        + bpmn.flow("b1", "booking_start", "book_hotel") + bpmn.flow("b2", "book_hotel", "book_flight")
+        + bpmn.flow("b3", "book_flight", "booking_end") + esp + BOOKING_ASSOCIATIONS
+    )
+    body = (
+        bpmn.start_event() + '    <bpmn:callActivity id="call" name="Book" calledElement="trip_booking" />\n'
+        + bpmn.user_task("confirm") + compensation_throw("undo") + bpmn.user_task("after_undo") + bpmn.end_event()
+        + bpmn.flow("f1", "start", "call") + bpmn.flow("f2", "call", "confirm") + bpmn.flow("f3", "confirm", "undo")
+        + bpmn.flow("f4", "undo", "after_undo") + bpmn.flow("f5", "after_undo", "end")
+    )
+    return bpmn.definitions(process_id, body).replace(
+        b"</bpmn:definitions>",
+        f'  <bpmn:process id="trip_booking" isExecutable="true">\n{called}  </bpmn:process>\n'
+        "</bpmn:definitions>".encode())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from engine.deploy import DeployError, deploy
+from engine.messages import Message, send_message
 from engine.models import HistoryEvent, HumanTask, ProcessInstance
 from engine.runtime import complete_human_task, start_instance
 from tests.engine import bpmn
@@ -135,18 +136,13 @@ def test_each_activity_is_compensated_once(deployed, user):
      "cancel", "nothing could ever run it"),
     (bpmn.chain("p", bpmn.user_task("book"), sem.compensation_throw("undo", activity_ref="elsewhere")),
      "undo", "'elsewhere'"),
-    (bpmn.chain("p", bpmn.user_task("book"), extra_body=(
-        '<bpmn:subProcess id="undo_all" triggeredByEvent="true"><bpmn:startEvent id="compensated">'
-        "<bpmn:compensateEventDefinition /></bpmn:startEvent></bpmn:subProcess>")),
-     "compensated", "whole process"),
     (bpmn.chain("p", bpmn.user_task("book").replace(
         "</bpmn:userTask>", "<bpmn:multiInstanceLoopCharacteristics><bpmn:loopCardinality>3</bpmn:loopCardinality>"
         "</bpmn:multiInstanceLoopCharacteristics></bpmn:userTask>"),
         sem.compensation_throw("undo"), extra_body=sem.compensation_boundary("undo_book", "book")
         + sem.handler_script("cancel", "x = 1") + sem.association("undo_book", "cancel")),
      "book", "once for all its runs"),
-], ids=["boundary-without-handler", "handler-without-boundary", "unknown-activity", "process-level-event-subprocess",
-        "multi-instance-activity"])
+], ids=["boundary-without-handler", "handler-without-boundary", "unknown-activity", "multi-instance-activity"])
 def test_compensation_that_cannot_run_is_refused_naming_the_element(db, content, element_id, words):
     with pytest.raises(DeployError) as caught:
         deploy(content, "drawn.bpmn")
@@ -185,5 +181,71 @@ def test_a_sub_process_with_a_compensation_event_subprocess_is_undone_by_running
 
     assert instance.state == ProcessInstance.COMPLETED
     assert instance.variables["note"] == "trip undone"
+    assert instance.variables["undone"] == ["flight", "hotel"]
+    assert (instance.variables["hotel"], instance.variables["flight"]) == ("cancelled", "cancelled")
+
+
+def test_an_activity_of_an_ended_non_interrupting_event_subprocess_run_is_still_undone(deployed, user):
+    inner = (bpmn.script_task("book_extra", "extra = 'booked'")
+             + sem.compensation_boundary("extra_booked", "book_extra")
+             + sem.handler_script("cancel_extra", "extra = 'cancelled'\nundone = undone + ['extra']"))
+    esp = sem.event_subprocess("extras", "caught", sem.MESSAGE, False, inner=inner).replace(
+        "</bpmn:subProcess>", sem.association("extra_booked", "cancel_extra") + "</bpmn:subProcess>")
+    deployed(bpmn.chain("travel_extras", bpmn.script_task("open", "undone = []"), bpmn.user_task("confirm"),
+                        sem.compensation_throw("undo"), bpmn.user_task("after_undo"),
+                        extra_body=esp, extra=sem.DECLARATIONS))
+    instance, _ = start_instance("travel_extras", {}, business_key="T-1")
+    send_message(Message(name="order cancelled", business_key="T-1"))
+    instance.refresh_from_db()
+    assert instance.variables["extra"] == "booked"
+
+    instance = complete_human_task(task(instance, "confirm"), user, {})
+
+    assert open_tasks(instance) == ["after_undo"]
+    assert (instance.variables["extra"], instance.variables["undone"]) == ("cancelled", ["extra"])
+
+
+def test_the_process_compensation_event_subprocess_undoes_the_process_with_its_variables(deployed, user):
+    deployed(sem.booking_with_process_compensation())
+    instance, _ = start_instance("trip_undone_whole", {"traveller": "Ada"})
+
+    instance = complete_human_task(task(instance, "confirm"), user, {"reason": "storm"})
+
+    # It runs instead of the activities' handlers, seeing the process's variables as they are.
+    assert open_tasks(instance) == ["call_customer"]
+    assert instance.variables == {"traveller": "Ada", "hotel": "booked", "flight": "booked", "undone": [],
+                                  "reason": "storm"}
+    instance = complete_human_task(task(instance, "call_customer"), user, {"called": True})
+    # Its own throw undoes the process's activities, latest first; then the process goes on.
+    assert open_tasks(instance) == ["after_undo"]
+    assert instance.variables == {"traveller": "Ada", "hotel": "cancelled", "flight": "cancelled",
+                                  "undone": ["flight", "hotel"], "reason": "storm", "called": True}
+    instance = complete_human_task(task(instance, "after_undo"), user, {})
+    assert instance.state == ProcessInstance.COMPLETED
+    completed = list(instance.history.filter(kind=HistoryEvent.TASK_COMPLETED).values_list("element_id", flat=True))
+    assert completed == ["confirm", "call_customer", "after_undo"]
+
+
+def test_the_process_compensation_event_subprocess_replaces_the_handlers_of_its_activities(deployed, user):
+    deployed(sem.booking_with_process_compensation(undo_each=False))
+    instance, _ = start_instance("trip_undone_whole", {})
+    instance = complete_human_task(task(instance, "confirm"), user, {})
+
+    instance = complete_human_task(task(instance, "call_customer"), user, {"called": True})
+
+    assert open_tasks(instance) == ["after_undo"]
+    assert (instance.variables["hotel"], instance.variables["flight"]) == ("booked", "booked")
+    assert instance.variables["undone"] == [] and instance.variables["called"] is True
+
+
+def test_a_caller_compensating_a_call_runs_the_called_process_compensation_event_subprocess(db, user):
+    deploy(sem.call_into_process_with_compensation(), "calls.bpmn")
+    instance, _ = start_instance("trip_booker", {})
+    assert (instance.variables["hotel"], instance.variables["flight"]) == ("booked", "booked")
+
+    instance = complete_human_task(task(instance, "confirm"), user, {})
+
+    assert open_tasks(instance) == ["after_undo"]
+    assert instance.variables["note"] == "booking undone"
     assert instance.variables["undone"] == ["flight", "hotel"]
     assert (instance.variables["hotel"], instance.variables["flight"]) == ("cancelled", "cancelled")

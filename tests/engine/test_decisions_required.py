@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine import decisions
+from engine import deciding
 from engine.deploy import DeployError, deploy
 from engine.models import DecisionDefinition, ProcessInstance
 from engine.scripts import RestrictedEnvironment
@@ -64,7 +64,7 @@ def test_a_collecting_required_decision_gives_the_list_of_its_outputs(db):
 
     instance = run(dmn.dmn_file(fees + total + count), task, "total == 31", {"amount": 5000})
     deploy(dmn.dmn_file(fees + total + count), "rules.dmn")
-    result = decisions.decide(DecisionDefinition.objects.get(decision_id="count").table, {"amount": 5000}, evaluate)
+    result = deciding.decide(DecisionDefinition.objects.get(decision_id="count").table, {"amount": 5000}, evaluate)
 
     assert instance.variables["total"] == 31 and waiting_at(instance) == ["special"]
     assert result == [{"firstTwo": 30}]
@@ -88,7 +88,7 @@ def test_shared_requirements_are_decided_once_each_before_the_decisions_needing_
                    "top == 42", {"amount": 2.5})
 
     assert [t["decision_id"] for t in table["required"]] == ["base", "right", "left"]
-    assert decisions.decide(table, {"amount": 2.5}, counting) == [{"top": 42.0}]
+    assert deciding.decide(table, {"amount": 2.5}, counting) == [{"top": 42.0}]
     assert len(decided) == 4
     assert instance.variables["top"] == 42.0 and waiting_at(instance) == ["special"]
 

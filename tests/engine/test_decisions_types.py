@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.decisions import convert
+from engine.deciding import convert
 from engine.models import ProcessInstance
 from tests.engine import dmn
 from tests.engine.test_decisions import failed_with, run, waiting_at

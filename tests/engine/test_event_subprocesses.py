@@ -12,7 +12,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from engine.deploy import DeployError, deploy
+from engine import spiff
+from engine.deploy import DeployError, deploy, specs_for
 from engine.jobs import run_due_work
 from engine.messages import Message, send_message, send_signal
 from engine.models import HistoryEvent, HumanTask, Incident, Job, ProcessInstance, Subscription
@@ -253,3 +254,101 @@ def test_an_interrupting_event_subprocess_cancels_a_pending_call_and_timer_of_th
                                                                  (Job.TIMER, Job.CANCELLED)]
     assert open_tasks(instance) == ["handle"]
     assert run_due_work(now=timezone.now() + timedelta(hours=2)) == 0
+
+
+def counting_process(definition: str, process_id: str = "counting") -> bytes:
+    """start → script step='open' → user task `review` → end; non-interrupting event sub-process `handler`
+    started by `definition`: start `caught` → script `count` (runs += 1, last = reason) → end."""
+    esp = sem.event_subprocess("handler", "caught", definition, False,
+                               inner=bpmn.script_task("count", "runs = runs + 1\nlast = reason"))
+    return bpmn.chain(process_id, bpmn.script_task("open", "step = 'open'"), bpmn.user_task("review"),
+                      extra_body=esp, extra=sem.DECLARATIONS)
+
+
+def workflow_size(instance) -> tuple[int, int]:
+    """(tasks in the instance's workflow, characters of its stored state)."""
+    instance.refresh_from_db()
+    workflow = spiff.load_workflow(specs_for(instance.definition), instance.state_json)
+    return len(workflow.get_tasks()), len(instance.state_json)
+
+
+def deliver(kind: str, number: int) -> None:
+    reason = f"call {number}"
+    if kind == "message":
+        answer = send_message(Message(name="order cancelled", business_key="A-1", variables={"reason": reason}))
+        assert answer.status == 200
+    else:
+        assert send_signal("recall", {"reason": reason}).body["instances"]
+
+
+@pytest.mark.parametrize("kind", ["message", "signal"])
+def test_thirty_runs_of_a_non_interrupting_event_subprocess_leave_the_workflow_as_small_as_one(deployed, user, kind):
+    deployed(counting_process(sem.MESSAGE if kind == "message" else sem.SIGNAL))
+    instance, _ = start_instance("counting", {"runs": 0}, business_key="A-1")
+    deliver(kind, 1)
+    tasks_after_one, size_after_one = workflow_size(instance)
+
+    for number in range(2, 31):
+        deliver(kind, number)
+
+    tasks, size = workflow_size(instance)
+    assert tasks == tasks_after_one
+    assert size < size_after_one + 100  # the same tasks; only the numbers in them are longer
+    # Each run saw what the runs before it set, and the process has what the last one set.
+    assert (instance.variables["runs"], instance.variables["last"]) == (30, "call 30")
+    assert instance.history.filter(kind=kind, element_id="caught").count() == 30
+    # It still waits for the next one.
+    assert subscriptions(instance) == [(kind, "caught")]
+    deliver(kind, 31)
+    instance = complete_human_task(task(instance, "review"), user, {"approved": True})
+    assert instance.state == ProcessInstance.COMPLETED
+    assert instance.variables == {"runs": 31, "last": "call 31", "reason": "call 31", "step": "open",
+                                  "approved": True}
+
+
+def test_an_ended_run_hands_the_process_only_what_it_changed_and_keeps_its_rows(deployed, user):
+    esp = sem.event_subprocess("handler", "caught", sem.MESSAGE, False, inner=bpmn.user_task("handle"))
+    deployed(bpmn.chain("ordering", bpmn.script_task("open", "step = 'open'"), bpmn.user_task("review"),
+                        bpmn.user_task("approve"), extra_body=esp, extra=sem.DECLARATIONS))
+    instance, _ = start_instance("ordering", {}, business_key="A-1")
+    untouched, _ = start_instance("ordering", {}, business_key="B-1")
+    untouched = complete_human_task(task(untouched, "review"), user, {"step": "reviewed"})
+    cancel_order(instance)
+    # The run started when step was 'open'; the process moves on and changes it meanwhile.
+    instance = complete_human_task(task(instance, "review"), user, {"step": "reviewed"})
+    assert workflow_size(instance)[0] > workflow_size(untouched)[0]
+
+    instance = complete_human_task(task(instance, "handle"), user, {"noted": True})
+
+    assert open_tasks(instance) == ["approve"]
+    # No larger than an instance that never got the message.
+    assert workflow_size(instance)[0] <= workflow_size(untouched)[0]
+    assert instance.variables == {"step": "reviewed", "reason": "customer called", "noted": True}
+    handled = instance.human_tasks.get(element_id="handle")
+    assert (handled.state, handled.submitted_data) == (HumanTask.COMPLETED, {"noted": True})
+    completed = list(instance.history.filter(kind=HistoryEvent.TASK_COMPLETED).values_list("element_id", flat=True))
+    assert completed == ["review", "handle"]
+    instance = complete_human_task(task(instance, "approve"), user, {})
+    assert instance.state == ProcessInstance.COMPLETED
+    assert instance.variables == {"step": "reviewed", "reason": "customer called", "noted": True}
+
+
+def test_the_ended_rounds_of_a_non_interrupting_timer_cycle_are_cut_from_the_workflow(deployed, user):
+    deployed(counting_process(sem.ev.timer("timeCycle", "R5/PT1H"), process_id="nagging"))
+    now = timezone.now()
+    instance, _ = start_instance("nagging", {"runs": 0, "reason": "cycle"})
+    assert run_due_work(now=now + timedelta(hours=1, seconds=1)) == 1
+    tasks_after_one, _ = workflow_size(instance)
+
+    for hour in range(2, 5):
+        assert run_due_work(now=now + timedelta(hours=hour, seconds=hour)) == 1
+
+    assert workflow_size(instance)[0] == tasks_after_one
+    instance.refresh_from_db()
+    assert instance.variables["runs"] == 4
+    assert pending_timers(instance) == ["caught"]
+    assert run_due_work(now=now + timedelta(hours=5, seconds=5)) == 1
+    assert pending_timers(instance) == []
+    instance = complete_human_task(task(instance, "review"), user, {})
+    assert instance.state == ProcessInstance.COMPLETED
+    assert instance.variables["runs"] == 5

@@ -79,3 +79,12 @@ def test_a_system_that_is_down_stops_its_watches_and_keeps_their_cursors(db, set
     from integrations.models import PollCursor
 
     assert not PollCursor.objects.exclude(position=None).exists()
+
+
+def test_a_watch_begins_from_start_unless_it_says_from_now_and_anything_else_is_refused(tmp_path):
+    base = {"name": "erp.x", "system": "erp", "model": "production", "message": {"name": "x", "ledger": "erp.p"}}
+
+    assert watcher.parse_watch(base, "w.json").begin == "start"
+    assert watcher.parse_watch({**base, "from": "now"}, "w.json").begin == "now"
+    with pytest.raises(watcher.WatchError, match=r"w.json \(erp.x\): 'from' must be 'start'"):
+        watcher.parse_watch({**base, "from": "yesterday"}, "w.json")

@@ -221,3 +221,25 @@ def test_the_embedded_scheduler_and_celery_beat_both_run_the_watcher(tryton_serv
     call(erp_operations.complete_production, {"production_id": second["production_id"]})
     tasks.watch_erp.delay()  # Celery runs it in-process here: no broker in the embedded setup
     assert moved_on(by_beat)
+
+
+def test_a_watch_from_now_leaves_what_the_erp_already_had_and_delivers_what_changes_after(tryton_server,
+                                                                                          waiting_process):
+    from dataclasses import replace
+
+    watch = replace(productions_watch(), name="erp.production_done_from_now", begin="now")
+    before, after = order_with_production(), order_with_production()
+    old, new = instance_for(before), instance_for(after)
+    call(erp_operations.complete_production, {"production_id": before["production_id"]})
+
+    # The first pass only finds where the ERP stands: the production done before the watch began is history.
+    assert watcher.run_watch(watch) == []
+    cursor = PollCursor.objects.get(name=watch.name)
+    assert cursor.position >= before["production_id"] and cursor.began_at
+    call(erp_operations.complete_production, {"production_id": after["production_id"]})
+    watcher.run_watch(watch)
+    watcher.run_watch(watch)  # reads back over the lookback window: still nothing from before
+
+    assert moved_on(new) and len(received(new)) == 1
+    assert not moved_on(old) and received(old) == []
+    assert not ErpChange.objects.filter(watch=watch.name, record_id=before["production_id"]).exists()
