@@ -22,9 +22,20 @@ class DefinitionSerializer(serializers.ModelSerializer):
 
 
 class DecisionSerializer(serializers.ModelSerializer):
+    kind = serializers.SerializerMethodField(help_text='"table" (a decision table), or "literal" (a literal '
+                                                       'expression, which has no hit policy)')
+    hit_policy = serializers.SerializerMethodField(help_text="The table's hit policy; null for a literal expression")
+
     class Meta:
         model = DecisionDefinition
-        fields = ["id", "decision_id", "version", "name", "hit_policy", "file_name", "content_hash", "deployed_at"]
+        fields = ["id", "decision_id", "version", "name", "kind", "hit_policy", "file_name", "content_hash",
+                  "deployed_at"]
+
+    def get_kind(self, obj) -> str:
+        return "literal" if "literal" in obj.table else "table"
+
+    def get_hit_policy(self, obj) -> str | None:
+        return None if "literal" in obj.table else obj.hit_policy
 
 
 class DefinitionUploadSerializer(serializers.Serializer):

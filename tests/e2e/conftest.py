@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+# Kept as CI artefacts: every browser test's pictures, in one folder.
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     # Without these Chromium floods the closed network with refused connections at start.
@@ -37,7 +38,7 @@ def browser():
 
 @pytest.fixture
 def screenshot(browser):
-    """Save a screenshot of the current page as artifacts/screenshots/<name>.png."""
+    """Save a screenshot of the current page as var/screenshots/<name>.png."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
     def take(name: str) -> Path:
@@ -49,7 +50,7 @@ def screenshot(browser):
 
 
 def whole_page_screenshot(browser, name: str) -> Path:
-    """Save the whole page (cards and forms run below the fold on a phone) as artifacts/screenshots/<name>.png."""
+    """Save the whole page (cards and forms run below the fold on a phone) as var/screenshots/<name>.png."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     height = browser.execute_script("return document.documentElement.scrollHeight")
     browser.set_window_size(browser.get_window_size()["width"], max(height + 120, 900))

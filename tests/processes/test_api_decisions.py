@@ -123,6 +123,9 @@ def test_a_literal_decision_requiring_a_table_runs_through_the_api_bound_by_depl
     instance = analyst.get(f"/api/v1/instances/{started.json()['id']}/").json()
     assert instance["variables"]["discount"] == 200.0
     assert [t["element_id"] for t in instance["tasks"]] == ["special"]
+    listed = {d["decision_id"]: d for d in analyst.get("/api/v1/decisions/").json()["results"]}
+    assert (listed["discount"]["kind"], listed["discount"]["hit_policy"]) == ("literal", None)
+    assert (listed["rate"]["kind"], listed["rate"]["hit_policy"]) == ("table", "FIRST")
 
 
 def test_a_literal_outside_the_subset_gets_400_naming_the_decision_and_line(analyst):
