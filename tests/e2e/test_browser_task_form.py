@@ -12,9 +12,9 @@ from engine import connectors, runtime
 from engine.models import HumanTask, ProcessInstance
 from tests.approvals.conftest import BPMN
 from tests.approvals.test_task_form_fields import CUSTOMERS, PRODUCTS
-from tests.e2e.conftest import switch_language
+from tests.e2e.conftest import switch_language, whole_page_screenshot
 from tests.e2e.test_browser_diagram import log_in
-from tests.e2e.test_browser_start_quote import fill_line, options_loaded, shoot
+from tests.e2e.test_browser_start_quote import fill_line, options_loaded
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -69,7 +69,7 @@ def test_sales_picks_from_the_dropdown_adds_a_line_and_completes_the_task(browse
     assert browser.find_element(By.CSS_SELECTOR, ".lines-total").text == "37.00"
     # Nothing scrolls sideways on a phone.
     assert browser.execute_script("return document.documentElement.scrollWidth") <= width
-    shoot(browser, f"lanes-task-form-{width}-{language}", width)
+    whole_page_screenshot(browser, f"lanes-task-form-{width}-{language}")
     browser.find_element(By.CSS_SELECTOR, "#task-form button[type=submit]").click()
 
     # Back in the inbox: its own task list or its empty note, not the task page.
