@@ -8,7 +8,8 @@ Here, while a process level is parsed (`prepare`):
 * each compensation boundary event on an activity is taken out of the flow, and the
   handler its association points at (``isForCompensation``) is wrapped in a small
   sub-process of its own (start → handler → end), which SpiffWorkflow runs like any
-  other; the activity's spec names that sub-process (`HANDLER`);
+  other; the activity's spec names that sub-process (`HANDLER`), or for a loop or
+  multi-instance activity the spec of its runs, so each completed run is undone on its own;
 * a compensation throw (intermediate or end event) becomes a `CompensationThrow`;
 * a sub-process's compensation event sub-process is its handler (it replaces undoing what
   completed inside the sub-process; its own throws compensate the sub-process's activities);
@@ -22,7 +23,8 @@ activities of its process level that completed and have a handler (only the one 
 ``activityRef`` names, if it names one; a completed sub-process is compensated by
 compensating what completed inside it), each once. It runs their handlers one after
 another, each seeing the variables as they are, and goes on when the last has ended
-(BPMN's ``waitForCompletion``). A throw in an event sub-process compensates the level
+(BPMN's ``waitForCompletion``); the handler of a multi-instance run also sees that run's
+item and output, which are not kept after it. A throw in an event sub-process compensates the level
 the event sub-process belongs to. An activity that did not complete is not compensated.
 """
 
@@ -34,6 +36,7 @@ from uuid import UUID
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.bpmn.serializer.default.task_spec import BpmnTaskSpecConverter
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask, MultiInstanceTask
 from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity
 from SpiffWorkflow.spiff.parser.event_parsers import SpiffEndEventParser, SpiffIntermediateThrowEventParser
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
@@ -80,18 +83,25 @@ class CompensationThrow(SpiffBpmnTask):
         top = my_task.workflow.top_workflow
         running = top.subprocesses.get(my_task.id)
         if running is not None:
-            # The handler's variables are the process's from now on.
-            my_task.data = deepcopy(running.last_task.data)
+            # The handler's variables are the process's from now on, but for those of the run it undid.
+            data = deepcopy(running.last_task.data)
+            for name in my_task._get_internal_data("run_data") or ():
+                if name in my_task.data:
+                    data[name] = my_task.data[name]
+                else:
+                    data.pop(name, None)
+            my_task.data = data
             top.delete_subprocess(my_task)
         queue = my_task._get_internal_data("compensate")
         if not queue:
             return super()._run_hook(my_task)
         (wrapper, compensated_task), queue = queue[0], queue[1:]
-        my_task._set_internal_data(compensate=queue, compensating=compensated_task)
+        run_data = _run_data(top, compensated_task)
+        my_task._set_internal_data(compensate=queue, compensating=compensated_task, run_data=sorted(run_data))
         handler_run = top.create_subprocess(my_task, wrapper)
         handler_run.completed_event.connect(self._on_subworkflow_completed, my_task)
         start = handler_run.get_next_task(spec_name="Start")
-        start.set_data(**deepcopy(my_task.data))
+        start.set_data(**deepcopy({**my_task.data, **run_data}))
         start.run()
         return None  # STARTED until the handler ends
 
@@ -162,6 +172,20 @@ def _to_compensate(my_task) -> list[list[str]]:
     for task in found:
         task._set_internal_data(compensated=True)
     return [[_handler_of(t), str(t.id)] for t in found]
+
+
+def _run_data(top, task_id: str) -> dict:
+    """The variables of one instance of a multi-instance activity that only it had: its item and its output."""
+    try:
+        task_id = UUID(task_id)
+    except ValueError:  # the whole process
+        return {}
+    task = next((w.tasks[task_id] for w in (top, *top.subprocesses.values()) if task_id in w.tasks), None)
+    loop = task.parent.task_spec if task is not None and task.parent is not None else None
+    if not isinstance(loop, MultiInstanceTask):
+        return {}
+    names = [ref.bpmn_id for ref in (loop.input_item, loop.output_item) if ref is not None]
+    return {name: task.data[name] for name in names if name in task.data}
 
 
 def _handler_of(task) -> str | None:
@@ -239,15 +263,6 @@ def problems(processes: list[etree._Element]):
                 if _compensates(boundary) and boundary.get("attachedToRef") not in found:
                     yield ("is a compensation boundary event without a handler: connect it by an association to "
                            "the task that undoes the activity, marked \"for compensation\""), boundary
-            by_id = {e.get("id"): e for e in children}
-            for activity_id in found:
-                activity = by_id.get(activity_id)
-                if activity is not None and (activity.find(_bpmn("multiInstanceLoopCharacteristics")) is not None
-                                             or activity.find(_bpmn("standardLoopCharacteristics")) is not None):
-                    # Its handler would run once for all the runs, where BPMN undoes each run: refused, not misrun.
-                    yield ("loops or is multi-instance and has a compensation handler, which Lanebridge would run "
-                           "once for all its runs instead of once per run: compensate inside the loop (a "
-                           "sub-process per run) or undo the runs in one handler without a loop marker"), activity
             used = {id(h) for h in found.values()}
             for element in children:
                 if element.get("isForCompensation") == "true" and id(element) not in used:
@@ -352,5 +367,8 @@ def attach(process_parser, wrapped: dict[str, str]) -> None:
         if wrapper_id.endswith(WRAPPER_SUFFIX) and wrapper_id not in process_parser.spec.task_specs:
             process_parser.parse_node(process_parser.nodes_by_id[wrapper_id])
         activity = process_parser.spec.task_specs.get(activity_id)
+        if isinstance(activity, LoopTask):
+            # Each run of a loop or multi-instance activity is undone on its own, not the activity once.
+            activity = process_parser.spec.task_specs[activity.task_spec]
         if activity is not None:
             activity.extensions = {**(getattr(activity, "extensions", None) or {}), HANDLER: wrapper_id}

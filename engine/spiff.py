@@ -58,6 +58,7 @@ from SpiffWorkflow.spiff.parser.task_spec import SpiffTaskParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.serializer.task_spec import ServiceTaskConverter
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask as SpiffServiceTask
+from SpiffWorkflow.spiff.specs.defaults import StandardLoopTask as SpiffStandardLoopTask
 from SpiffWorkflow.util.task import TaskState
 
 from engine import (
@@ -127,6 +128,8 @@ class UserTaskParser(CamundaUserTaskParser):
 
     PARALLEL_MI_CLASS = multi_instance.ParallelUserTasks
     SEQUENTIAL_MI_CLASS = multi_instance.SequentialUserTasks
+    # Spiff's loop class, which the serializer knows (BPMN's, that Camunda's parser names, it does not).
+    STANDARD_LOOP_CLASS = SpiffStandardLoopTask
 
     def _add_multiinstance_task(self, loop_characteristics):
         multi_instance.add_multi_instance(self, loop_characteristics)

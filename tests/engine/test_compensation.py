@@ -136,13 +136,7 @@ def test_each_activity_is_compensated_once(deployed, user):
      "cancel", "nothing could ever run it"),
     (bpmn.chain("p", bpmn.user_task("book"), sem.compensation_throw("undo", activity_ref="elsewhere")),
      "undo", "'elsewhere'"),
-    (bpmn.chain("p", bpmn.user_task("book").replace(
-        "</bpmn:userTask>", "<bpmn:multiInstanceLoopCharacteristics><bpmn:loopCardinality>3</bpmn:loopCardinality>"
-        "</bpmn:multiInstanceLoopCharacteristics></bpmn:userTask>"),
-        sem.compensation_throw("undo"), extra_body=sem.compensation_boundary("undo_book", "book")
-        + sem.handler_script("cancel", "x = 1") + sem.association("undo_book", "cancel")),
-     "book", "once for all its runs"),
-], ids=["boundary-without-handler", "handler-without-boundary", "unknown-activity", "multi-instance-activity"])
+], ids=["boundary-without-handler", "handler-without-boundary", "unknown-activity"])
 def test_compensation_that_cannot_run_is_refused_naming_the_element(db, content, element_id, words):
     with pytest.raises(DeployError) as caught:
         deploy(content, "drawn.bpmn")
@@ -249,3 +243,49 @@ def test_a_caller_compensating_a_call_runs_the_called_process_compensation_event
     assert instance.variables["note"] == "booking undone"
     assert instance.variables["undone"] == ["flight", "hotel"]
     assert (instance.variables["hotel"], instance.variables["flight"]) == ("cancelled", "cancelled")
+
+
+def booking_rooms(loop: str, handler: str) -> bytes:
+    """start → script `open` → user task `book` with `loop` → user task `confirm` → compensation throw → user task
+    `after_undo` → end; `handler` undoes `book`."""
+    book = bpmn.user_task("book").replace("</bpmn:userTask>", f"{loop}</bpmn:userTask>")
+    return bpmn.chain("rooms", bpmn.script_task("open", "cancelled = []"), book, bpmn.user_task("confirm"),
+                      sem.compensation_throw("undo"), bpmn.user_task("after_undo"),
+                      extra_body=sem.compensation_boundary("room_booked", "book") + handler
+                      + sem.association("room_booked", "cancel_room"))
+
+
+def test_each_instance_of_a_multi_instance_activity_is_undone_by_its_own_handler_run_with_its_item(deployed, user):
+    deployed(booking_rooms('<bpmn:multiInstanceLoopCharacteristics camunda:collection="${rooms}" '
+                           'camunda:elementVariable="room" />', sem.handler_user_task("cancel_room")))
+    instance, _ = start_instance("rooms", {"rooms": ["101", "102", "103"]})
+    for book in instance.human_tasks.filter(element_id="book").order_by("pk"):
+        instance = complete_human_task(book, user, {"price": 80})
+
+    instance = complete_human_task(task(instance, "confirm"), user, {})
+
+    # One handler run per booked room, the room booked last first, each seeing its own room.
+    seen = []
+    while open_tasks(instance) == ["cancel_room"]:
+        cancel = task(instance, "cancel_room")
+        seen.append(cancel.data["room"])
+        instance = complete_human_task(cancel, user, {"cancelled": [*cancel.data["cancelled"], cancel.data["room"]]})
+    assert seen == ["103", "102", "101"]
+    assert open_tasks(instance) == ["after_undo"]
+    assert instance.variables["cancelled"] == ["103", "102", "101"]
+    assert "room" not in instance.variables
+    completed = list(instance.history.filter(kind=HistoryEvent.TASK_COMPLETED).values_list("element_id", flat=True))
+    assert completed == ["book", "book", "book", "confirm", "cancel_room", "cancel_room", "cancel_room"]
+
+
+def test_each_run_of_a_looped_activity_is_undone(deployed, user):
+    deployed(booking_rooms('<bpmn:standardLoopCharacteristics loopMaximum="2" />',
+                           sem.handler_script("cancel_room", "cancelled = cancelled + ['room']")))
+    instance, _ = start_instance("rooms", {})
+    for _ in range(2):
+        instance = complete_human_task(task(instance, "book"), user, {})
+
+    instance = complete_human_task(task(instance, "confirm"), user, {})
+
+    assert open_tasks(instance) == ["after_undo"]
+    assert instance.variables["cancelled"] == ["room", "room"]
