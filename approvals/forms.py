@@ -218,21 +218,56 @@ def make_field(field: dict, data: dict) -> forms.Field:
 
 
 class DynamicForm(forms.Form):
-    """A form whose fields come from Camunda form data."""
+    """A form whose fields come from Camunda form data: a start event's or a user task's, built the same way.
 
-    def __init__(self, fields: list[dict], variables: dict | None = None, *args, **kwargs):
+    Pickers get the URL their options load from, and are checked against their lists on submit.
+    """
+
+    def __init__(self, fields: list[dict], variables: dict | None = None, *args, options_url=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.camunda_fields = fields
         for field in fields:
             self.fields[field["id"]] = make_field(field, variables or {})
+            if options_operation(field) and options_url is not None:
+                self.fields[field["id"]].widget.attrs["data-options-url"] = options_url(field["id"])
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        lists: dict[str, dict] = {}
+        for field in self.camunda_fields:
+            name, value = options_operation(field), cleaned.get(field["id"])
+            if not name or value in (None, "", []):
+                continue
+            try:
+                if name not in lists:
+                    lists[name] = {option["id"]: option for option in load_options(name)}
+            except OptionsUnavailable as exc:
+                self.add_error(field["id"], str(exc))
+                continue
+            options = lists[name]
+            if isinstance(value, list):
+                for number, line in enumerate(value, start=1):
+                    if line["product"] in options:
+                        continue
+                    product = line["product"]
+                    self.add_error(field["id"], _("Line %(n)d: “%(product)s” is not one of the listed products.")
+                                   % {"n": number, "product": product})
+            elif value not in options:
+                self.add_error(field["id"], _("Choose one of the listed options."))
+            else:
+                # The option's record (a customer with its address), when the list gives one.
+                cleaned[field["id"]] = options[value].get("value", value)
+        return cleaned
 
     def json_data(self) -> dict:
-        """The cleaned values as JSON-safe data (dates become ISO strings)."""
-        return to_json(self.cleaned_data)
+        """The cleaned values of the Camunda fields as JSON-safe data (dates become ISO strings)."""
+        return to_json({f["id"]: self.cleaned_data.get(f["id"]) for f in self.camunda_fields})
 
 
-def task_form(task, data=None) -> DynamicForm:
+def task_form(task, data=None, options_url=None) -> DynamicForm:
     """The (bound, if `data` is given) form of a human task; defaults come from its data."""
-    return DynamicForm((task.form or {}).get("fields") or [], task.data or {}, data=data, prefix=None)
+    return DynamicForm((task.form or {}).get("fields") or [], task.data or {}, data=data, prefix=None,
+                       options_url=options_url)
 
 
 def validate_submission(task, data: Any) -> dict:
@@ -270,51 +305,18 @@ class DelegateForm(forms.Form):
         self.fields["to_user"].queryset = candidates
 
 
-class StartForm(forms.Form):
-    """Business key plus the start event's form; pickers are checked against their lists on submit."""
+class StartForm(DynamicForm):
+    """Business key plus the start event's form."""
 
     business_key = forms.CharField(label=_("Business key"), max_length=255, required=False,
                                    help_text=_("Your reference for this case, e.g. the CRM quote number."))
 
     def __init__(self, start_fields: list[dict], *args, options_url=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.start_fields = start_fields
-        for field in start_fields:
-            self.fields[field["id"]] = make_field(field, {})
-            if options_operation(field) and options_url is not None:
-                self.fields[field["id"]].widget.attrs["data-options-url"] = options_url(field["id"])
-
-    def clean(self) -> dict:
-        cleaned = super().clean()
-        lists: dict[str, dict] = {}
-        for field in self.start_fields:
-            name, value = options_operation(field), cleaned.get(field["id"])
-            if not name or value in (None, "", []):
-                continue
-            try:
-                if name not in lists:
-                    lists[name] = {option["id"]: option for option in load_options(name)}
-            except OptionsUnavailable as exc:
-                self.add_error(field["id"], str(exc))
-                continue
-            options = lists[name]
-            if isinstance(value, list):
-                for number, line in enumerate(value, start=1):
-                    if line["product"] in options:
-                        continue
-                    product = line["product"]
-                    self.add_error(field["id"], _("Line %(n)d: “%(product)s” is not one of the listed products.")
-                                   % {"n": number, "product": product})
-            elif value not in options:
-                self.add_error(field["id"], _("Choose one of the listed options."))
-            else:
-                # The option's record (a customer with its address), when the list gives one.
-                cleaned[field["id"]] = options[value].get("value", value)
-        return cleaned
+        super().__init__(start_fields, {}, *args, options_url=options_url, **kwargs)
 
     def variables(self) -> dict:
         """The process variables to start with."""
-        return to_json({f["id"]: self.cleaned_data.get(f["id"]) for f in self.start_fields})
+        return self.json_data()
 
 
 BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"

@@ -12,7 +12,8 @@ from engine import waits
 from engine.models import HistoryEvent, Incident, Job, ProcessInstance
 from monitoring.elements import elements_of, names
 
-# An end event whose id or name says so is a rejection ("Quote rejected", "EndEvent_Rejected", "报价被拒绝").
+# Without the analyst's marking (the end event's `outcome` property), an end event whose id or name says so is a
+# rejection ("Quote rejected", "EndEvent_Rejected", "报价被拒绝").
 REJECTION = re.compile(r"reject|declin|拒绝|驳回", re.IGNORECASE)
 
 
@@ -80,13 +81,20 @@ def start_report(instance: ProcessInstance) -> tuple[str, str]:
     return "success", _("Started %(process)s #%(id)s.") % what
 
 
+def is_rejection(end_event: str, outcome: str, kind: str = "") -> bool:
+    """True if the end event reached means the order was rejected: as marked, else as its id or name says."""
+    if kind:
+        return kind == "rejected"
+    return bool(REJECTION.search(f"{end_event} {outcome}"))
+
+
 def record_bad_end(instance: ProcessInstance, state: str, end_event: str, outcome: str, reason: str,
-                   variables: dict) -> OrderNotice | None:
+                   variables: dict, kind: str = "") -> OrderNotice | None:
     """Inside the engine's write: note for the initiator that their order was rejected, cancelled or failed."""
     if instance.started_by_id is None:
         return None
     if state == ProcessInstance.COMPLETED:
-        if not REJECTION.search(f"{end_event} {outcome}"):
+        if not is_rejection(end_event, outcome, kind):
             return None
         kind, step = OrderNotice.REJECTED, outcome or end_event
         reason = str(variables.get("rejection_reason") or "")

@@ -16,6 +16,7 @@ def on_human_task_created(sender, task, **kwargs) -> None:
 
 
 @receiver(instance_ended)
-def on_instance_ended(sender, instance, state, end_event, outcome, reason, variables, **kwargs) -> None:
+def on_instance_ended(sender, instance, state, end_event, outcome, reason, variables, outcome_kind="",
+                      **kwargs) -> None:
     # A row in the same transaction; the email goes out with the next batch.
-    record_bad_end(instance, state, end_event, outcome, reason, variables)
+    record_bad_end(instance, state, end_event, outcome, reason, variables, outcome_kind)

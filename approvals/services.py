@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from approvals import permissions
-from approvals.forms import validate_submission
+from approvals.forms import DynamicForm, validate_submission
 from engine import runtime
 from engine.models import HistoryEvent, HumanTask, ProcessInstance
 
@@ -71,14 +72,21 @@ def delegate_task(task: HumanTask, user, to_user: User) -> HumanTask:
     return task
 
 
-def complete_task(task: HumanTask, user, data: dict) -> ProcessInstance:
+def complete_task(task: HumanTask, user, data: dict, form: DynamicForm | None = None) -> ProcessInstance:
     """Complete a task the user may act on with the submitted data.
 
     The data is checked against the task's form first (ValidationError with
     field errors), so the web page and the REST API accept the same things.
+    The page passes its bound task form instead, checked once: a picked
+    option's record must not be checked against the list a second time.
     """
     _check(user, task)
     if task.state != HumanTask.OPEN:
         raise runtime.TaskNotOpen(f"Task {task.pk} is already {task.state}")
-    cleaned = validate_submission(task, data)
+    if form is None:
+        cleaned = validate_submission(task, data)
+    elif form.is_valid():
+        cleaned = form.json_data()
+    else:
+        raise ValidationError({name: list(messages) for name, messages in form.errors.items()})
     return runtime.complete_human_task(task, user, cleaned, on_behalf_of=permissions.acting_for(user, task))

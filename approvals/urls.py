@@ -11,6 +11,7 @@ urlpatterns = [
     path("tasks/<int:pk>/claim/", views.task_claim, name="claim"),
     path("tasks/<int:pk>/unclaim/", views.task_unclaim, name="unclaim"),
     path("tasks/<int:pk>/delegate/", views.task_delegate, name="delegate"),
+    path("tasks/<int:pk>/options/<str:field>/", views.task_options, name="task_options"),
     path("start/", views.start_list, name="start"),
     path("start/<str:process_id>/", views.start_process, name="start_process"),
     path("start/<str:process_id>/options/<str:field>/", views.start_options, name="start_options"),

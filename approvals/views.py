@@ -201,11 +201,16 @@ def _task_context(request: HttpRequest, task: HumanTask, form=None, delegate_for
         "acting_for": permissions.acting_for(request.user, task) if task.state == HumanTask.OPEN else None,
         **_quote(task.data or {}),
         "history": _history(task.instance),
-        "form": form if form is not None else task_form(task),
+        "form": form if form is not None else task_form(task, options_url=_task_options_url(task)),
         "has_fields": bool((task.form or {}).get("fields")),
         "delegate_form": delegate_form if delegate_form is not None else DelegateForm(candidates),
         "now": timezone.now(),
     }
+
+
+def _task_options_url(task: HumanTask):
+    """The URL of a task form's picker options, per field."""
+    return lambda field: reverse("approvals:task_options", args=[task.pk, field])
 
 
 def _columns(lines: list) -> list[str]:
@@ -241,16 +246,16 @@ def task_complete(request: HttpRequest, pk: int) -> HttpResponse:
     if task.state != HumanTask.OPEN:
         return conflict(request, task, _("This task is already completed."))
     if (task.form or {}).get("fields"):
-        form = task_form(task, request.POST)
-        data = form.json_data() if form.is_valid() else None
+        form = task_form(task, request.POST, options_url=_task_options_url(task))
+        if not form.is_valid():
+            return render(request, "approvals/task.html", _task_context(request, task, form=form), status=400)
+        data, checked = {}, form
     else:
         # No form in the diagram: approve or reject, with a comment.
-        form = task_form(task)
+        form, checked = task_form(task), None
         data = {"approved": request.POST.get("decision") == "approve", "comment": request.POST.get("comment", "")}
-    if data is None:
-        return render(request, "approvals/task.html", _task_context(request, task, form=form), status=400)
     try:
-        services.complete_task(task, request.user, data)
+        services.complete_task(task, request.user, data, form=checked)
     except services.NotAllowed:
         return forbidden(request)
     except runtime.TaskMigrated:
@@ -370,9 +375,23 @@ def start_options(request: HttpRequest, process_id: str, field: str) -> JsonResp
     definition = _start_definition(request, process_id)
     if definition is None:
         return JsonResponse({"error": _("You may not start this process.")}, status=403)
-    spec = next((f for f in start_form_fields(definition) if f["id"] == field and options_operation(f)), None)
+    return _options(start_form_fields(definition), field)
+
+
+@login_required
+def task_options(request: HttpRequest, pk: int, field: str) -> JsonResponse:
+    """The choices of one picker of a task's form, for those who may see the task."""
+    task = _load(request, pk)
+    if task is None:
+        return JsonResponse({"error": _("You may not see this task.")}, status=403)
+    return _options((task.form or {}).get("fields") or [], field)
+
+
+def _options(fields: list[dict], field: str) -> JsonResponse:
+    """The choices of the picker `field` among a form's fields, from the read-only operation the diagram names."""
+    spec = next((f for f in fields if f["id"] == field and options_operation(f)), None)
     if spec is None:
-        return JsonResponse({"error": _("The start form has no list called “%(field)s”.") % {"field": field}},
+        return JsonResponse({"error": _("The form has no list called “%(field)s”.") % {"field": field}},
                             status=404)
     try:
         options = load_options(options_operation(spec))

@@ -123,6 +123,11 @@ class ScopeEndJoin(_EndJoin):
         return super()._run_hook(my_task)
 
 
+def waits_beside(task) -> bool:
+    """The task waits (or waited) beside its process level's flow for an event sub-process's event."""
+    return task is not None and isinstance(task.task_spec, EventSubprocessStart)
+
+
 def _waits_to_start(task) -> bool:
     return isinstance(task.task_spec, EventSubprocessStart) and task.state == TaskState.WAITING
 

@@ -118,10 +118,13 @@ def prune(workflow) -> int:
         while task is not None and task.id not in on_path:
             on_path.add(task.id)
             task = tasks.get(task._parent)
+    # The waits of the level's event sub-processes (and their runs) hang beside the flow under the
+    # root, where they stay: the way on is the flow's.
+    beside = [child for child in root._children if event_subprocess.waits_beside(tasks.get(child))]
     # Walk down from the root while the way on is one finished task.
     keep = root
     while keep.has_state(TaskState.FINISHED_MASK):
-        ways = [child for child in keep._children if child in on_path]
+        ways = [child for child in keep._children if child in on_path and child not in beside]
         if len(ways) != 1:
             break
         keep = tasks[ways[0]]
@@ -143,7 +146,7 @@ def prune(workflow) -> int:
         return 0
     chain = [root, *reversed(ancestry), keep]
     kept = {t.id for t in chain}
-    removed = [t for t in _descendants(root, stop=keep.id) if t.id not in kept]
+    removed = [t for t in _descendants(root, stop={keep.id, *beside}) if t.id not in kept]
     top = workflow.top_workflow
     for task in removed:
         if task.id in top.subprocesses:
@@ -154,6 +157,7 @@ def prune(workflow) -> int:
     for parent, child in zip(chain, chain[1:], strict=False):
         parent._children = [child.id]
         child._parent = parent.id
+    root._children += beside
     if workflow.last_task is not None and workflow.last_task.id not in tasks:
         workflow.last_task = keep
     return len(removed)
@@ -180,12 +184,12 @@ def _looked_up(spec) -> frozenset:
     return names
 
 
-def _descendants(root, stop) -> list:
-    """Every task below `root`, except `stop` and the tasks below it."""
+def _descendants(root, stop: set) -> list:
+    """Every task below `root`, except those in `stop` and the tasks below them."""
     found, pending = [], list(root.children)
     while pending:
         task = pending.pop()
-        if task.id == stop:
+        if task.id in stop:
             continue
         found.append(task)
         pending.extend(task.children)

@@ -353,10 +353,10 @@ def advance(instance: ProcessInstance, workflow, with_rows: frozenset, user=None
             instance.state = ProcessInstance.COMPLETED
             instance.ended_at = timezone.now()
             # The end event's name says how it ended ("Quote rejected", "Order delivered").
-            end_id, instance.outcome = spiff.end_event_reached(workflow) or ("", "")
+            end_id, instance.outcome, kind = spiff.end_event_reached(workflow) or ("", "", "")
             record_event(instance, HistoryEvent.COMPLETED, end_id, instance.outcome)
             signals.instance_ended.send(sender=ProcessInstance, instance=instance, state=instance.state,
-                                        end_event=end_id, outcome=instance.outcome, reason="",
+                                        end_event=end_id, outcome=instance.outcome, outcome_kind=kind, reason="",
                                         variables=dict(workflow.data))
     instance.variables = to_json(dict(workflow.data) if completed else _current_data(workflow, waiting))
     _save(instance, workflow)
@@ -402,7 +402,7 @@ def _fail(instance: ProcessInstance, exc: WorkflowException) -> None:
                             details={"error": str(exc), "type": type(exc).__name__})
     record_event(instance, HistoryEvent.FAILED, element_id, element_name, data={"error": message})
     signals.instance_ended.send(sender=ProcessInstance, instance=instance, state=instance.state, end_event="",
-                                outcome="", reason=message, variables=dict(instance.variables or {}))
+                                outcome="", outcome_kind="", reason=message, variables=dict(instance.variables or {}))
     log.warning("instance %s failed: %s", instance.pk, message)
 
 
@@ -508,4 +508,4 @@ def stop_instance(instance: ProcessInstance, workflow, user, reason: str) -> Non
     waits.close_all(instance)
     record_event(instance, HistoryEvent.CANCELLED, user=user, data={"reason": reason})
     signals.instance_ended.send(sender=ProcessInstance, instance=instance, state=instance.state, end_event="",
-                                outcome="", reason=reason, variables=dict(instance.variables or {}))
+                                outcome="", outcome_kind="", reason=reason, variables=dict(instance.variables or {}))

@@ -23,6 +23,7 @@ operator_action = Signal()
 instances_archiving = Signal()
 
 # Sent inside the instance's transaction when it ends: completed at an end event, cancelled or failed;
-# kwargs: instance, state, end_event (id), outcome (the end event's name), reason, variables.
+# kwargs: instance, state, end_event (id), outcome (the end event's name), outcome_kind (the analyst's marking of
+# the end event: "rejected", "success" or ""), reason, variables.
 # Approvals tells the initiator when their order was rejected, cancelled or failed.
 instance_ended = Signal()

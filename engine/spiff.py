@@ -77,6 +77,10 @@ from engine.scripts import SCRIPT_ENGINE
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+# How an analyst marks what an end event means, whatever its name says:
+# <camunda:properties><camunda:property name="outcome" value="rejected" /></camunda:properties>.
+OUTCOME_PROPERTY = "outcome"
+OUTCOME_KINDS = ("rejected", "success")
 # Camunda attributes on a user task that SpiffWorkflow does not read.
 CAMUNDA_TASK_ATTRIBUTES = ("assignee", "candidateGroups", "candidateUsers", "dueDate", "priority", "formKey")
 
@@ -141,6 +145,26 @@ class UserTaskParser(CamundaUserTaskParser):
         return extensions
 
 
+class EndEventParser(compensation.EndEventParser):
+    """An end event, with the analyst's Camunda `outcome` property kept among its extensions."""
+
+    def parse_extensions(self, node=None):
+        node = self.node if node is None else node
+        extensions = super().parse_extensions(node)
+        for prop in node.xpath("./bpmn:extensionElements/camunda:properties/camunda:property",
+                               namespaces={"bpmn": BPMN_NS, "camunda": CAMUNDA_NS}):
+            if prop.get("name") != OUTCOME_PROPERTY:
+                continue
+            value = (prop.get("value") or "").strip()
+            if value not in OUTCOME_KINDS:
+                # The property's own line: the end event's may be far above it.
+                raise ValidationException(
+                    f"The end event's property outcome is {value!r}; it must be one of {', '.join(OUTCOME_KINDS)}",
+                    id=node.get("id"), line_number=prop.sourceline, file_name=self.filename)
+            extensions[f"camunda:{OUTCOME_PROPERTY}"] = value
+        return extensions
+
+
 class ProcessParser(SpiffProcessParser):
     """Parses a process level (a process or a sub-process) with its event sub-processes (engine.event_subprocess)."""
 
@@ -186,6 +210,7 @@ class BpmnParser(SpiffBpmnParser):
         full_tag("userTask"): (UserTaskParser, CamundaUserTask),
         full_tag("serviceTask"): (ServiceTaskParser, WaitingServiceTask),
         **compensation.PARSER_CLASSES,
+        full_tag("endEvent"): (EndEventParser, compensation.PARSER_CLASSES[full_tag("endEvent")][1]),
         full_tag("businessRuleTask"): (decisions.DecisionTaskParser, decisions.DecisionTask),
     }
 
@@ -546,8 +571,11 @@ def due_from_text(value: str | None) -> datetime | None:
         return None
 
 
-def end_event_reached(workflow: BpmnWorkflow) -> tuple[str, str] | None:
-    """(id, name) of the top-level end event the workflow completed at last, or None."""
+def end_event_reached(workflow: BpmnWorkflow) -> tuple[str, str, str] | None:
+    """(id, name, kind) of the top-level end event the workflow completed at last, or None.
+
+    The kind is the analyst's marking ("rejected", "success"), or "" where the diagram has none.
+    """
     # workflow.tasks holds the top-level process only: a subprocess's end is not the outcome,
     # unless it is the end of an event sub-process that interrupted the process.
     ended = event_subprocess.interrupting_ends(workflow) or [
@@ -556,7 +584,8 @@ def end_event_reached(workflow: BpmnWorkflow) -> tuple[str, str] | None:
     if not ended:
         return None
     spec = max(ended, key=lambda t: t.last_state_change).task_spec
-    return spec.bpmn_id, spec.bpmn_name or spec.bpmn_id
+    kind = (getattr(spec, "extensions", None) or {}).get(f"camunda:{OUTCOME_PROPERTY}", "")
+    return spec.bpmn_id, spec.bpmn_name or spec.bpmn_id, kind
 
 
 def evaluate_text(task, text: str | None) -> str | None:

@@ -1,9 +1,7 @@
-// The start form's pickers and order lines. Options come from the page's JSON endpoint
-// (data-options-url); the server checks every choice again, so this only makes the form easy.
+// The pickers and order lines of a start form or a task form. Options come from the page's JSON
+// endpoint (data-options-url); the server checks every choice again, so this only makes the form easy.
 (function () {
   "use strict";
-  const form = document.getElementById("start-form");
-  if (!form) return;
   const lists = {};
 
   function load(url) {
@@ -40,7 +38,7 @@
     note.hidden = false;
   }
 
-  for (const select of form.querySelectorAll("select[data-options-url]")) {
+  function setUpPicker(select) {
     load(select.dataset.optionsUrl).then((options) => fill(select, options), (error) => say(select, error.message));
   }
 
@@ -108,5 +106,8 @@
     total();
   }
 
-  form.querySelectorAll(".lines[data-options-url]").forEach(setUpLines);
+  for (const form of document.querySelectorAll("#start-form, #task-form")) {
+    form.querySelectorAll("select[data-options-url]").forEach(setUpPicker);
+    form.querySelectorAll(".lines[data-options-url]").forEach(setUpLines);
+  }
 })();

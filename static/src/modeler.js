@@ -91,6 +91,50 @@ function RoleEntry(props) {
   return jsx(SelectEntry, { id, element, label: text.labelRole, getValue: () => roleOf(name), setValue, getOptions });
 }
 
+/* An end event's outcome kind: a camunda:property "outcome" ("rejected" or "success"), none = read from its name. */
+function propertiesOf(element) {
+  const extensions = businessObject(element).extensionElements;
+  return extensions ? (extensions.values || []).find((v) => v.$type === "camunda:Properties") : undefined;
+}
+
+function outcomeProperty(element) {
+  const properties = propertiesOf(element);
+  return properties ? (properties.values || []).find((p) => p.name === "outcome") : undefined;
+}
+
+function OutcomeEntry(props) {
+  const { element, id } = props;
+  const modeling = useService("modeling");
+  const moddle = useService("moddle");
+  const setValue = (value) => {
+    const current = outcomeProperty(element);
+    if (current && value) {
+      modeling.updateModdleProperties(element, current, { value });
+      return;
+    }
+    let extensions = businessObject(element).extensionElements;
+    if (!extensions) {
+      extensions = moddle.create("bpmn:ExtensionElements", { values: [] });
+      modeling.updateProperties(element, { extensionElements: extensions });
+    }
+    let properties = propertiesOf(element);
+    if (!properties) {
+      properties = moddle.create("camunda:Properties", { values: [] });
+      modeling.updateModdleProperties(element, extensions, { values: [...(extensions.values || []), properties] });
+    }
+    const others = (properties.values || []).filter((p) => p !== current);
+    const added = value ? [moddle.create("camunda:Property", { name: "outcome", value })] : [];
+    modeling.updateModdleProperties(element, properties, { values: [...others, ...added] });
+  };
+  const getValue = () => (outcomeProperty(element) || {}).value || "";
+  const getOptions = () => [
+    { value: "", label: text.outcomeByName },
+    { value: "success", label: text.outcomeSuccess },
+    { value: "rejected", label: text.outcomeRejected },
+  ];
+  return jsx(SelectEntry, { id, element, label: text.labelOutcome, getValue, setValue, getOptions });
+}
+
 /* Lane roles chosen here; a lane not chosen keeps what the server would give it (its own name). */
 const laneRoles = JSON.parse(document.getElementById("modeler-lane-roles").textContent);
 
@@ -109,6 +153,9 @@ class LanebridgeProperties {
       const entries = [];
       if (is(element, "bpmn:ServiceTask")) {
         entries.push({ id: "lanebridge-operation", element, component: OperationEntry, isEdited: isSelectEntryEdited });
+      }
+      if (is(element, "bpmn:EndEvent")) {
+        entries.push({ id: "lanebridge-outcome", element, component: OutcomeEntry, isEdited: isSelectEntryEdited });
       }
       if (is(element, "bpmn:Lane")) {
         entries.push({ id: "lanebridge-role", element, component: RoleEntry, isEdited: isSelectEntryEdited });

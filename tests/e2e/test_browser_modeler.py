@@ -194,3 +194,27 @@ def test_the_palette_menus_and_properties_of_bpmn_js_are_in_chinese_for_a_chines
     timer_start = present(browser, '.djs-popup [data-id="replace-with-timer-start"]')
     assert timer_start.text == "定时器开始事件"
     screenshot("53-modeler-1280-zh-hans")
+
+
+def test_an_analyst_marks_an_end_event_as_a_rejection_with_a_picker_and_it_is_saved(
+        browser, live_server, deployed_review, screenshot):
+    log_in(browser, live_server, "analyst")
+    browser.get(f"{live_server.url}/processes/definitions/{deployed_review.pk}/edit/")
+    WebDriverWait(browser, 20).until(EC.presence_of_element_located((By.CSS_SELECTOR, "#modeler[data-ready=true]")))
+    wait_for_status(browser, "No problems")
+
+    shape(browser, "end").click()
+    picker = WebDriverWait(browser, 10).until(EC.element_to_be_clickable(
+        (By.CSS_SELECTOR, "select[name='lanebridge-outcome']")))
+    assert [o.text for o in Select(picker).options] == [
+        "— from its name —", "Success", "Rejected: tell who started it"]
+    picker.send_keys("Rej")  # type-ahead, as a keyboard user picks
+    assert Select(picker).first_selected_option.get_attribute("value") == "rejected"
+    screenshot("54-modeler-outcome")
+
+    # Saving opens once the changed diagram has been checked again.
+    present(browser, ".modeler-save").click()
+    WebDriverWait(browser, 20).until(lambda b: f"/definitions/{deployed_review.pk}/" not in b.current_url
+                                     and "/processes/definitions/" in b.current_url)
+    saved = ProcessDefinition.objects.get(process_id="review", version=2)
+    assert '<camunda:property name="outcome" value="rejected"' in saved.bpmn_xml

@@ -332,7 +332,7 @@ def test_an_entry_outside_the_subset_is_refused_naming_decision_rule_and_column(
     assert not DecisionDefinition.objects.exists()
 
 
-@pytest.mark.parametrize("entry", ['__import__("os")', "some x in y satisfies x > 1", "> 1000 >", "[1..]"])
+@pytest.mark.parametrize("entry", ['__import__("os")', "for x in y return x > 1", "> 1000 >", "[1..]"])
 def test_entries_reaching_past_the_subset_are_refused_at_deploy(db, entry):
     with pytest.raises(DeployError) as caught:
         deploy(dmn.table("discount", [(['"gold"', entry], ["0.1"])]), "rules.dmn")

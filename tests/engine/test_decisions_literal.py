@@ -72,7 +72,7 @@ def test_a_literal_that_fails_is_an_incident_naming_the_decision(db):
     assert "'discount'" in message and "literal expression" in message
 
 
-@pytest.mark.parametrize("text", ["if amount > 1 then 1 else 0", "sum(amounts)", "${order.total()}",
+@pytest.mark.parametrize("text", ["for a in amounts return a * 2", "date(\"2024-01-31\")", "${order.total()}",
                                   "__import__('os')"])
 def test_a_literal_outside_the_subset_is_refused_naming_the_decision_and_line(db, text):
     content = dmn.dmn_file(dmn.decision("check", [(["-", "-"], ["1"])]) + dmn.literal("score", text, "score"))

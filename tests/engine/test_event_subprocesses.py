@@ -352,3 +352,23 @@ def test_the_ended_rounds_of_a_non_interrupting_timer_cycle_are_cut_from_the_wor
     instance = complete_human_task(task(instance, "review"), user, {})
     assert instance.state == ProcessInstance.COMPLETED
     assert instance.variables["runs"] == 5
+
+
+def test_a_long_loop_beside_an_event_subprocess_runs_to_its_end_with_a_small_tree(deployed, user):
+    body = (bpmn.start_event() + bpmn.script_task("init", "i = 0") + bpmn.script_task("count", "i = i + 1")
+            + bpmn.exclusive_gateway("again", default="to_review") + bpmn.user_task("review") + bpmn.end_event()
+            + bpmn.flow("f1", "start", "init") + bpmn.flow("f2", "init", "count") + bpmn.flow("f3", "count", "again")
+            + bpmn.flow("back", "again", "count", "i < 2000") + bpmn.flow("to_review", "again", "review")
+            + bpmn.flow("f4", "review", "end")
+            + sem.event_subprocess("handler", "caught", sem.MESSAGE, False, inner=bpmn.user_task("handle")))
+    deployed(bpmn.definitions("looping", body, extra=sem.DECLARATIONS))
+
+    instance, _ = start_instance("looping", {}, business_key="A-1")
+
+    # SpiffWorkflow stops seeing tasks 1000 levels down: unpruned, the loop would halt at round 333.
+    instance.refresh_from_db()
+    assert open_tasks(instance) == ["review"]
+    assert instance.variables["i"] == 2000
+    assert len(instance.state_json) < 20_000
+    cancel_order(instance)
+    assert open_tasks(instance) == ["handle", "review"]

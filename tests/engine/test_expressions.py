@@ -58,13 +58,18 @@ def test_python_is_left_alone():
 
 
 @pytest.mark.parametrize(("source", "words"), [
-    ("${execution.getVariable('amount') > 5}", "method calls"),
+    ("${order.items.iterator()}", "method calls such as .iterator"),
+    ("${execution.getVariable(name)}", "quoted variable name"),
     ("${size(items) > 0}", "function calls"),
+    ("= date(due) > today()", "function calls such as date"),
+    ("= for x in items return x.qty", "FEEL's 'for'"),
+    ("= some x in a, y in b satisfies x = y", "several lists"),
+    ("= is defined(reviewer)", "FEEL's 'is'"),
+    ("= x in [1..10", "ends too early"),
     ("Amount is ${amount}", "whole expression"),
     ("${a} and ${b}", "whole expression"),
     ("${x = 5}", "'='"),
     ("${a instanceof b}", "'instanceof'"),
-    ("= some risk in riskLevels satisfies risk = \"red\"", "FEEL's 'some'"),
     ("= items[qty > 2]", "filter"),
     ("${class == 1}", "cannot be read from Python"),
     ("${_secret}", "cannot be read from Python"),
@@ -79,3 +84,37 @@ def test_what_is_outside_the_subset_is_refused_saying_what(source, words):
         translate(source)
 
     assert words in str(caught.value)
+
+
+# What models write beyond operators: JUEL's Java method calls, FEEL's tests, quantifiers and built-in functions.
+@pytest.mark.parametrize(("source", "variables", "expected"), [
+    ("${items.size() > 0}", {"items": [1]}, True),
+    ("${!lines.isEmpty()}", {"lines": []}, False),
+    ("${status.equals('approved')}", {"status": "approved"}, True),
+    ("${region.equalsIgnoreCase('NORTH')}", {"region": "north"}, True),
+    ("${tags.contains('vip') && customer.name.startsWith('Acme')}",
+     {"tags": ["vip"], "customer": {"name": "Acme Ltd"}}, True),
+    ("${order.containsKey('rush')}", {"order": {"total": 3}}, False),
+    ("${execution.getVariable(\"amount\") > 1000}", {"amount": 1500}, True),
+    ("${comment.trim().length() == 0}", {"comment": "   "}, True),
+    ('= if amount > 1000 then "manager" else "clerk"', {"amount": 5}, "clerk"),
+    ('= some risk in risks satisfies risk = "red"', {"risks": ["green", "red"]}, True),
+    ("= every line in lines satisfies line.qty > 0", {"lines": [{"qty": 2}, {"qty": 0}]}, False),
+    ("= amount between 100 and 200", {"amount": 200}, True),
+    ('= level in ["gold", "platinum"]', {"level": "silver"}, False),
+    ("= score in [0..10]", {"score": 10}, True),
+    ("= score in (0..10)", {"score": 10}, False),
+    ("= count(items) >= 2 and sum(amounts) < 100", {"items": [1, 2], "amounts": [40, 50]}, True),
+    ("= string length(code) = 4", {"code": "AB12"}, True),
+    ('= upper case(country) = "GB"', {"country": "gb"}, True),
+    ('= list contains(tags, "vip") or contains(note, "urgent")', {"tags": [], "note": "urgent call"}, True),
+    ('= starts with(sku, "W-") and not(ends with(sku, "-X"))', {"sku": "W-100"}, True),
+    ("= max(bids) - min(bids) > abs(limit)", {"bids": [3, 9], "limit": -5}, True),
+])
+def test_calls_quantifiers_and_ranges_run_in_the_restricted_engine(source, variables, expected):
+    from engine.scripts import RestrictedEnvironment
+
+    python = translate(source)
+
+    assert check_script(python, "eval") is None, python
+    assert RestrictedEnvironment().evaluate(python, dict(variables)) == expected

@@ -207,7 +207,7 @@ def test_a_drawn_data_store_is_ignored_with_a_warning_and_the_process_runs(db):
 
 
 def test_a_camunda_condition_outside_the_translated_subset_is_refused_saying_which_language_it_is(db):
-    error = rejected(bpmn.gateway_process(condition="${execution.getVariable('amount') > 1000}"))
+    error = rejected(bpmn.gateway_process(condition="${execution.getVariables().amount > 1000}"))
 
     assert error.element_id == "to_manager"
     assert "JUEL" in error.message and "Python" in error.message
