@@ -7,7 +7,6 @@ from accounts import sso
 from processes.events_api import message_hook
 
 
-
 class ApiDocs(SpectacularSwaggerSplitView):
     """The API's documentation page, which is only read (its renderer has no page for an OPTIONS answer)."""
 
