@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import i18n
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from approvals import absences, orders, permissions, services
 from approvals.forms import AbsenceForm, DelegateForm, StartForm, start_form_fields, task_form
@@ -54,6 +54,7 @@ def conflict(request: HttpRequest, task: HumanTask, message: str) -> HttpRespons
 
 
 @login_required
+@require_safe
 def inbox(request: HttpRequest) -> HttpResponse:
     """Open tasks assigned to me, waiting unclaimed in my roles' queue, or of colleagues I stand in for."""
     sort = request.GET.get("sort") if request.GET.get("sort") in SORTS else "due"
@@ -228,6 +229,7 @@ def _load(request: HttpRequest, pk: int) -> HumanTask | None:
 
 
 @login_required
+@require_safe
 def task_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """Everything the approver needs to decide, and the form to do it."""
     task = _load(request, pk)
@@ -333,6 +335,7 @@ def task_delegate(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
+@require_safe
 def start_list(request: HttpRequest) -> HttpResponse:
     """The processes the user may start."""
     return render(request, "approvals/start_list.html",
@@ -370,6 +373,7 @@ def start_process(request: HttpRequest, process_id: str) -> HttpResponse:
 
 
 @login_required
+@require_safe
 def start_options(request: HttpRequest, process_id: str, field: str) -> JsonResponse:
     """The choices of one picker of a start form, from the read-only operation the diagram names."""
     definition = _start_definition(request, process_id)
@@ -379,6 +383,7 @@ def start_options(request: HttpRequest, process_id: str, field: str) -> JsonResp
 
 
 @login_required
+@require_safe
 def task_options(request: HttpRequest, pk: int, field: str) -> JsonResponse:
     """The choices of one picker of a task's form, for those who may see the task."""
     task = _load(request, pk)
@@ -402,6 +407,7 @@ def _options(fields: list[dict], field: str) -> JsonResponse:
 
 
 @login_required
+@require_safe
 def my_orders(request: HttpRequest) -> HttpResponse:
     """The orders I started or acted on, newest first."""
     page = Paginator(orders.orders_for_user(request.user).order_by("-id"), PAGE_SIZE).get_page(request.GET.get("page"))
@@ -409,6 +415,7 @@ def my_orders(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_safe
 def order(request: HttpRequest, pk: int) -> HttpResponse:
     """One order, read-only, for the people who started or worked on it: state, current step, history, diagram."""
     instance = get_object_or_404(ProcessInstance.objects.select_related("definition", "started_by"), pk=pk)

@@ -14,6 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_safe
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from engine.models import ProcessDefinition, ProcessInstance
@@ -43,6 +44,7 @@ def monitor_page(view):
     """Pages for users who may monitor: others see the 403 page."""
 
     @login_required
+    @require_safe
     @wraps(view)
     def wrapped(request, *args, **kwargs):
         if not can_monitor(request.user):

@@ -11,7 +11,7 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from engine import connectors
 from engine.deploy import DeployError, deploy, lane_warnings, validate
@@ -63,18 +63,21 @@ def _page(request, definition: ProcessDefinition | None):
 
 
 @login_required
+@require_safe
 def new(request):
     """The modeler with a blank diagram."""
     return _page(request, None)
 
 
 @login_required
+@require_safe
 def edit(request, pk: int):
     """The modeler with one deployed version's diagram; saving makes a new version."""
     return _page(request, get_object_or_404(ProcessDefinition, pk=pk))
 
 
 @login_required
+@require_safe
 def blank(request):
     """The blank diagram a new process starts from."""
     _require_analyst(request)

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from engine import jobs, migration, modify, repairs, rollout, runtime, waits
 from engine.deploy import DeployError, deploy_files, lane_warnings, parse_bindings, parse_mappings
@@ -148,11 +148,13 @@ def set_rollout(request, pk: int):
 
 
 @login_required
+@require_safe
 def definition_bpmn(request, pk: int):
     return bpmn_download(get_object_or_404(ProcessDefinition, pk=pk))
 
 
 @login_required
+@require_safe
 def instances(request):
     """Instances the user may read: search by any system's number, filters, current step, age and outcome."""
     state = request.GET.get("state", "")
@@ -208,6 +210,7 @@ def diagram_markers(tasks: list[HumanTask], jobs: list[Job], incidents: list[Inc
 
 
 @login_required
+@require_safe
 def instance(request, pk: int):
     """Everything about one instance: its diagram, variables, open tasks, incidents and its history."""
     instance: ProcessInstance = get_object_or_404(instances_for_user(request.user), pk=pk)
@@ -421,6 +424,7 @@ def move_token(request, pk: int):
 
 
 @login_required
+@require_safe
 def incidents(request):
     """Open incidents first, filtered by process and element: retry many at once, or open one to skip or cancel."""
     process = request.GET.get("process", "").strip()
@@ -449,6 +453,7 @@ def _incidents_action_form(process: str, element: str, data=None) -> IncidentsAc
 
 
 @login_required
+@require_safe
 def incident(request, pk: int):
     """One incident: its error and input, and the forms to retry, skip or cancel."""
     incident = get_object_or_404(incidents_for_user(request.user).select_related("job", "resolved_by"), pk=pk)

@@ -86,6 +86,15 @@ def test_no_page_answers_500_to_a_garbage_form(client, ids, role, django_user_mo
     assert {url: status for url, status in answers.items() if status >= 500} == {}
 
 
+@pytest.mark.parametrize("method", ["post", "put", "delete"])
+def test_pages_that_only_show_answer_405_to_a_write(client, ids, method, django_user_model):
+    client.force_login(django_user_model.objects.get(username="operator"))
+    pages = ["/", "/tasks/{task}/", "/start/", "/orders/", "/orders/{instance}/",
+             "/start/quote_approval/options/customer/"]
+    answers = {url: getattr(client, method)(url.format(**ids)).status_code for url in pages}
+    assert answers == dict.fromkeys(pages, 405)
+
+
 def test_pages_answer_garbage_with_the_language_cookie_set_to_garbage(client, ids, django_user_model):
     client.force_login(django_user_model.objects.get(username="manager"))
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "xx-\x7f" * 100

@@ -34,3 +34,11 @@ def test_a_superuser_sees_monitoring(orders, make_user, api_as):
 
 def test_an_anonymous_caller_is_refused(orders):
     assert APIClient().get(ENDPOINTS[0]).status_code in (401, 403)
+
+
+@pytest.mark.parametrize("method", ["post", "put", "delete"])
+def test_monitoring_pages_answer_405_to_a_write(make_user, client, method):
+    client.force_login(make_user("watcher", "Operator"))
+    pages = ["/monitor/", "/monitor/data/", "/monitor/alerts/", "/reports/", "/processes/order/monitor/"]
+    answers = {url: getattr(client, method)(url).status_code for url in pages}
+    assert answers == dict.fromkeys(pages, 405)

@@ -40,3 +40,16 @@ def test_approvers_see_the_roles_but_may_not_change_them(definition, make_user, 
     assert response.status_code == 403
     definition.refresh_from_db()
     assert definition.lane_roles == {"Sales": "Sales", "Manager": "Manager"}
+
+
+@pytest.mark.parametrize("method", ["post", "put", "delete"])
+def test_pages_that_only_show_answer_405_to_a_write(definition, make_user, client, method):
+    from engine.runtime import start_instance
+
+    instance, _ = start_instance("approval", {"lines": []}, "Q-1")
+    client.force_login(make_user("admin", is_superuser=True))
+    pages = ["/processes/instances/", f"/processes/instances/{instance.pk}/", "/processes/incidents/",
+             f"/processes/definitions/{definition.pk}/bpmn/", "/processes/modeler/",
+             f"/processes/definitions/{definition.pk}/edit/", "/processes/modeler/blank.bpmn"]
+    answers = {url: getattr(client, method)(url).status_code for url in pages}
+    assert answers == dict.fromkeys(pages, 405)
