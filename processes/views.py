@@ -93,7 +93,8 @@ def definitions(request):
     latest = DecisionDefinition.objects.filter(decision_id=OuterRef("decision_id")).order_by("-version")
     decisions = DecisionDefinition.objects.filter(pk=Subquery(latest.values("pk")[:1])).order_by("decision_id")
     return render(request, "processes/definitions.html",
-                  {"definitions": rows, "decisions": decisions, "form": form, "bindings": bindings_text})
+                  {"definitions": rows, "decisions": decisions, "form": form, "bindings": bindings_text},
+                  status=400 if form.errors else 200)
 
 
 @login_required
@@ -125,7 +126,7 @@ def definition(request, pk: int):
                                                             "percent": rollout["percent"]}),
         "instance_count": definition.instances.count(),
         "can_migrate": request.user.has_perm("engine.change_processinstance"),
-    })
+    }, status=400 if form.errors else 200)
 
 
 @login_required

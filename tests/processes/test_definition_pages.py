@@ -53,3 +53,21 @@ def test_pages_that_only_show_answer_405_to_a_write(definition, make_user, clien
              f"/processes/definitions/{definition.pk}/edit/", "/processes/modeler/blank.bpmn"]
     answers = {url: getattr(client, method)(url).status_code for url in pages}
     assert answers == dict.fromkeys(pages, 405)
+
+
+def test_a_refused_upload_answers_400_naming_the_file(roles, make_user, client):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client.force_login(make_user("analyst", "Analyst"))
+    response = client.post("/processes/", {"file": SimpleUploadedFile("orders.bpmn", b"not xml")})
+    assert response.status_code == 400
+    assert "file" in response.context["form"].errors
+
+
+def test_a_lane_mapped_to_an_unknown_role_answers_400_naming_the_lane(definition, make_user, client):
+    client.force_login(make_user("analyst", "Analyst"))
+    response = client.post(f"/processes/definitions/{definition.pk}/", {"lane_0": "No such role", "lane_1": ""})
+    assert response.status_code == 400
+    assert "lane_0" in response.context["form"].errors
+    definition.refresh_from_db()
+    assert definition.lane_roles == {"Sales": "Sales", "Manager": "Manager"}
