@@ -13,7 +13,7 @@ from approvals import services as approvals
 from approvals.permissions import can_start, can_view, stand_in_tasks, tasks_for_user
 from engine import jobs, migration, modify, repairs, rollout, runtime
 from engine.deploy import deploy_files, parse_bindings, parse_mappings, validate_files
-from engine.models import DecisionDefinition, HumanTask, ProcessDefinition
+from engine.models import DecisionDefinition, HumanTask, Incident, ProcessDefinition, ProcessInstance
 from engine.process_tests import MAX_FILE_BYTES as MAX_TEST_FILE
 from engine.process_tests import parse_cases
 from processes import serializers as s
@@ -57,6 +57,14 @@ def query_param(request, name: str) -> str:
     if "\x00" in value:
         raise ValidationError({name: "must not contain NUL characters"})
     return value
+
+
+def state_param(request, states: list[str]) -> str:
+    """The `state` filter, "" if absent; a state no row can have gets a 400 naming the ones there are."""
+    state = query_param(request, "state")
+    if state and state not in states:
+        raise ValidationError({"state": f"must be one of {', '.join(states)}, not {state[:50]!r}"})
+    return state
 
 
 class JSONParser(parsers.JSONParser):
@@ -253,13 +261,15 @@ class InstanceList(generics.ListAPIView):
     serializer_class = s.InstanceListSerializer
     pagination_class = Pagination
 
-    @extend_schema(parameters=[OpenApiParameter("state", str), OpenApiParameter("process", str),
+    @extend_schema(parameters=[OpenApiParameter("state", str, enum=[value for value, _label in ProcessInstance.STATES]),
+                               OpenApiParameter("process", str),
                                OpenApiParameter("business_key", str)])
     def get(self, request, *args, **kwargs):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
-        state, process, key = (query_param(self.request, name) for name in ("state", "process", "business_key"))
+        state = state_param(self.request, [value for value, _label in ProcessInstance.STATES])
+        process, key = (query_param(self.request, name) for name in ("process", "business_key"))
         return filter_instances(instances_for_user(self.request.user), state, process, key)
 
 
@@ -474,7 +484,7 @@ class IncidentList(generics.ListAPIView):
 
     def get_queryset(self):
         incidents = incidents_for_user(self.request.user)
-        state = query_param(self.request, "state")
+        state = state_param(self.request, [Incident.OPEN, Incident.RESOLVED])
         if state:
             incidents = incidents.filter(state=state)
         return incidents.order_by("-id")

@@ -270,3 +270,16 @@ def test_a_nul_character_in_an_address_gets_400(make_user, client):
     client.force_login(make_user("operator", "Operator"))
     assert client.get("/processes/instances/?business_key=a%00b").status_code == 400
     assert client.get("/start/no%00such/").status_code == 400
+
+
+@pytest.mark.parametrize("url", ["/api/v1/instances/?state=bogus", "/api/v1/incidents/?state=bogus"])
+def test_a_state_filter_no_row_can_have_gets_400_naming_state(client, url):
+    response = client.get(url)
+    assert response.status_code == 400
+    assert "state" in response.json()
+
+
+def test_a_known_state_filter_still_filters(client):
+    started(client)
+    assert client.get("/api/v1/instances/?state=active").json()["count"] == 1
+    assert client.get("/api/v1/incidents/?state=resolved").json()["count"] == 0
