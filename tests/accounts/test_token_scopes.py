@@ -123,3 +123,10 @@ def test_every_api_view_checks_token_scopes():
     unchecked = [route for route, cls in api_views
                  if not any(isinstance(permission, TokenScopes) for permission in cls().get_permissions())]
     assert unchecked == []
+
+
+def test_a_messages_only_token_cannot_read_the_api_schema_but_a_read_token_can(analyst):
+    refused = client_for(analyst, "messages:send").get("/api/schema/")
+    assert refused.status_code == 403
+    assert b"scope read" in refused.content
+    assert client_for(analyst, "read").get("/api/schema/").status_code == 200
