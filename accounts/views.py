@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import audit, tokens
 from accounts.forms import TokenForm
@@ -16,6 +16,7 @@ from accounts.models import ApiToken
 
 @never_cache
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def token_list(request: HttpRequest) -> HttpResponse:
     """Your tokens; a POST makes a new one and shows its secret this once."""
     form = TokenForm(request.user, request.POST or None)

@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import i18n
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from approvals import absences, orders, permissions, services
 from approvals.forms import AbsenceForm, DelegateForm, StartForm, start_form_fields, task_form
@@ -349,6 +349,7 @@ def _start_definition(request: HttpRequest, process_id: str) -> ProcessDefinitio
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def start_process(request: HttpRequest, process_id: str) -> HttpResponse:
     """Start the latest version of a process with a business key and its start form; then show the order."""
     definition = _start_definition(request, process_id)
@@ -458,6 +459,7 @@ def set_language(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def away(request: HttpRequest) -> HttpResponse:
     """My absences and who stands in for me; a form to add one; whom I stand in for."""
     choices = absences.substitute_choices(request.user)

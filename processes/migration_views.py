@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
 
 from engine import migration, runtime, waits
 from engine.models import ProcessDefinition, ProcessInstance
@@ -42,6 +43,7 @@ def _form(request, source: ProcessDefinition, target: ProcessDefinition | None, 
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 @permission_required("engine.change_processinstance", raise_exception=True)
 def migrate_instance(request, pk: int):
     """Move one instance to another version: the dry run as a diff, then the migration with a reason."""
@@ -77,6 +79,7 @@ def migrate_instance(request, pk: int):
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 @permission_required("engine.change_processinstance", raise_exception=True)
 def migrate_version(request, pk: int):
     """Move every running instance of one version to another: the dry run per instance first, then the batch."""

@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from engine import jobs, migration, modify, repairs, rollout, runtime, waits
 from engine.deploy import DeployError, deploy_files, lane_warnings, parse_bindings, parse_mappings
@@ -48,6 +48,7 @@ from processes.services import (
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def definitions(request):
     """Latest version of every process, and the upload form for analysts."""
     form = UploadForm()
@@ -98,6 +99,7 @@ def definitions(request):
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def definition(request, pk: int):
     """One definition version: lanes and their roles, warnings, versions."""
     definition = get_object_or_404(ProcessDefinition, pk=pk)
@@ -353,6 +355,7 @@ def _hold_or_go_on(request, pk: int, action, done: str):
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 @permission_required("engine.change_processinstance", raise_exception=True)
 def edit_variables(request, pk: int):
     """Change, add or remove variables of a running instance: name/value rows, with a reason."""

@@ -95,6 +95,14 @@ def test_pages_that_only_show_answer_405_to_a_write(client, ids, method, django_
     assert answers == dict.fromkeys(pages, 405)
 
 
+@pytest.mark.parametrize("method", ["put", "patch", "delete"])
+def test_pages_with_a_form_answer_405_to_other_writes_than_post(client, ids, method, django_user_model):
+    client.force_login(django_user_model.objects.get(username="sales"))
+    pages = ["/start/quote_approval/", "/accounts/away/", "/accounts/tokens/"]
+    answers = {url: getattr(client, method)(url).status_code for url in pages}
+    assert answers == dict.fromkeys(pages, 405)
+
+
 def test_pages_answer_garbage_with_the_language_cookie_set_to_garbage(client, ids, django_user_model):
     client.force_login(django_user_model.objects.get(username="manager"))
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "xx-\x7f" * 100

@@ -71,3 +71,16 @@ def test_a_lane_mapped_to_an_unknown_role_answers_400_naming_the_lane(definition
     assert "lane_0" in response.context["form"].errors
     definition.refresh_from_db()
     assert definition.lane_roles == {"Sales": "Sales", "Manager": "Manager"}
+
+
+@pytest.mark.parametrize("method", ["put", "patch", "delete"])
+def test_pages_with_a_form_answer_405_to_other_writes_than_post(definition, make_user, client, method):
+    from engine.runtime import start_instance
+
+    instance, _ = start_instance("approval", {"lines": []}, "Q-1")
+    client.force_login(make_user("admin", is_superuser=True))
+    pages = ["/processes/", f"/processes/definitions/{definition.pk}/",
+             f"/processes/instances/{instance.pk}/variables/", f"/processes/instances/{instance.pk}/migrate/",
+             f"/processes/definitions/{definition.pk}/migrate/"]
+    answers = {url: getattr(client, method)(url).status_code for url in pages}
+    assert answers == dict.fromkeys(pages, 405)
