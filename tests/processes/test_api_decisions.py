@@ -129,7 +129,7 @@ def test_a_literal_decision_requiring_a_table_runs_through_the_api_bound_by_depl
 
 
 def test_a_literal_outside_the_subset_gets_400_naming_the_decision_and_line(analyst):
-    content = dmn.dmn_file(dmn.literal("score", "if amount > 1 then 1 else 0", "score"))
+    content = dmn.dmn_file(dmn.literal("score", "for a in amounts return a * 2", "score"))
 
     response = upload(analyst, ("rules.dmn", content))
 
